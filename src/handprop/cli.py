@@ -1,0 +1,165 @@
+"""The command line: a thin shell over the library.
+
+    handprop [solve] [FILE] [--format table|markdown|csv|json] [--decimals N] [--nodes] [-o OUT]
+    handprop examples [NAME]
+
+Bad input is one line on standard error, `handprop: error: ...`, and exit
+status 2; a check that fails is exit 1 (later commands); success is 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+
+from .errors import HandpropError
+from .render import FORMATS
+
+DEFAULT_PROBLEM = "homework"
+EXTENSION_FORMATS = {".md": "markdown", ".markdown": "markdown", ".csv": "csv", ".json": "json", ".txt": "table"}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors as one line and exit status 2."""
+
+    def error(self, message: str):
+        raise HandpropError(None, None, message, f"see `{self.prog} --help`")
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    """The output vocabulary every command shares."""
+    parser.add_argument("--decimals", type=int, metavar="N",
+                        help="decimals shown (default: the problem's, else 4); numbers are carried at full precision")
+    parser.add_argument("-o", "--output", metavar="OUT",
+                        help="write to OUT instead of standard output; its extension picks the format")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="handprop", description="Work a small neural network out by hand: forward pass, loss, "
+                     "gradients by the chain rule, and the updated parameters.",
+                     epilog="With no command, `solve` is meant: `handprop` prints the homework's Result table.")
+    parser.add_argument("--version", action="version", version=f"handprop {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    solve = commands.add_parser(
+        "solve", help="print the Result table (the default command)",
+        description="Solve a problem: outputs, loss, every gradient and every updated parameter.",
+        epilog="example: handprop solve homework --decimals 4 --nodes",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    solve.add_argument("file", nargs="?", default=DEFAULT_PROBLEM, metavar="FILE",
+                       help="problem file (.toml, .json, .yaml), an example's name, or - for standard input "
+                            "(default: homework)")
+    solve.add_argument("--format", choices=FORMATS, help="output format (default: table, or from -o's extension)")
+    solve.add_argument("--nodes", action="store_true", help="add every intermediate node's value and gradient")
+    _add_output_options(solve)
+
+    examples = commands.add_parser(
+        "examples", help="list the packaged examples, or print one",
+        description="List the packaged example problems, or print one's file to start your own from.",
+        epilog="example: handprop examples homework > my-problem.toml")
+    examples.add_argument("name", nargs="?", metavar="NAME", help="print this example's problem file")
+    return parser
+
+
+COMMANDS = ("solve", "examples")
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _write(text: str, output: str | None) -> None:
+    """Write the text; to a file only once it is complete, so a failure never leaves half a file."""
+    if output is None:
+        sys.stdout.write(text)
+        return
+    directory = os.path.dirname(os.path.abspath(output))
+    try:
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".handprop-", suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, output)
+    except OSError as exc:
+        raise HandpropError(output, None, f"cannot write: {exc.strerror or exc}", "a writable path") from None
+
+
+def _decimals(value: int | None) -> int | None:
+    from .problem import MAX_DECIMALS
+
+    if value is not None and not 0 <= value <= MAX_DECIMALS:
+        raise HandpropError(None, "--decimals", f"{value} is out of range", f"0 to {MAX_DECIMALS}")
+    return value
+
+
+def _output_format(given: str | None, output: str | None) -> str:
+    if given:
+        return given
+    if output:
+        extension = os.path.splitext(output)[1].lower()
+        if extension not in EXTENSION_FORMATS:
+            raise HandpropError(output, None, f"cannot tell the format from '{extension or '(no extension)'}'",
+                                "--format, or one of: " + ", ".join(EXTENSION_FORMATS))
+        return EXTENSION_FORMATS[extension]
+    return "table"
+
+
+def _solve(args) -> int:
+    from .problem import load
+    from .render import render
+    from .solver import solve
+
+    decimals = _decimals(args.decimals)
+    format = _output_format(args.format, args.output)
+    solution = solve(load(args.file))
+    _write(render(solution, format=format, decimals=decimals, nodes=args.nodes), args.output)
+    return 0
+
+
+def _examples(args) -> int:
+    from .files import example_names, example_path, parse_text
+    from .errors import one_of
+
+    if args.name:
+        try:
+            path = example_path(args.name)
+        except KeyError:
+            raise HandpropError(args.name, None, "no such example", one_of(example_names(), args.name)) from None
+        sys.stdout.write(path.read_text(encoding="utf-8"))
+        return 0
+    names = example_names()
+    width = max(len(n) for n in names)
+    for name in names:
+        path = example_path(name)
+        title = parse_text(path.read_text(encoding="utf-8"), path.suffix.lstrip(".").replace("yml", "yaml"),
+                           name).get("title", "")
+        print(f"{name.ljust(width)}  {title}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status.
+
+    >>> main(["examples"]) == 0  # doctest: +ELLIPSIS
+    homework ...
+    True
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
+        argv.insert(0, "solve")
+    try:
+        args = _build_parser().parse_args(argv)
+        return {"solve": _solve, "examples": _examples}[args.command](args)
+    except HandpropError as exc:
+        sys.stdout.flush()
+        print(f"handprop: error: {exc.line()}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # The reader went away (e.g. `handprop | head`); that is not an error of ours.
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        return 130

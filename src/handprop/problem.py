@@ -1,0 +1,274 @@
+"""A problem file's dict -> Problem: the validated specification.
+
+Every check names the file, the place (a dotted path such as `parameters.w`)
+and what was expected. After this module nothing needs to check the user's
+input again: the Program is well formed, every parameter has a finite value,
+every data name has one value per sample.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import layered
+from .equations import parse_equations
+from .errors import one_of
+from .checks import Checker
+from .files import describe, parse_text, read_source
+from .ops import ACTIVATIONS, LEAKY_RELU_DEFAULT_ALPHA
+from .optim import OptimizerConfig, optimizer_config
+from .program import Program
+
+SECTIONS = ("title", "network", "parameters", "data", "optimizer", "display")
+MAX_DECIMALS = 15  # beyond this a float has no more digits to show
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A validated problem: the program, the parameters' values, the data, the optimizer."""
+
+    title: str
+    source: str  # the file as named in messages
+    program: Program
+    parameters: dict  # name -> initial value, in the program's order
+    data: dict  # name -> tuple of values, one per sample
+    batch_size: int
+    optimizer: OptimizerConfig
+    decimals: int | None = None  # the problem's own display precision
+    network: layered.LayeredNetwork | None = None  # the layered form, when given so
+    path: Path | None = field(default=None, compare=False)
+
+    @property
+    def form(self) -> str:
+        return "layered" if self.network is not None else "equations"
+
+    def sample(self, k: int) -> dict:
+        """Data values of sample k (0-based)."""
+        return {name: values[k] for name, values in self.data.items()}
+
+
+def load(spec: str) -> Problem:
+    """Load a problem from a path, an example's name, or '-' for standard input.
+
+    >>> load("homework").program.parameters[:3]
+    ('w1', 'w2', 'w3')
+    """
+    label, text, kind, path = read_source(spec)
+    return from_dict(parse_text(text, kind, label), label=label, text=text if kind == "toml" else None, path=path)
+
+
+def from_dict(raw: dict, *, label: str = "<problem>", text: str | None = None, path: Path | None = None) -> Problem:
+    """Validate a problem given as a dict (the parsed file) and build its Program."""
+    check = Checker(label)
+    check.keys(raw, "", SECTIONS)
+    for section in ("network", "parameters", "data", "optimizer"):
+        if section not in raw:
+            raise check.fail(section, f"missing section [{section}]", "see docs/problem-files.md")
+    title = check.text(raw.get("title", Path(label).stem), "title")
+    network_table = check.table(raw["network"], "network")
+    parameters_table = check.table(raw["parameters"], "parameters")
+    data_table = check.table(raw["data"], "data")
+    if "equations" in network_table and "layers" in network_table:
+        raise check.fail("network", "both equations and layers given", "one of the two")
+    if "equations" in network_table:
+        network = None
+        program, parameters, data = _equations_form(check, network_table, parameters_table, data_table, text)
+    elif "layers" in network_table:
+        network = _layered_network(check, network_table)
+        program = layered.lower(network)
+        parameters = _layered_parameters(check, network, parameters_table)
+        data = _layered_data(check, network, data_table)
+    else:
+        raise check.fail("network", "neither layers nor equations given",
+                         "layers = [...] with inputs and loss, or equations = \"\"\"...\"\"\"")
+    optimizer = optimizer_config(check.table(raw["optimizer"], "optimizer"), label)
+    decimals = None
+    if "display" in raw:
+        display = check.table(raw["display"], "display")
+        check.keys(display, "display", ("decimals",))
+        if "decimals" in display:
+            decimals = check.integer(display["decimals"], "display.decimals", 0, MAX_DECIMALS)
+    batch_size = len(next(iter(data.values()))) if data else 1
+    return Problem(title, label, program, parameters, data, batch_size, optimizer, decimals, network, path)
+
+
+def _layered_network(check: Checker, table: dict) -> layered.LayeredNetwork:
+    check.keys(table, "network", ("inputs", "layers", "loss", "naming"))
+    if "inputs" not in table:
+        raise check.fail("network.inputs", "missing", "the number of inputs, or their names")
+    if "loss" not in table:
+        raise check.fail("network.loss", "missing", one_of(layered.LOSSES))
+    inputs_value = table["inputs"]
+    if isinstance(inputs_value, list):
+        inputs = tuple(check.text(v, f"network.inputs: entry {i}") for i, v in enumerate(inputs_value, 1))
+        for i, name in enumerate(inputs, 1):
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) or name.startswith("t") and name[1:].isdigit():
+                raise check.fail(f"network.inputs: entry {i}", f"'{name}' is not a usable input name",
+                                 "a letter then letters, digits or _, and not a target name t1, t2, ...")
+        if len(set(inputs)) != len(inputs) or not inputs:
+            raise check.fail("network.inputs", "names repeated or empty", "distinct names")
+    else:
+        count = check.integer(inputs_value, "network.inputs", 1)
+        inputs = tuple(f"x{k}" for k in range(1, count + 1))
+    layers_value = table["layers"]
+    if not isinstance(layers_value, list) or not layers_value:
+        raise check.fail("network.layers", f"is {describe(layers_value)}",
+                         "a list of layers such as { units = 3, activation = \"relu\" }")
+    layers = []
+    for i, entry in enumerate(layers_value, 1):
+        where = f"network.layers: layer {i}"
+        entry = check.table(entry, where)
+        check.keys(entry, where, ("units", "activation", "alpha"))
+        if "units" not in entry:
+            raise check.fail(where, "units missing", "units = a whole number")
+        units = check.integer(entry["units"], f"{where}: units", 1)
+        activation = check.text(entry.get("activation", "identity"), f"{where}: activation")
+        if activation not in ACTIVATIONS:
+            raise check.fail(f"{where}: activation", f"unknown activation '{activation}'", one_of(ACTIVATIONS, activation))
+        alpha = LEAKY_RELU_DEFAULT_ALPHA
+        if "alpha" in entry:
+            if activation != "leaky_relu":
+                raise check.fail(f"{where}: alpha", f"alpha given for {activation}", "alpha only with leaky_relu")
+            alpha = check.number(entry["alpha"], f"{where}: alpha")
+        layers.append(layered.Layer(units, activation, alpha))
+    loss = check.text(table["loss"], "network.loss")
+    if loss not in layered.LOSSES:
+        raise check.fail("network.loss", f"unknown loss '{loss}'", one_of(layered.LOSSES, loss))
+    naming = check.text(table.get("naming", "sequential"), "network.naming")
+    if naming not in layered.NAMINGS:
+        raise check.fail("network.naming", f"unknown naming '{naming}'", one_of(layered.NAMINGS, naming))
+    return layered.LayeredNetwork(inputs, tuple(layers), loss, naming)
+
+
+def _count_list(names: list[str], limit: int = 6) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _layered_parameters(check: Checker, network: layered.LayeredNetwork, table: dict) -> dict:
+    values: dict[str, float] = {}
+    where_given: dict[str, str] = {}
+
+    def give(name: str, value, where: str) -> None:
+        if name in values:
+            raise check.fail(where, f"{name} given twice (also at {where_given[name]})", "each parameter once")
+        values[name] = check.number(value, where)
+        where_given[name] = where
+
+    if network.naming == "sequential":
+        weights, biases = layered.parameter_names(network)
+        groups = {"w": weights, "b": biases}
+        for key, value in table.items():
+            if key in groups:
+                given = check.vector(value, f"parameters.{key}")
+                expected = groups[key]
+                if len(given) != len(expected):
+                    kind = "weights" if key == "w" else "biases"
+                    detail = (f"missing {_count_list(expected[len(given):])}" if len(given) < len(expected)
+                              else f"{len(given) - len(expected)} extra")
+                    raise check.fail(f"parameters.{key}", f"{len(given)} {kind} given, {detail}",
+                                     f"{len(expected)}: {expected[0]}..{expected[-1]}")
+                for name, number in zip(expected, given):
+                    give(name, number, f"parameters.{key}")
+            elif key in weights or key in biases:
+                give(key, value, f"parameters.{key}")
+            else:
+                raise check.fail(f"parameters.{key}", "unknown parameter",
+                                 f"w = [...] and b = [...], or single ones {weights[0]}..{weights[-1]}, "
+                                 f"{biases[0]}..{biases[-1]}")
+    else:
+        rows = layered.weight_rows(network)
+        bias_rows = layered.bias_names(network)
+        widths = network.widths()
+        known = [f"W{n}" for n in range(1, len(rows) + 1)] + [f"b{n}" for n in range(1, len(rows) + 1)]
+        for key, value in table.items():
+            if key not in known:
+                raise check.fail(f"parameters.{key}", "unknown parameter", one_of(known, key))
+            n = int(key[1:])
+            units, fan_in = widths[n], widths[n - 1]
+            if key.startswith("W"):
+                shape = f"a {units}x{fan_in} matrix (rows = layer {n}'s units, columns = its inputs)"
+                if not isinstance(value, list) or not all(isinstance(r, list) for r in value):
+                    raise check.fail(f"parameters.{key}", f"is {describe(value)}", shape)
+                if len(value) != units or any(len(r) != fan_in for r in value):
+                    got = f"{len(value)}x{'/'.join(sorted({str(len(r)) for r in value})) or 0}"
+                    raise check.fail(f"parameters.{key}", f"shape {got} does not fit the network", shape)
+                for j, (row, names) in enumerate(zip(value, rows[n - 1]), 1):
+                    for k, (number, name) in enumerate(zip(row, names), 1):
+                        give(name, number, f"parameters.{key}[{j},{k}]")
+            else:
+                given = check.vector(value, f"parameters.{key}")
+                if len(given) != units:
+                    raise check.fail(f"parameters.{key}", f"has {len(given)} entries",
+                                     f"{units}, one per unit of layer {n}")
+                for number, name in zip(given, bias_rows[n - 1]):
+                    give(name, number, f"parameters.{key}")
+    order = layered.parameter_order(network)
+    missing = [name for name in order if name not in values]
+    if missing:
+        raise check.fail("parameters", f"{len(missing)} parameter{'s' * (len(missing) != 1)} missing: "
+                         f"{_count_list(missing)}", f"all {len(order)} of {order[0]}..{order[-1]}")
+    return {name: values[name] for name in order}
+
+
+def _layered_data(check: Checker, network: layered.LayeredNetwork, table: dict) -> dict:
+    check.keys(table, "data", ("x", "t"))
+    for key in ("x", "t"):
+        if key not in table:
+            raise check.fail(f"data.{key}", "missing", "inputs x and targets t, one sample or a list of samples")
+    xs = check.samples(table["x"], "data.x", len(network.inputs), "input")
+    ts = check.samples(table["t"], "data.t", network.layers[-1].units, "output unit")
+    if len(xs) != len(ts):
+        raise check.fail("data", f"{len(xs)} input samples but {len(ts)} target samples", "as many of each")
+    data = {name: tuple(row[k] for row in xs) for k, name in enumerate(network.inputs)}
+    data.update({name: tuple(row[k] for row in ts) for k, name in enumerate(network.targets)})
+    return data
+
+
+def _equations_form(check: Checker, network: dict, parameters_table: dict, data_table: dict, text: str | None):
+    check.keys(network, "network", ("equations", "loss", "outputs"))
+    source = check.text(network["equations"], "network.equations")
+    parameters = {name: check.number(v, f"parameters.{name}") for name, v in parameters_table.items()}
+    if not parameters:
+        raise check.fail("parameters", "no parameters", "at least one trained parameter: name = number")
+    data: dict[str, tuple] = {}
+    batch = None
+    for name, value in data_table.items():
+        if isinstance(value, list):
+            values = tuple(check.vector(value, f"data.{name}"))
+            if not values:
+                raise check.fail(f"data.{name}", "is an empty list", "a number, or one number per sample")
+            if batch is not None and len(values) != batch[1]:
+                raise check.fail(f"data.{name}", f"has {len(values)} samples but data.{batch[0]} has {batch[1]}",
+                                 "the same number of samples for every list")
+            batch = batch or (name, len(values))
+            data[name] = values
+        else:
+            data[name] = (check.number(value, f"data.{name}"),)
+    size = batch[1] if batch else 1
+    data = {name: values * size if len(values) == 1 else values for name, values in data.items()}
+    for name in data:
+        if name in parameters:
+            raise check.fail(f"data.{name}", f"'{name}' is both a parameter and data", "one or the other")
+    loss = check.text(network["loss"], "network.loss") if "loss" in network else None
+    outputs = None
+    if "outputs" in network:
+        if not isinstance(network["outputs"], list):
+            raise check.fail("network.outputs", f"is {describe(network['outputs'])}", "a list of node names")
+        outputs = [check.text(v, f"network.outputs: entry {i}") for i, v in enumerate(network["outputs"], 1)]
+    offset = _equations_line(text)
+    program = parse_equations(source, parameters=list(parameters), data=list(data), loss=loss, outputs=outputs,
+                              file=check.label, line_offset=offset)
+    return program, parameters, data
+
+
+def _equations_line(text: str | None) -> int:
+    """Line of the file just before the equations text, so errors name the file's own line."""
+    if text is None:
+        return 0
+    for number, line in enumerate(text.splitlines(), 1):
+        if re.match(r"\s*equations\s*=\s*(\"\"\"|''')\s*$", line):
+            return number
+    return 0

@@ -1,0 +1,31 @@
+"""The solution as JSON: stable keys, full precision (docs/json.md describes them)."""
+
+from __future__ import annotations
+
+import json
+
+
+def to_dict(solution) -> dict:
+    """The JSON document as a dict. For a batch, node values and gradients are lists, one per sample."""
+    single = solution.batch_size == 1
+
+    def per_sample(values: tuple):
+        return values[0] if single else list(values)
+
+    return {
+        "title": solution.title,
+        "batch_size": solution.batch_size,
+        "steps": solution.steps,
+        "output_names": list(solution.outputs),
+        "loss": solution.loss,
+        "outputs": [list(values) for values in solution.output_values],
+        "loss_after": solution.loss_after,
+        "nodes": {name: {"value": per_sample(r.values), "gradient": per_sample(r.gradients)}
+                  for name, r in solution.nodes.items()},
+        "parameters": {name: {"initial": r.initial, "gradient": r.gradient, "updated": r.updated}
+                       for name, r in solution.parameters.items()},
+    }
+
+
+def render_json(solution) -> str:
+    return json.dumps(to_dict(solution), indent=2) + "\n"

@@ -1,0 +1,163 @@
+"""The plain-Python interpreter: values, local partials and adjoints, per sample.
+
+For each equation `target = expression` it computes the target's value and,
+by reverse mode over the expression's small tree, the local partial derivative
+d target / d name for every name the expression reads (a name read twice gets
+the sum, as micrograd's +=). Then, in reverse equation order, the adjoint of
+every name: dL/dname = sum over the nodes n that read it of dL/dn * dn/dname.
+It keeps everything; the worked derivation reads it.
+
+A batch is one pass per sample; the batch loss is the mean of the per-sample
+losses, so its gradient is the mean of the per-sample gradients.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .errors import HandpropError
+from .ops import OPS
+from .program import Apply, Const, Equation, Program, Ref
+
+
+@dataclass(frozen=True)
+class SampleTrace:
+    """Everything the engine computed for one sample (at one set of parameter values)."""
+
+    values: dict  # name -> value, for parameters, data and nodes
+    partials: dict  # target -> {name: d target / d name}
+    adjoints: dict  # name -> d loss_k / d name, loss_k this sample's loss
+
+
+class _Evaluation:
+    """One equation's expression, evaluated, with each subexpression's value kept for the reverse pass."""
+
+    def __init__(self, env: dict, fail):
+        self.env = env
+        self.fail = fail
+        self.cache: dict[int, tuple] = {}  # id(expr) -> (value, argument values)
+
+    def value(self, expr) -> float:
+        if isinstance(expr, Const):
+            return expr.value
+        if isinstance(expr, Ref):
+            return self.env[expr.name]
+        args = tuple(self.value(a) for a in expr.args)
+        out = self.apply(expr.op, args)
+        self.cache[id(expr)] = (out, args)
+        return out
+
+    def apply(self, name: str, args: tuple):
+        op = OPS[name]
+        if op.domain is not None:
+            problem = op.domain(*args)
+            if problem:
+                raise self.fail(problem)
+        try:
+            out = op.forward(*args)
+        except (OverflowError, ValueError, ZeroDivisionError) as exc:
+            raise self.fail(f"{op.name} of {', '.join(map(repr, args))} failed: {exc}") from None
+        for v in out if isinstance(out, tuple) else (out,):
+            if not math.isfinite(v):
+                raise self.fail(f"{op.name} of {', '.join(map(repr, args))} overflows")
+        return out
+
+    def backprop(self, expr, seed: float, into: dict) -> None:
+        """Add seed * d expr / d name into `into` for every name under expr."""
+        if isinstance(expr, Ref):
+            into[expr.name] = into.get(expr.name, 0.0) + seed
+            return
+        if isinstance(expr, Const):
+            return
+        out, args = self.cache[id(expr)]
+        partials = OPS[expr.op].partials(*args, out)
+        for arg, partial in zip(expr.args, partials):
+            if isinstance(arg, Const):
+                continue
+            if not math.isfinite(partial):
+                raise self.fail(f"the derivative of {expr.op} at {', '.join(map(repr, args))} is not finite")
+            self.backprop(arg, seed * partial, into)
+
+
+def evaluate_equation(eq: Equation, env: dict, fail, *, partials: bool = True) -> tuple[tuple, list]:
+    """Values of the equation's targets and, per target, {name: local partial}."""
+    evaluation = _Evaluation(env, fail)
+    expr = eq.expr
+    if isinstance(expr, Apply) and OPS[expr.op].multi_output:
+        args = tuple(evaluation.value(a) for a in expr.args)
+        outs = evaluation.apply(expr.op, args)
+        if not partials:
+            return outs, []
+        jacobian = OPS[expr.op].partials(*args, outs)  # (n_out, n_in)
+        rows = []
+        for row in jacobian:
+            into: dict = {}
+            for arg, d_out_d_arg in zip(expr.args, row):
+                evaluation.backprop(arg, d_out_d_arg, into)
+            rows.append(into)
+        return outs, rows
+    out = evaluation.value(expr)
+    if not partials:
+        return (out,), []
+    into = {}
+    evaluation.backprop(expr, 1.0, into)
+    return (out,), [into]
+
+
+def _failure(source: str | None, eq: Equation, sample: int, batch_size: int):
+    def fail(what: str) -> HandpropError:
+        where = f"node {eq.label}"
+        if eq.line is not None:
+            where += f" (line {eq.line})"
+        if batch_size > 1:
+            where += f", sample {sample + 1}"
+        return HandpropError(source, where, what, None)
+
+    return fail
+
+
+def run_sample(program: Program, inputs: dict, *, source: str | None = None, sample: int = 0,
+               batch_size: int = 1, backward: bool = True) -> SampleTrace:
+    """Forward (and reverse) pass of one sample; inputs hold parameter and data values.
+
+    >>> from handprop.equations import parse_equations
+    >>> p = parse_equations("L = (w*x - t)**2", parameters=["w"], data=["x", "t"])
+    >>> run_sample(p, {"w": 2.0, "x": 3.0, "t": 1.0}).adjoints["w"]
+    30.0
+    """
+    values = dict(inputs)
+    partials: dict = {}
+    for eq in program.equations:
+        fail = _failure(source, eq, sample, batch_size)
+        outs, rows = evaluate_equation(eq, values, fail, partials=backward)
+        for target, value in zip(eq.targets, outs):
+            values[target] = value
+        for target, row in zip(eq.targets, rows):
+            partials[target] = row
+    adjoints: dict = {}
+    if backward:
+        adjoints = {name: 0.0 for name in values}
+        adjoints[program.loss] = 1.0
+        for eq in reversed(program.equations):
+            for target in eq.targets:
+                upstream = adjoints[target]
+                for name, local_partial in partials[target].items():
+                    adjoints[name] += upstream * local_partial
+    return SampleTrace(values, partials, adjoints)
+
+
+def run_batch(program: Program, parameters: dict, data: dict, batch_size: int, *, source: str | None = None,
+              backward: bool = True) -> tuple[float, dict, list]:
+    """Mean loss, its gradient with respect to each parameter, and the per-sample traces."""
+    traces = []
+    for k in range(batch_size):
+        inputs = dict(parameters)
+        inputs.update({name: values[k] for name, values in data.items()})
+        traces.append(run_sample(program, inputs, source=source, sample=k, batch_size=batch_size,
+                                 backward=backward))
+    loss = math.fsum(t.values[program.loss] for t in traces) / batch_size
+    gradients = {}
+    if backward:
+        gradients = {name: math.fsum(t.adjoints[name] for t in traces) / batch_size for name in parameters}
+    return loss, gradients, traces
