@@ -160,8 +160,8 @@ class _Parser:
 
     def function_name(self, node: ast.Call) -> str:
         if not isinstance(node.func, ast.Name):
-            kind = _KIND.get(type(node.func), type(node.func).__name__)
-            raise self.error(node, f"call of {kind}", one_of(FUNCTIONS))
+            kind = _KIND.get(type(node.func), "an expression")
+            raise self.error(node, f"call of {kind}", "a call of one of: " + ", ".join(FUNCTIONS))
         name = node.func.id
         if name not in FUNCTIONS:
             raise self.error(node, f"unknown function '{name}'", one_of(FUNCTIONS, name))

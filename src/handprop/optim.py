@@ -49,7 +49,7 @@ def optimizer_config(table: dict, label: str) -> OptimizerConfig:
 def sgd_step(values: dict, gradients: dict, config: OptimizerConfig) -> dict:
     """One gradient-descent step: theta' = theta - lr * dL/dtheta.
 
-    >>> sgd_step({"w1": 0.1}, {"w1": 0.02}, OptimizerConfig(lr=0.5))
-    {'w1': 0.09}
+    >>> sgd_step({"w1": 0.1}, {"w1": 0.04}, OptimizerConfig(lr=0.5))
+    {'w1': 0.08}
     """
     return {name: value - config.lr * gradients[name] for name, value in values.items()}

@@ -22,6 +22,8 @@ from .optim import OptimizerConfig, optimizer_config
 from .program import Program
 
 SECTIONS = ("title", "network", "parameters", "data", "optimizer", "display")
+LAYERED_KEYS = ("inputs", "layers", "loss", "naming")
+EQUATIONS_KEYS = ("equations", "loss", "outputs")
 MAX_DECIMALS = 15  # beyond this a float has no more digits to show
 
 
@@ -81,6 +83,7 @@ def from_dict(raw: dict, *, label: str = "<problem>", text: str | None = None, p
         parameters = _layered_parameters(check, network, parameters_table)
         data = _layered_data(check, network, data_table)
     else:
+        check.keys(network_table, "network", dict.fromkeys(LAYERED_KEYS + EQUATIONS_KEYS))
         raise check.fail("network", "neither layers nor equations given",
                          "layers = [...] with inputs and loss, or equations = \"\"\"...\"\"\"")
     optimizer = optimizer_config(check.table(raw["optimizer"], "optimizer"), label)
@@ -95,7 +98,7 @@ def from_dict(raw: dict, *, label: str = "<problem>", text: str | None = None, p
 
 
 def _layered_network(check: Checker, table: dict) -> layered.LayeredNetwork:
-    check.keys(table, "network", ("inputs", "layers", "loss", "naming"))
+    check.keys(table, "network", LAYERED_KEYS)
     if "inputs" not in table:
         raise check.fail("network.inputs", "missing", "the number of inputs, or their names")
     if "loss" not in table:
@@ -228,7 +231,7 @@ def _layered_data(check: Checker, network: layered.LayeredNetwork, table: dict) 
 
 
 def _equations_form(check: Checker, network: dict, parameters_table: dict, data_table: dict, text: str | None):
-    check.keys(network, "network", ("equations", "loss", "outputs"))
+    check.keys(network, "network", EQUATIONS_KEYS)
     source = check.text(network["equations"], "network.equations")
     parameters = {name: check.number(v, f"parameters.{name}") for name, v in parameters_table.items()}
     if not parameters:

@@ -56,7 +56,9 @@ class _Evaluation:
                 raise self.fail(problem)
         try:
             out = op.forward(*args)
-        except (OverflowError, ValueError, ZeroDivisionError) as exc:
+        except OverflowError:
+            raise self.fail(f"{op.name} of {', '.join(map(repr, args))} overflows") from None
+        except (ValueError, ZeroDivisionError) as exc:
             raise self.fail(f"{op.name} of {', '.join(map(repr, args))} failed: {exc}") from None
         for v in out if isinstance(out, tuple) else (out,):
             if not math.isfinite(v):

@@ -1,0 +1,90 @@
+"""Every activation and every loss: the engine's gradients against central finite differences of the loss."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+import handprop
+from handprop.layered import LOSSES
+from handprop.ops import ACTIVATIONS
+from handprop.problem import from_dict
+from handprop.scalar import run_batch
+
+
+def network(activation: str, loss: str, *, hidden: int = 3, batch: int = 2, seed: int = 0) -> dict:
+    rng = random.Random(seed)
+    outputs = 2
+    # Output activations that keep each loss in its domain.
+    final = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}.get(loss, "identity")
+    layers = [{"units": hidden, "activation": activation}, {"units": outputs, "activation": final}]
+    if activation == "leaky_relu":
+        layers[0]["alpha"] = 0.05
+    count_w = 2 * hidden + hidden * outputs
+    targets = [[1, 0], [0, 1], [1, 0]][:batch] if final == "softmax" else \
+        [[rng.choice([0.0, 1.0]) for _ in range(outputs)] for _ in range(batch)]
+    return {
+        "network": {"inputs": 2, "layers": layers, "loss": loss},
+        "parameters": {"w": [rng.uniform(-1, 1) for _ in range(count_w)],
+                       "b": [rng.uniform(-0.5, 0.5) for _ in range(hidden + outputs)]},
+        "data": {"x": [[rng.uniform(-1, 1) for _ in range(2)] for _ in range(batch)], "t": targets},
+        "optimizer": {"lr": 0.1},
+    }
+
+
+def finite_difference(problem, name: str, step: float = 1e-6) -> float:
+    def loss_at(delta: float) -> float:
+        values = dict(problem.parameters)
+        values[name] += delta
+        return run_batch(problem.program, values, problem.data, problem.batch_size, backward=False)[0]
+
+    return (loss_at(step) - loss_at(-step)) / (2 * step)
+
+
+@pytest.mark.parametrize("loss", list(LOSSES))
+@pytest.mark.parametrize("activation", [a for a in ACTIVATIONS])
+def test_gradients_match_finite_differences(activation, loss):
+    problem = from_dict(network(activation, loss))
+    solution = handprop.solve(problem)
+    for name, record in solution.parameters.items():
+        numeric = finite_difference(problem, name)
+        assert record.gradient == pytest.approx(numeric, rel=1e-6, abs=1e-8), name
+        assert record.updated == problem.parameters[name] - 0.1 * record.gradient
+
+
+def test_equations_with_every_function_match_finite_differences():
+    text = """
+u = w1*x + w2
+v = exp(u/4) + sqrt(abs(u) + 1) + log(softplus(u) + 1)
+a = tanh(v) * sigmoid(u) + leaky_relu(u, 0.2) - relu(-u) + w3**2 / (1 + w1**2)
+p1, p2 = softmax(a, w3*u)
+L = -t*log(p1) - (1 - t)*log(p2) + (a - w1)**2
+"""
+    raw = {"network": {"equations": text}, "parameters": {"w1": 0.3, "w2": -0.4, "w3": 0.7},
+           "data": {"x": [0.5, -1.5, 2.0], "t": [1, 0, 1]}, "optimizer": {"lr": 0.1}}
+    problem = from_dict(raw)
+    solution = handprop.solve(problem)
+    for name, record in solution.parameters.items():
+        assert record.gradient == pytest.approx(finite_difference(problem, name), rel=1e-6), name
+
+
+def test_shared_weight_sums_both_paths():
+    problem = handprop.load("shared_weight")
+    solution = handprop.solve(problem)
+    assert solution.parameters["w"].gradient == pytest.approx(finite_difference(problem, "w"), rel=1e-7)
+
+
+def test_several_steps_repeat_the_update():
+    raw = network("tanh", "mse", batch=3)
+    one = handprop.solve(from_dict(raw))
+    raw["optimizer"]["steps"] = 2
+    two = handprop.solve(from_dict(raw))
+    raw["parameters"] = {"w": [one.parameters[f"w{i}"].updated for i in range(1, 13)],
+                         "b": [one.parameters[f"b{i}"].updated for i in range(1, 6)]}
+    raw["optimizer"]["steps"] = 1
+    from_one = handprop.solve(from_dict(raw))
+    for name, record in two.parameters.items():
+        assert record.gradient == one.parameters[name].gradient  # reported at the initial parameters
+        assert record.updated == pytest.approx(from_one.parameters[name].updated, rel=1e-15)
+    assert two.loss_after == pytest.approx(from_one.loss_after, rel=1e-15)

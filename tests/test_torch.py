@@ -1,0 +1,128 @@
+"""PyTorch in float64 as the independent oracle: outputs, loss, gradients and the SGD step."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+import handprop
+from handprop.layered import LOSSES
+from handprop.ops import ACTIVATIONS
+from handprop.problem import from_dict
+
+torch = pytest.importorskip("torch")
+torch.set_default_dtype(torch.float64)
+
+TORCH_ACTIVATIONS = {
+    "identity": lambda: torch.nn.Identity(), "relu": lambda: torch.nn.ReLU(), "sigmoid": lambda: torch.nn.Sigmoid(),
+    "tanh": lambda: torch.nn.Tanh(), "softplus": lambda: torch.nn.Softplus(), "softmax": lambda: torch.nn.Softmax(dim=1),
+    "leaky_relu": lambda: torch.nn.LeakyReLU(0.05),
+}
+
+
+def random_problem(widths: list[int], activation: str, loss: str, batch: int, seed: int) -> dict:
+    rng = random.Random(seed)
+    final = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}.get(loss, rng.choice(["identity", "tanh"]))
+    layers = [{"units": w, "activation": activation} for w in widths[1:-1]] + [{"units": widths[-1],
+                                                                               "activation": final}]
+    for layer in layers:
+        if layer["activation"] == "leaky_relu":
+            layer["alpha"] = 0.05
+    parameters = {}
+    for n in range(1, len(widths)):
+        parameters[f"W{n}"] = [[rng.uniform(-1, 1) for _ in range(widths[n - 1])] for _ in range(widths[n])]
+        parameters[f"b{n}"] = [rng.uniform(-0.5, 0.5) for _ in range(widths[n])]
+    if final == "softmax":
+        targets = [[1.0 if j == rng.randrange(widths[-1]) else 0.0 for j in range(widths[-1])] for _ in range(batch)]
+    else:
+        targets = [[rng.choice([0.0, 1.0]) if final == "sigmoid" else rng.uniform(-1, 1) for _ in range(widths[-1])]
+                   for _ in range(batch)]
+    return {"network": {"inputs": widths[0], "layers": layers, "loss": loss, "naming": "layered"},
+            "parameters": parameters,
+            "data": {"x": [[rng.uniform(-2, 2) for _ in range(widths[0])] for _ in range(batch)], "t": targets},
+            "optimizer": {"lr": 0.3, "steps": 2}}
+
+
+def torch_reference(raw: dict):
+    """Loss, gradients after one backward, and parameters after the steps, computed by torch."""
+    layers_spec = raw["network"]["layers"]
+    widths = [raw["network"]["inputs"]] + [layer["units"] for layer in layers_spec]
+    modules, linears = [], []
+    for n, layer in enumerate(layers_spec, 1):
+        linear = torch.nn.Linear(widths[n - 1], widths[n])
+        with torch.no_grad():
+            linear.weight.copy_(torch.tensor(raw["parameters"][f"W{n}"]))
+            linear.bias.copy_(torch.tensor(raw["parameters"][f"b{n}"]))
+        linears.append(linear)
+        modules.append(linear)
+        last = n == len(layers_spec)
+        if not (last and layer["activation"] == "softmax" and raw["network"]["loss"] == "cross_entropy"):
+            modules.append(TORCH_ACTIVATIONS[layer["activation"]]())
+    model = torch.nn.Sequential(*modules)
+    x = torch.tensor(raw["data"]["x"])
+    t = torch.tensor(raw["data"]["t"])
+    loss_name = raw["network"]["loss"]
+
+    def loss_fn(out):
+        if loss_name == "cross_entropy":
+            return torch.nn.functional.cross_entropy(out, t)  # out are the logits; probability targets
+        if loss_name == "binary_cross_entropy":
+            return torch.nn.functional.binary_cross_entropy(out, t)
+        if loss_name == "mse":
+            return torch.nn.functional.mse_loss(out, t)
+        return (0.5 * ((out - t) ** 2).sum(dim=1)).mean()
+
+    optimizer = torch.optim.SGD(model.parameters(), lr=raw["optimizer"]["lr"])
+    first = None
+    for step in range(raw["optimizer"]["steps"]):
+        optimizer.zero_grad()
+        loss = loss_fn(model(x))
+        loss.backward()
+        if step == 0:
+            first = (loss.item(), [(lin.weight.grad.clone(), lin.bias.grad.clone()) for lin in linears])
+        optimizer.step()
+    with torch.no_grad():
+        loss_after = loss_fn(model(x)).item()
+    return first[0], first[1], [(lin.weight.detach(), lin.bias.detach()) for lin in linears], loss_after
+
+
+CASES = [(widths, activation, loss, batch)
+         for activation in ACTIVATIONS for loss in LOSSES
+         for widths, batch in (([2, 3, 2], 1), ([3, 4, 2, 2], 3))]
+
+
+@pytest.mark.parametrize("widths, activation, loss, batch", CASES)
+def test_agrees_with_torch_float64(widths, activation, loss, batch):
+    raw = random_problem(widths, activation, loss, batch, seed=len(widths) * 100 + batch)
+    solution = handprop.solve(from_dict(raw))
+    loss_value, gradients, updated, loss_after = torch_reference(raw)
+    assert solution.loss == pytest.approx(loss_value, rel=1e-12, abs=1e-15)
+    assert solution.loss_after == pytest.approx(loss_after, rel=1e-12, abs=1e-15)
+    for n, ((grad_w, grad_b), (new_w, new_b)) in enumerate(zip(gradients, updated), 1):
+        for j in range(grad_w.shape[0]):
+            for k in range(grad_w.shape[1]):
+                record = solution.parameters[f"W{n}[{j + 1},{k + 1}]"]
+                assert record.gradient == pytest.approx(grad_w[j, k].item(), rel=1e-10, abs=1e-14)
+                assert record.updated == pytest.approx(new_w[j, k].item(), rel=1e-12, abs=1e-14)
+            record = solution.parameters[f"b{n}[{j + 1}]"]
+            assert record.gradient == pytest.approx(grad_b[j].item(), rel=1e-10, abs=1e-14)
+            assert record.updated == pytest.approx(new_b[j].item(), rel=1e-12, abs=1e-14)
+
+
+def test_homework_agrees_with_torch():
+    solution = handprop.solve(handprop.load("homework"))
+    w = torch.tensor([0.1, 0.5, 0.2, 0.4, 0.4, 0.1, 0.1, 0.5, 0.3, 0.2, 0.1, 0.4], requires_grad=True)
+    b = torch.tensor([0.3, 0.3, 0.3, 0.7, 0.7], requires_grad=True)
+    x = torch.tensor([0.26, 0.33])
+    h = w[:6].reshape(3, 2) @ x + b[:3]
+    o = w[6:].reshape(2, 3) @ torch.relu(h) + b[3:]
+    y = torch.softmax(o, dim=0)
+    loss = -torch.log(y[0])
+    loss.backward()
+    assert solution.loss == pytest.approx(loss.item(), rel=1e-14)
+    assert [solution.output_values[0][i] for i in range(2)] == pytest.approx(y.tolist(), rel=1e-14)
+    for i in range(12):
+        assert solution.parameters[f"w{i + 1}"].gradient == pytest.approx(w.grad[i].item(), rel=1e-12)
+    for i in range(5):
+        assert solution.parameters[f"b{i + 1}"].gradient == pytest.approx(b.grad[i].item(), rel=1e-12)
