@@ -88,3 +88,13 @@ def test_several_steps_repeat_the_update():
         assert record.gradient == one.parameters[name].gradient  # reported at the initial parameters
         assert record.updated == pytest.approx(from_one.parameters[name].updated, rel=1e-15)
     assert two.loss_after == pytest.approx(from_one.loss_after, rel=1e-15)
+
+
+def test_cross_entropy_of_a_softmax_is_computed_from_the_logits():
+    # With logits 0 and -800, y2 rounds to 0.0 in floating point, yet ln y2 = -800 exactly: the loss is
+    # taken as torch's cross_entropy takes it, o_i - logsumexp(o), not as ln of a rounded probability.
+    text = "o1 = w*x\no2 = w*x - 800\ny1, y2 = softmax(o1, o2)\nL = -t1*log(y1) - t2*log(y2)"
+    raw = {"network": {"equations": text}, "parameters": {"w": 1.0}, "data": {"x": 0.5, "t1": 0.0, "t2": 1.0},
+           "optimizer": {"lr": 0.1}}
+    problem = from_dict(raw)
+    assert run_batch(problem.program, problem.parameters, problem.data, 1, backward=False)[0] == 800.0

@@ -33,9 +33,10 @@ class SampleTrace:
 class _Evaluation:
     """One equation's expression, evaluated, with each subexpression's value kept for the reverse pass."""
 
-    def __init__(self, env: dict, fail):
+    def __init__(self, env: dict, fail, log_probabilities: dict):
         self.env = env
         self.fail = fail
+        self.log_probabilities = log_probabilities  # softmax output name -> its log, from the logits
         self.cache: dict[int, tuple] = {}  # id(expr) -> (value, argument values)
 
     def value(self, expr) -> float:
@@ -44,7 +45,12 @@ class _Evaluation:
         if isinstance(expr, Ref):
             return self.env[expr.name]
         args = tuple(self.value(a) for a in expr.args)
-        out = self.apply(expr.op, args)
+        if expr.op == "log" and isinstance(expr.args[0], Ref) and expr.args[0].name in self.log_probabilities:
+            # ln y of a softmax output: o_i - logsumexp(o), exact even where y rounds to 0 (as torch's
+            # cross_entropy on logits).
+            out = self.log_probabilities[expr.args[0].name]
+        else:
+            out = self.apply(expr.op, args)
         self.cache[id(expr)] = (out, args)
         return out
 
@@ -73,7 +79,10 @@ class _Evaluation:
         if isinstance(expr, Const):
             return
         out, args = self.cache[id(expr)]
-        partials = OPS[expr.op].partials(*args, out)
+        try:
+            partials = OPS[expr.op].partials(*args, out)
+        except (ZeroDivisionError, OverflowError, ValueError):
+            raise self.fail(f"the derivative of {expr.op} at {', '.join(map(repr, args))} is not finite") from None
         for arg, partial in zip(expr.args, partials):
             if isinstance(arg, Const):
                 continue
@@ -82,13 +91,26 @@ class _Evaluation:
             self.backprop(arg, seed * partial, into)
 
 
-def evaluate_equation(eq: Equation, env: dict, fail, *, partials: bool = True) -> tuple[tuple, list]:
-    """Values of the equation's targets and, per target, {name: local partial}."""
-    evaluation = _Evaluation(env, fail)
+def _log_softmax(args: tuple) -> list[float]:
+    top = max(args)
+    log_total = top + math.log(math.fsum(math.exp(a - top) for a in args))
+    return [a - log_total for a in args]
+
+
+def evaluate_equation(eq: Equation, env: dict, fail, *, partials: bool = True,
+                      log_probabilities: dict | None = None) -> tuple[tuple, list]:
+    """Values of the equation's targets and, per target, {name: local partial}.
+
+    log_probabilities collects, for softmax outputs, their logarithms computed from the logits.
+    """
+    log_probabilities = {} if log_probabilities is None else log_probabilities
+    evaluation = _Evaluation(env, fail, log_probabilities)
     expr = eq.expr
     if isinstance(expr, Apply) and OPS[expr.op].multi_output:
         args = tuple(evaluation.value(a) for a in expr.args)
         outs = evaluation.apply(expr.op, args)
+        if expr.op == "softmax":
+            log_probabilities.update(zip(eq.targets, _log_softmax(args)))
         if not partials:
             return outs, []
         jacobian = OPS[expr.op].partials(*args, outs)  # (n_out, n_in)
@@ -130,9 +152,10 @@ def run_sample(program: Program, inputs: dict, *, source: str | None = None, sam
     """
     values = dict(inputs)
     partials: dict = {}
+    log_probabilities: dict = {}
     for eq in program.equations:
         fail = _failure(source, eq, sample, batch_size)
-        outs, rows = evaluate_equation(eq, values, fail, partials=backward)
+        outs, rows = evaluate_equation(eq, values, fail, partials=backward, log_probabilities=log_probabilities)
         for target, value in zip(eq.targets, outs):
             values[target] = value
         for target, row in zip(eq.targets, rows):
