@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 
 from .errors import HandpropError
 from .render import FORMATS
@@ -77,6 +76,8 @@ def _write(text: str, output: str | None) -> None:
     if output is None:
         sys.stdout.write(text)
         return
+    import tempfile
+
     directory = os.path.dirname(os.path.abspath(output))
     try:
         handle, temporary = tempfile.mkstemp(dir=directory, prefix=".handprop-", suffix=".tmp")

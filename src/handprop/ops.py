@@ -15,20 +15,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
 
-# A forward returns one float; a partials function returns d out / d arg_i for
-# each argument i, given the argument values and the output.
-Forward = Callable[..., float]
-Partials = Callable[..., tuple]
 
 
 @dataclass(frozen=True)
 class Op:
     name: str
     arity: int  # number of arguments; 0 means "one or more" (softmax)
-    forward: Forward
-    partials: Partials
+    # Annotations stay unevaluated strings, so typing (start-up time) is never imported.
+    forward: Callable[..., float]  # the value, from the argument values
+    partials: Callable[..., tuple]  # d out / d arg_i for each i, from the argument values and the output
     text: str  # plain-text template, {0} {1} are the arguments
     latex: str  # LaTeX template
     domain: Callable[..., str | None] | None = None  # returns why the arguments are outside it
