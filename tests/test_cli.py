@@ -35,8 +35,9 @@ def test_json_from_standard_input(cli):
 
 def test_json_output_is_documented_and_full_precision(cli):
     document = json.loads(cli(["--format", "json"]).out)
-    assert set(document) == {"title", "batch_size", "steps", "output_names", "loss", "outputs", "loss_after",
-                             "nodes", "parameters"}
+    assert set(document) == {"title", "batch_size", "optimizer", "output_names", "loss", "outputs", "loss_after",
+                             "nodes", "parameters", "steps"}
+    assert document["optimizer"] == {"name": "sgd", "lr": 0.5, "steps": 1}
     solution = handprop.solve(handprop.load("homework"))
     assert document["loss"] == solution.loss and document["loss_after"] == solution.loss_after
     assert document["outputs"] == [list(solution.output_values[0])]
@@ -45,6 +46,17 @@ def test_json_output_is_documented_and_full_precision(cli):
     assert document["nodes"]["h1"] == {"value": solution.nodes["h1"].values[0],
                                        "gradient": solution.nodes["h1"].gradients[0]}
     assert list(document["parameters"]) == [f"w{i}" for i in range(1, 13)] + [f"b{i}" for i in range(1, 6)]
+
+
+def test_json_history_has_one_entry_per_step(cli):
+    document = json.loads(cli(["logistic_bce", "--format", "json"]).out)
+    steps = document["steps"]
+    assert len(steps) == document["optimizer"]["steps"] == 3
+    assert steps[0]["loss"] == document["loss"]
+    assert steps[-1]["parameters"] == {name: p["updated"] for name, p in document["parameters"].items()}
+    first = {name: p["initial"] - 1.0 * p["gradient"] for name, p in document["parameters"].items()}
+    assert steps[0]["parameters"] == first
+    assert steps[0]["loss"] > steps[1]["loss"] > steps[2]["loss"] > document["loss_after"]
 
 
 def test_json_for_a_batch_has_a_list_per_node(cli):

@@ -35,6 +35,13 @@ FORWARD = [
     ("log", (2.0,), 0.6931471805599453),
     ("sqrt", (2.25,), 1.5),
     ("abs", (-0.3,), 0.3),
+    # The derivatives written as functions in a worked solution.
+    ("step", (0.2,), 1.0),
+    ("step", (0.0,), 0.0),
+    ("leaky_step", (-0.2, 0.1), 0.1),
+    ("leaky_step", (0.2, 0.1), 1.0),
+    ("sign", (-0.2,), -1.0),
+    ("sign", (0.0,), 0.0),
 ]
 
 # op, arguments, expected partials at a kink (the conventions, as the homework and torch)

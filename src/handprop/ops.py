@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .algebra import ONE, ZERO, add, call, const, div, mul, neg, power, sub
+
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,9 @@ class Op:
     precedence: int = 100  # for printing: higher binds tighter
     multi_output: bool = False  # softmax: one output per argument
     description: str = ""
+    # The same partials in symbols, for the worked solution: from the argument expressions and the
+    # output's expression (the node's own name at the top of an equation, so da/dh = a(1 - a)).
+    symbolic: Callable[..., tuple] | None = None
 
 
 def _relu(x: float) -> float:
@@ -125,40 +130,61 @@ def _add(op: Op) -> None:
 
 
 # Arithmetic. Precedence follows Python's: + - 10, * / 20, unary minus 30, ** 40.
-_add(Op("add", 2, lambda x, y: x + y, lambda x, y, out: (1.0, 1.0), "{0} + {1}", "{0} + {1}", precedence=10))
-_add(Op("sub", 2, lambda x, y: x - y, lambda x, y, out: (1.0, -1.0), "{0} - {1}", "{0} - {1}", precedence=10))
-_add(Op("mul", 2, lambda x, y: x * y, lambda x, y, out: (y, x), "{0}*{1}", "{0} {1}", precedence=20))
+_add(Op("add", 2, lambda x, y: x + y, lambda x, y, out: (1.0, 1.0), "{0} + {1}", "{0} + {1}", precedence=10,
+        symbolic=lambda x, y, out: (ONE, ONE)))
+_add(Op("sub", 2, lambda x, y: x - y, lambda x, y, out: (1.0, -1.0), "{0} - {1}", "{0} - {1}", precedence=10,
+        symbolic=lambda x, y, out: (ONE, const(-1))))
+_add(Op("mul", 2, lambda x, y: x * y, lambda x, y, out: (y, x), "{0}*{1}", "{0} {1}", precedence=20,
+        symbolic=lambda x, y, out: (y, x)))
 _add(Op("div", 2, lambda x, y: x / y, lambda x, y, out: (1.0 / y, -x / (y * y)), "{0}/{1}",
-        r"\frac{{{0}}}{{{1}}}", domain=_nonzero_divisor, precedence=20))
-_add(Op("neg", 1, lambda x: -x, lambda x, out: (-1.0,), "-{0}", "-{0}", precedence=30))
-_add(Op("pow", 2, _pow, _pow_partials, "{0}**{1}", "{0}^{{{1}}}", domain=_pow_domain, precedence=40))
+        r"\frac{{{0}}}{{{1}}}", domain=_nonzero_divisor, precedence=20,
+        symbolic=lambda x, y, out: (div(ONE, y), neg(div(x, power(y, const(2)))))))
+_add(Op("neg", 1, lambda x: -x, lambda x, out: (-1.0,), "-{0}", "-{0}", precedence=30,
+        symbolic=lambda x, out: (const(-1),)))
+_add(Op("pow", 2, _pow, _pow_partials, "{0}**{1}", "{0}^{{{1}}}", domain=_pow_domain, precedence=40,
+        symbolic=lambda x, y, out: (mul(y, power(x, sub(y, ONE))), mul(out, call("log", x)))))
 
 # Functions, as they may be called in equations.
 _add(Op("identity", 1, lambda x: x, lambda x, out: (1.0,), "{0}", "{0}",
-        description="f(x) = x"))
+        description="f(x) = x", symbolic=lambda x, out: (ONE,)))
 _add(Op("relu", 1, _relu, lambda x, out: (1.0 if x > 0 else 0.0,), "relu({0})",
-        r"\operatorname{{ReLU}}({0})", description="max(0, x); derivative u(x), with u(0) = 0"))
+        r"\operatorname{{ReLU}}({0})", description="max(0, x); derivative u(x), with u(0) = 0",
+        symbolic=lambda x, out: (call("step", x),)))
 _add(Op("leaky_relu", 2, lambda x, alpha: x if x > 0 else alpha * x,
         # The slope alpha is a constant, never trained: its partial is not used.
         lambda x, alpha, out: (1.0 if x > 0 else alpha, 0.0),
         "leaky_relu({0}, {1})", r"\operatorname{{LeakyReLU}}_{{{1}}}({0})",
-        description="x if x > 0 else alpha*x (alpha default 0.01, as torch)"))
+        description="x if x > 0 else alpha*x (alpha default 0.01, as torch)",
+        symbolic=lambda x, alpha, out: (call("leaky_step", x, alpha), ZERO)))
 _add(Op("sigmoid", 1, _sigmoid, lambda x, out: (out * (1.0 - out),), "sigmoid({0})", r"\sigma({0})",
-        description="1/(1 + e^-x)"))
+        description="1/(1 + e^-x)", symbolic=lambda x, out: (mul(out, sub(ONE, out)),)))
 _add(Op("tanh", 1, math.tanh, lambda x, out: (1.0 - out * out,), "tanh({0})", r"\tanh({0})",
-        description="hyperbolic tangent"))
+        description="hyperbolic tangent", symbolic=lambda x, out: (sub(ONE, power(out, const(2))),)))
 _add(Op("softplus", 1, _softplus, lambda x, out: (_softplus_partial(x),), "softplus({0})",
-        r"\operatorname{{softplus}}({0})", description="ln(1 + e^x), x above 20 (as torch)"))
-_add(Op("exp", 1, math.exp, lambda x, out: (out,), "exp({0})", r"e^{{{0}}}", description="e^x"))
-_add(Op("log", 1, math.log, lambda x, out: (1.0 / x,), "log({0})", r"\ln {0}", domain=_positive,
-        description="natural logarithm"))
+        r"\operatorname{{softplus}}({0})", description="ln(1 + e^x), x above 20 (as torch)",
+        symbolic=lambda x, out: (call("sigmoid", x),)))
+_add(Op("exp", 1, math.exp, lambda x, out: (out,), "exp({0})", r"e^{{{0}}}", description="e^x",
+        symbolic=lambda x, out: (out,)))
+_add(Op("log", 1, math.log, lambda x, out: (1.0 / x,), "log({0})", r"\ln({0})", domain=_positive,
+        description="natural logarithm", symbolic=lambda x, out: (div(ONE, x),)))
 _add(Op("sqrt", 1, math.sqrt, lambda x, out: (0.5 / out,), "sqrt({0})", r"\sqrt{{{0}}}",
-        domain=_non_negative_sqrt, description="square root"))
+        domain=_non_negative_sqrt, description="square root", symbolic=lambda x, out: (div(ONE, mul(const(2), out)),)))
 _add(Op("abs", 1, abs, lambda x, out: ((1.0 if x > 0 else -1.0 if x < 0 else 0.0),), "abs({0})",
-        r"\left|{0}\right|", description="|x|; derivative sign(x), 0 at 0 (as torch)"))
+        r"\left|{0}\right|", description="|x|; derivative sign(x), 0 at 0 (as torch)",
+        symbolic=lambda x, out: (call("sign", x),)))
 _add(Op("softmax", 0, softmax, lambda *args: softmax_jacobian(args[-1]), "softmax({0})",
         r"\operatorname{{softmax}}({0})", multi_output=True,
         description="e^x_i / sum_j e^x_j; returns one output per argument"))
+
+# Derivatives that are written as functions of their own in a worked solution; not callable in equations.
+_add(Op("step", 1, lambda x: 1.0 if x > 0 else 0.0, lambda x, out: (0.0,), "u({0})", "u({0})",
+        description="the step function u(x) = 1 if x > 0 else 0 (relu's derivative)", symbolic=lambda x, out: (ZERO,)))
+_add(Op("leaky_step", 2, lambda x, alpha: 1.0 if x > 0 else alpha, lambda x, alpha, out: (0.0, 0.0),
+        "u_alpha({0}, {1})", "u_{{{1}}}({0})", description="1 if x > 0 else alpha (leaky_relu's derivative)",
+        symbolic=lambda x, alpha, out: (ZERO, ZERO)))
+_add(Op("sign", 1, lambda x: 1.0 if x > 0 else -1.0 if x < 0 else 0.0, lambda x, out: (0.0,), "sign({0})",
+        r"\operatorname{{sign}}({0})", description="the sign of x, 0 at 0 (abs's derivative)",
+        symbolic=lambda x, out: (ZERO,)))
 
 # What a user may call by name in an equation, and what a layer may use as activation.
 FUNCTIONS = ("relu", "leaky_relu", "sigmoid", "tanh", "softplus", "exp", "log", "sqrt", "abs", "softmax")

@@ -24,6 +24,14 @@ class ParameterRecord:
 
 
 @dataclass(frozen=True)
+class StepRecord:
+    """One optimizer step: the loss at its start, and the parameters after it."""
+
+    loss: float
+    parameters: dict  # name -> value after this step
+
+
+@dataclass(frozen=True)
 class Solution:
     """A solved problem: loss, outputs, every node and every parameter, and the raw traces."""
 
@@ -36,9 +44,13 @@ class Solution:
     nodes: dict  # name -> NodeRecord
     parameters: dict  # name -> ParameterRecord
     traces: tuple  # per sample, scalar.SampleTrace at the initial parameters
-    steps: int
+    history: tuple  # of StepRecord, one per step
     decimals: int | None  # the problem's display precision, if it has one
 
     @property
     def batch_size(self) -> int:
         return len(self.traces)
+
+    @property
+    def steps(self) -> int:
+        return len(self.history)

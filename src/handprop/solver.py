@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .optim import sgd_step
 from .problem import Problem
-from .records import NodeRecord, ParameterRecord, Solution
+from .records import NodeRecord, ParameterRecord, Solution, StepRecord
 from .scalar import run_batch
 
 
@@ -21,9 +21,11 @@ def solve(problem: Problem, *, steps: int | None = None) -> Solution:
     source = problem.source
     loss, gradients, traces = run_batch(program, problem.parameters, problem.data, problem.batch_size, source=source)
     current = sgd_step(problem.parameters, gradients, problem.optimizer)
+    history = [StepRecord(loss, current)]
     for _ in range(steps - 1):
-        _, step_gradients, _ = run_batch(program, current, problem.data, problem.batch_size, source=source)
+        step_loss, step_gradients, _ = run_batch(program, current, problem.data, problem.batch_size, source=source)
         current = sgd_step(current, step_gradients, problem.optimizer)
+        history.append(StepRecord(step_loss, current))
     loss_after, _, _ = run_batch(program, current, problem.data, problem.batch_size, source=source, backward=False)
     batch = problem.batch_size
     nodes = {name: NodeRecord(name, tuple(t.values[name] for t in traces),
@@ -33,4 +35,4 @@ def solve(problem: Problem, *, steps: int | None = None) -> Solution:
                   for name, value in problem.parameters.items()}
     outputs = tuple(tuple(t.values[name] for name in program.outputs) for t in traces)
     return Solution(problem.title, problem, loss, loss_after, program.outputs, outputs, nodes, parameters,
-                    tuple(traces), steps, problem.decimals)
+                    tuple(traces), tuple(history), problem.decimals)

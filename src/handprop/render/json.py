@@ -15,7 +15,8 @@ def to_dict(solution) -> dict:
     return {
         "title": solution.title,
         "batch_size": solution.batch_size,
-        "steps": solution.steps,
+        "optimizer": {"name": solution.problem.optimizer.name, "lr": solution.problem.optimizer.lr,
+                      "steps": solution.steps},
         "output_names": list(solution.outputs),
         "loss": solution.loss,
         "outputs": [list(values) for values in solution.output_values],
@@ -24,6 +25,7 @@ def to_dict(solution) -> dict:
                   for name, r in solution.nodes.items()},
         "parameters": {name: {"initial": r.initial, "gradient": r.gradient, "updated": r.updated}
                        for name, r in solution.parameters.items()},
+        "steps": [{"loss": step.loss, "parameters": dict(step.parameters)} for step in solution.history],
     }
 
 

@@ -1,0 +1,170 @@
+"""Expressions as LaTeX, in symbols or with the numbers put in.
+
+Names become the homework's notation (w1 -> w_{1}, W2[1,3] -> W^{[2]}_{1,3}); a
+product of symbols is written side by side (w_{1} x_{1}), of numbers with a dot
+(0.1 \\cdot 0.26); brackets nest as (), [], {} from the inside out, as the
+homework writes {[-t_1(1 - y_1) + t_2 y_1] w_7 + ...}.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..ops import OPS
+from ..program import Apply, Const, Expr, Ref
+from .numbers import fixed
+
+GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu",
+         "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega"}
+_NEGATIVE_NUMBER = 31  # precedence of a negative number: bracketed in a product, as (-0.47) \cdot 0.1
+_BRACKETS = ((r"\left(", r"\right)"), (r"\left[", r"\right]"), (r"\left\{", r"\right\}"))
+_FUNCTION_LATEX = {"relu": r"\operatorname{ReLU}", "leaky_relu": r"\operatorname{LeakyReLU}", "sigmoid": r"\sigma",
+                   "tanh": r"\tanh", "softplus": r"\operatorname{softplus}", "log": r"\ln", "abs": None,
+                   "sqrt": None, "exp": None, "step": "u", "leaky_step": None, "sign": r"\operatorname{sign}",
+                   "identity": None, "softmax": r"\operatorname{softmax}"}
+
+
+def _word(text: str) -> str:
+    if text in GREEK:
+        return "\\" + text
+    if len(text) == 1:
+        return text
+    return r"\mathit{" + text.replace("_", r"\_") + "}"
+
+
+def name_latex(name: str) -> str:
+    """A name in the homework's notation.
+
+    >>> name_latex("w12"), name_latex("W2[1,3]"), name_latex("o[2]"), name_latex("age"), name_latex("x_in")
+    ('w_{12}', 'W^{[2]}_{1,3}', 'o_{2}', '\\\\mathit{age}', 'x_{\\\\mathit{in}}')
+    """
+    match = re.fullmatch(r"([A-Za-z]+)(\d*)\[(\d+(?:,\d+)*)\]", name)
+    if match:
+        base, layer, index = match.groups()
+        return _word(base) + (f"^{{[{layer}]}}" if layer else "") + f"_{{{index}}}"
+    match = re.fullmatch(r"([A-Za-z]+?)(\d+)", name)
+    if match:
+        return f"{_word(match.group(1))}_{{{match.group(2)}}}"
+    match = re.fullmatch(r"([A-Za-z]+)_([A-Za-z0-9]+)", name)
+    if match:
+        sub = match.group(2)
+        return f"{_word(match.group(1))}_{{{sub if sub.isdigit() or len(sub) == 1 else _word(sub)}}}"
+    return _word(name)
+
+
+def partial(top: str, bottom: str) -> str:
+    """\\frac{\\partial top}{\\partial bottom}, both names."""
+    return rf"\frac{{\partial {name_latex(top)}}}{{\partial {name_latex(bottom)}}}"
+
+
+def number_latex(value: float, decimals: int) -> str:
+    return fixed(value, decimals)
+
+
+class _Printer:
+    """One printing of an expression; values, when given, replace names by numbers."""
+
+    def __init__(self, values: dict | None, decimals: int):
+        self.values = values
+        self.decimals = decimals
+
+    def atom(self, expr: Expr) -> tuple[str, int, bool]:
+        """(text, bracket level used inside, is a number)"""
+        if isinstance(expr, Const):
+            value = expr.value
+            return (f"{value:g}" if value == int(value) or abs(value) >= 1e-4 else repr(value)), 0, True
+        if self.values is not None and expr.name in self.values:
+            return number_latex(self.values[expr.name], self.decimals), 0, True
+        return name_latex(expr.name), 0, False
+
+    def wrap(self, text: str, level: int) -> tuple[str, int]:
+        left, right = _BRACKETS[level % len(_BRACKETS)]
+        return f"{left}{text}{right}", level + 1
+
+    def print(self, expr: Expr) -> tuple[str, int, int]:
+        """(text, bracket level, precedence of the outermost operation; 100 for atoms)"""
+        if not isinstance(expr, Apply):
+            text, level, is_number = self.atom(expr)
+            negative = is_number and text.startswith("-")
+            return text, level, _NEGATIVE_NUMBER if negative else 100
+        op = OPS[expr.op]
+        name = expr.op
+        if name in ("add", "sub"):
+            left, l_level, _ = self.print(expr.args[0])
+            right, r_level, r_prec = self.print(expr.args[1])
+            if right.startswith("-") or (name == "sub" and r_prec <= 10):
+                right, r_level = self.wrap(right, r_level)
+            sign = "+" if name == "add" else "-"
+            return f"{left} {sign} {right}", max(l_level, r_level), 10
+        if name == "mul":
+            parts, level = [], 0
+            for index, arg in enumerate(expr.args):
+                text, arg_level, prec = self.print(arg)
+                if prec < 20 or prec == _NEGATIVE_NUMBER or (index > 0 and prec == 30):
+                    text, arg_level = self.wrap(text, arg_level)
+                parts.append(text)
+                level = max(level, arg_level)
+            numeric = self.values is not None or _starts_with_digit(parts[1])
+            joiner = r" \cdot " if numeric else " "
+            return joiner.join(parts), level, 20
+        if name == "div":
+            top, t_level, _ = self.print(expr.args[0])
+            bottom, b_level, _ = self.print(expr.args[1])
+            return rf"\frac{{{top}}}{{{bottom}}}", max(t_level, b_level), 100
+        if name == "neg":
+            text, level, prec = self.print(expr.args[0])
+            if prec <= 10 or prec in (30, _NEGATIVE_NUMBER):
+                text, level = self.wrap(text, level)
+            return f"-{text}", level, 30
+        if name == "pow":
+            base, b_level, b_prec = self.print(expr.args[0])
+            exponent, e_level, _ = self.print(expr.args[1])
+            if b_prec < 100 or base.startswith(r"\frac"):
+                base, b_level = self.wrap(base, b_level)
+            return f"{base}^{{{exponent}}}", max(b_level, e_level), 40
+        if name == "exp":
+            text, level, _ = self.print(expr.args[0])
+            return f"e^{{{text}}}", level, 100
+        if name == "sqrt":
+            text, level, _ = self.print(expr.args[0])
+            return rf"\sqrt{{{text}}}", level, 100
+        if name == "abs":
+            text, level, _ = self.print(expr.args[0])
+            return rf"\left|{text}\right|", level, 100
+        if name == "identity":
+            return self.print(expr.args[0])
+        if name == "leaky_step":
+            text, level, _ = self.print(expr.args[0])
+            alpha, _, _ = self.print(expr.args[1])
+            wrapped, level = self.wrap(text, level)
+            return f"u_{{{alpha}}}{wrapped}", level, 100
+        if name == "leaky_relu":
+            text, level, _ = self.print(expr.args[0])
+            alpha, _, _ = self.print(expr.args[1])
+            wrapped, level = self.wrap(text, level)
+            return rf"\operatorname{{LeakyReLU}}_{{{alpha}}}{wrapped}", level, 100
+        function = _FUNCTION_LATEX.get(name) or rf"\operatorname{{{op.name}}}"
+        texts, level = [], 0
+        for arg in expr.args:
+            text, arg_level, _ = self.print(arg)
+            texts.append(text)
+            level = max(level, arg_level)
+        wrapped, level = self.wrap(", ".join(texts), level)
+        return f"{function}{wrapped}", level, 100
+
+
+def _starts_with_digit(text: str) -> bool:
+    return bool(text) and (text[0].isdigit() or text[0] == "-")
+
+
+def to_latex(expr: Expr, *, values: dict | None = None, decimals: int = 4) -> str:
+    """The expression in LaTeX; with values, every name they hold is replaced by its number.
+
+    >>> from handprop.equations import parse_equations
+    >>> eq = parse_equations("h1 = w1*x1 + w2*x2 + b1", parameters=["w1", "w2", "b1"], data=["x1", "x2"]).equations[0]
+    >>> to_latex(eq.expr)
+    'w_{1} x_{1} + w_{2} x_{2} + b_{1}'
+    >>> to_latex(eq.expr, values={"w1": 0.1, "x1": 0.26, "w2": -0.5, "x2": 0.33, "b1": 0.3}, decimals=2)
+    '0.10 \\\\cdot 0.26 + \\\\left(-0.50\\\\right) \\\\cdot 0.33 + 0.30'
+    """
+    return _Printer(values, decimals).print(expr)[0]
