@@ -103,7 +103,7 @@ def choose_font() -> Candidate:
 
 def subset_options() -> subset.Options:
     options = subset.Options()
-    options.layout_features = ["*"]  # keep ssty (script-size glyphs), dtls (dotless forms), ...
+    options.layout_features = ["*"]  # ssty (script-size glyphs), dtls (dotless forms), ... when the font has them
     # MATH is kept and subset like GSUB/GPOS (glyph IDs renumbered, variants closed over);
     # FontForge's build timestamp is of no use in a web font.
     options.drop_tables = [t for t in options.drop_tables if t != "MATH"] + ["FFTM"]
@@ -120,7 +120,6 @@ def subset_options() -> subset.Options:
 
 def rename(font: TTFont, source_label: str) -> None:
     """Give the subset its own name; the copyright, trademark and licence records stay."""
-    version = version_of(font)
     new = {
         1: FAMILY,
         3: f"{POSTSCRIPT}; subset of {source_label}",
@@ -182,8 +181,8 @@ def license_text(candidate: Candidate) -> str:
     def unfold(value: str) -> list[str]:
         lines = value.split("\n")
         body = lines[1:]
-        indent = min((len(l) - len(l.lstrip()) for l in body if l.strip() and l.strip() != "."), default=0)
-        return [lines[0].strip()] + ["" if l.strip() == "." else l[indent:].rstrip() for l in body]
+        indent = min((len(line) - len(line.lstrip()) for line in body if line.strip() not in ("", ".")), default=0)
+        return [lines[0].strip()] + ["" if line.strip() == "." else line[indent:].rstrip() for line in body]
 
     copyright_lines = unfold(files["Copyright"])
     text = ["Copyright (Debian package's copyright file, upstream files):"]

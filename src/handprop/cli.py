@@ -14,10 +14,12 @@ import os
 import sys
 
 from .errors import HandpropError
-from .render import FORMATS
+from .render import EXPLAIN_FORMATS, FORMATS
 
 DEFAULT_PROBLEM = "homework"
 EXTENSION_FORMATS = {".md": "markdown", ".markdown": "markdown", ".csv": "csv", ".json": "json", ".txt": "table"}
+EXPLAIN_EXTENSIONS = {".md": "markdown", ".markdown": "markdown", ".tex": "latex", ".pdf": "pdf", ".html": "html",
+                      ".htm": "html"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,6 +56,21 @@ def _build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--nodes", action="store_true", help="add every intermediate node's value and gradient")
     _add_output_options(solve)
 
+    explain = commands.add_parser(
+        "explain", help="write the worked solution: every step, by the chain rule",
+        description="Write the worked solution: the forward pass, the loss, the chain rule for every node and "
+                    "parameter, and the update, each in symbols, with the numbers, and as a value.",
+        epilog="example: handprop explain homework --expand -o homework.html")
+    explain.add_argument("file", nargs="?", default=DEFAULT_PROBLEM, metavar="FILE",
+                         help="problem file, an example's name, or - for standard input (default: homework)")
+    explain.add_argument("--format", choices=EXPLAIN_FORMATS,
+                         help="markdown (default), latex, pdf (needs pdflatex) or html; or from -o's extension")
+    explain.add_argument("--expand", action="store_true",
+                         help="also write each parameter's gradient out in full, as the homework does")
+    explain.add_argument("--sample", type=int, default=1, metavar="K",
+                         help="for a batch, the sample whose derivation is shown (default: 1)")
+    _add_output_options(explain)
+
     examples = commands.add_parser(
         "examples", help="list the packaged examples, or print one",
         description="List the packaged example problems, or print one's file to start your own from.",
@@ -62,7 +79,7 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("solve", "examples")
+COMMANDS = ("solve", "explain", "examples")
 
 
 def _version() -> str:
@@ -71,18 +88,22 @@ def _version() -> str:
     return __version__
 
 
-def _write(text: str, output: str | None) -> None:
+def _write(text: str | bytes, output: str | None) -> None:
     """Write the text; to a file only once it is complete, so a failure never leaves half a file."""
     if output is None:
-        sys.stdout.write(text)
+        if isinstance(text, bytes):
+            sys.stdout.flush()
+            sys.stdout.buffer.write(text)
+        else:
+            sys.stdout.write(text)
         return
     import tempfile
 
     directory = os.path.dirname(os.path.abspath(output))
     try:
         handle, temporary = tempfile.mkstemp(dir=directory, prefix=".handprop-", suffix=".tmp")
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(text if isinstance(text, bytes) else text.encode("utf-8"))
         os.replace(temporary, output)
     except OSError as exc:
         raise HandpropError(output, None, f"cannot write: {exc.strerror or exc}", "a writable path") from None
@@ -96,16 +117,17 @@ def _decimals(value: int | None) -> int | None:
     return value
 
 
-def _output_format(given: str | None, output: str | None) -> str:
+def _output_format(given: str | None, output: str | None, extensions: dict = EXTENSION_FORMATS,
+                   default: str = "table") -> str:
     if given:
         return given
     if output:
         extension = os.path.splitext(output)[1].lower()
-        if extension not in EXTENSION_FORMATS:
+        if extension not in extensions:
             raise HandpropError(output, None, f"cannot tell the format from '{extension or '(no extension)'}'",
-                                "--format, or one of: " + ", ".join(EXTENSION_FORMATS))
-        return EXTENSION_FORMATS[extension]
-    return "table"
+                                "--format, or one of: " + ", ".join(extensions))
+        return extensions[extension]
+    return default
 
 
 def _solve(args) -> int:
@@ -117,6 +139,19 @@ def _solve(args) -> int:
     format = _output_format(args.format, args.output)
     solution = solve(load(args.file))
     _write(render(solution, format=format, decimals=decimals, nodes=args.nodes), args.output)
+    return 0
+
+
+def _explain(args) -> int:
+    from .problem import load
+    from .render import explain
+    from .solver import solve
+
+    decimals = _decimals(args.decimals)
+    format = _output_format(args.format, args.output, EXPLAIN_EXTENSIONS, "markdown")
+    solution = solve(load(args.file))
+    document = explain(solution, format=format, decimals=decimals, expand=args.expand, sample=args.sample)
+    _write(document, args.output)
     return 0
 
 
@@ -153,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         argv.insert(0, "solve")
     try:
         args = _build_parser().parse_args(argv)
-        return {"solve": _solve, "examples": _examples}[args.command](args)
+        return {"solve": _solve, "explain": _explain, "examples": _examples}[args.command](args)
     except HandpropError as exc:
         sys.stdout.flush()
         print(f"handprop: error: {exc.line()}", file=sys.stderr)

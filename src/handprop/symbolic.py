@@ -143,3 +143,48 @@ def expanded_adjoints(program: Program, partials: dict, *, limit: int) -> dict:
                 total = add(total, times(expanded[reader], partials[reader][name]))
         expanded[name] = total
     return expanded
+
+
+# -- softmax meets cross-entropy -----------------------------------------------------------------
+
+def _signed_terms(expr: Expr, sign: int = 1):
+    if isinstance(expr, Apply) and expr.op in ("add", "sub"):
+        yield from _signed_terms(expr.args[0], sign)
+        yield from _signed_terms(expr.args[1], sign if expr.op == "add" else -sign)
+    elif isinstance(expr, Apply) and expr.op == "neg":
+        yield from _signed_terms(expr.args[0], -sign)
+    else:
+        yield sign, expr
+
+
+def _target_times_log(sign: int, term: Expr):
+    """(t, y) when the term is -t*log(y), else None."""
+    if not (isinstance(term, Apply) and term.op == "mul"):
+        return None
+    for factor, other in (term.args, reversed(term.args)):
+        if isinstance(factor, Apply) and factor.op == "neg":
+            factor, sign = factor.args[0], -sign
+        if (sign < 0 and isinstance(factor, Ref) and isinstance(other, Apply) and other.op == "log"
+                and isinstance(other.args[0], Ref)):
+            return factor.name, other.args[0].name
+    return None
+
+
+def softmax_cross_entropy(program: Program):
+    """(softmax equation, {y: t}) when the loss is -sum t_i ln y_i over one softmax's outputs, else None.
+
+    Then dL/do_j = sum_i (-t_i/y_i) y_i(delta_ij - y_j) = y_j sum_i t_i - t_j: y_j - t_j when the
+    targets sum to 1.
+    """
+    loss_eq = next(eq for eq in program.equations if program.loss in eq.targets)
+    pairs = {}
+    for sign, term in _signed_terms(loss_eq.expr):
+        found = _target_times_log(sign, term)
+        if found is None or found[0] not in program.data or found[1] in pairs:
+            return None
+        pairs[found[1]] = found[0]
+    for eq in program.equations:
+        if isinstance(eq.expr, Apply) and eq.expr.op == "softmax" and set(eq.targets) == set(pairs):
+            if all(isinstance(a, Ref) for a in eq.expr.args):
+                return eq, pairs
+    return None

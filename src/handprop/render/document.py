@@ -63,6 +63,21 @@ class Document:
     sections: tuple  # of Section
 
 
+def display_width(latex: str) -> int:
+    """Roughly how many characters wide the LaTeX is when typeset (to choose one line or several).
+
+    >>> display_width(r"\\frac{\\partial L}{\\partial w_{1}} = 0.5 \\cdot \\left(-0.05\\right)")
+    17
+    """
+    import re
+
+    text = re.sub(r"\\(left|right)\b", "", latex)
+    text = re.sub(r"\\frac\{\\partial [^{}]*(\{[^{}]*\})?\}\{\\partial [^{}]*(\{[^{}]*\})?\}", "dLd", text)
+    text = re.sub(r"\\operatorname\{(\w+)\}", r"\1", text)
+    text = re.sub(r"\\[a-zA-Z]+", "x", text)
+    return len(re.sub(r"[{}_^\\ ]", "", text)) + text.count(" = ") * 2
+
+
 def text_of(parts) -> str:
     """Parts as plain text (for titles in places that take no markup)."""
     return "".join(p if isinstance(p, str) else p.latex for p in parts)

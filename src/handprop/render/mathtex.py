@@ -17,7 +17,7 @@ from .numbers import fixed
 GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu",
          "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega"}
 _NEGATIVE_NUMBER = 31  # precedence of a negative number: bracketed in a product, as (-0.47) \cdot 0.1
-_BRACKETS = ((r"\left(", r"\right)"), (r"\left[", r"\right]"), (r"\left\{", r"\right\}"))
+_BRACKETS = (("(", ")"), ("[", "]"), (r"\{", r"\}"))
 _FUNCTION_LATEX = {"relu": r"\operatorname{ReLU}", "leaky_relu": r"\operatorname{LeakyReLU}", "sigmoid": r"\sigma",
                    "tanh": r"\tanh", "softplus": r"\operatorname{softplus}", "log": r"\ln", "abs": None,
                    "sqrt": None, "exp": None, "step": "u", "leaky_step": None, "sign": r"\operatorname{sign}",
@@ -64,9 +64,10 @@ def number_latex(value: float, decimals: int) -> str:
 class _Printer:
     """One printing of an expression; values, when given, replace names by numbers."""
 
-    def __init__(self, values: dict | None, decimals: int):
+    def __init__(self, values: dict | None, decimals: int, known: dict | None = None):
         self.values = values
         self.decimals = decimals
+        self.known = known or {}  # subexpressions whose value the records hold, e.g. u(h1) -> 1
 
     def atom(self, expr: Expr) -> tuple[str, int, bool]:
         """(text, bracket level used inside, is a number)"""
@@ -79,12 +80,18 @@ class _Printer:
 
     def wrap(self, text: str, level: int) -> tuple[str, int]:
         left, right = _BRACKETS[level % len(_BRACKETS)]
+        if r"\frac" in text or r"\left" in text or "^" in text:
+            # Tall content: brackets that grow with it.
+            left, right = r"\left" + left, r"\right" + right
         return f"{left}{text}{right}", level + 1
 
     def print(self, expr: Expr) -> tuple[str, int, int]:
         """(text, bracket level, precedence of the outermost operation; 100 for atoms)"""
-        if not isinstance(expr, Apply):
-            text, level, is_number = self.atom(expr)
+        if not isinstance(expr, Apply) or expr in self.known:
+            if isinstance(expr, Apply):
+                text, level, is_number = number_latex(self.known[expr], self.decimals), 0, True
+            else:
+                text, level, is_number = self.atom(expr)
             negative = is_number and text.startswith("-")
             return text, level, _NEGATIVE_NUMBER if negative else 100
         op = OPS[expr.op]
@@ -157,14 +164,15 @@ def _starts_with_digit(text: str) -> bool:
     return bool(text) and (text[0].isdigit() or text[0] == "-")
 
 
-def to_latex(expr: Expr, *, values: dict | None = None, decimals: int = 4) -> str:
-    """The expression in LaTeX; with values, every name they hold is replaced by its number.
+def to_latex(expr: Expr, *, values: dict | None = None, decimals: int = 4, known: dict | None = None) -> str:
+    """The expression in LaTeX; with values, every name they hold is replaced by its number, and
+    every subexpression in known by its value.
 
     >>> from handprop.equations import parse_equations
     >>> eq = parse_equations("h1 = w1*x1 + w2*x2 + b1", parameters=["w1", "w2", "b1"], data=["x1", "x2"]).equations[0]
     >>> to_latex(eq.expr)
     'w_{1} x_{1} + w_{2} x_{2} + b_{1}'
     >>> to_latex(eq.expr, values={"w1": 0.1, "x1": 0.26, "w2": -0.5, "x2": 0.33, "b1": 0.3}, decimals=2)
-    '0.10 \\\\cdot 0.26 + \\\\left(-0.50\\\\right) \\\\cdot 0.33 + 0.30'
+    '0.10 \\\\cdot 0.26 + (-0.50) \\\\cdot 0.33 + 0.30'
     """
-    return _Printer(values, decimals).print(expr)[0]
+    return _Printer(values, decimals, known).print(expr)[0]

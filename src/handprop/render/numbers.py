@@ -20,3 +20,14 @@ def fixed(value: float, decimals: int) -> str:
 def exact(value: float) -> str:
     """The shortest text that reads back as the same float."""
     return repr(float(value))
+
+
+def given(value: float) -> str:
+    """A value as the user gave it: 1 for 1.0, 0.26 for 0.26 (the shortest exact text).
+
+    >>> given(1.0), given(0.26), given(-3e-07)
+    ('1', '0.26', '-3e-07')
+    """
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return repr(float(value))

@@ -1,0 +1,178 @@
+"""Records -> the worked solution, as a Document, in the homework's order.
+
+The problem; the forward pass, each equation in symbols, with the numbers put
+in, and its value; the loss; the backward pass from the loss to the inputs, each
+dL/dnode as the chain rule's sum over the nodes that use it; every parameter's
+gradient; the update; the Result table. Every number comes from the records
+(values, local partials and adjoints the engine kept); this module only writes.
+"""
+
+from __future__ import annotations
+
+from ..errors import HandpropError
+from ..program import Apply
+from ..symbolic import ExpansionTooLarge, expanded_adjoints, softmax_cross_entropy, symbolic_partials
+from . import table
+from .derivation_backward import BackwardSections, bracketed, chain, slug
+from .document import Chain, Document, Figure, Math, Paragraph, Section, Table
+from .mathtex import name_latex, to_latex
+from .numbers import DEFAULT_DECIMALS, fixed, given
+
+EXPAND_LIMIT = 400  # nodes in one written-out expression; beyond it the expansion is no longer readable
+_LOSS_WORDS = {"cross_entropy": "cross-entropy, -sum t ln y", "mse": "mean squared error over the outputs",
+               "binary_cross_entropy": "binary cross-entropy, -(t ln y + (1 - t) ln(1 - y)) averaged over the outputs",
+               "half_sse": "half the sum of squared errors, 1/2 sum (y - t)^2"}
+_ACTIVATION_WORDS = {"identity": "no activation (identity)", "relu": "ReLU", "leaky_relu": "leaky ReLU",
+                     "sigmoid": "sigmoid", "tanh": "tanh", "softplus": "softplus", "softmax": "softmax"}
+
+
+class _Builder(BackwardSections):
+    def __init__(self, solution, decimals: int, expand: bool, sample: int):
+        self.solution = solution
+        self.problem = solution.problem
+        self.program = solution.problem.program
+        self.decimals = decimals
+        self.expand = expand
+        self.k = sample - 1
+        self.trace = solution.traces[self.k]
+        self.batch = solution.batch_size
+        self.loss = self.program.loss
+        self.readers = self.program.readers()
+        self.symbols: dict = {}
+        for eq in self.program.equations:
+            self.symbols.update(symbolic_partials(eq))
+        self.by_target = {t: eq for eq in self.program.equations for t in eq.targets}
+        self.softmax_ce = softmax_cross_entropy(self.program)
+        self.expanded = self._expanded() if expand else {}
+
+    def _expanded(self) -> dict:
+        try:
+            return expanded_adjoints(self.program, self.symbols, limit=EXPAND_LIMIT)
+        except ExpansionTooLarge as exc:
+            raise HandpropError(None, "--expand", f"written out in full, dL/d{exc.name} would take about "
+                                f"{exc.estimate} symbols", f"at most {EXPAND_LIMIT}: leave out --expand for this "
+                                "network; the chain rule is shown step by step without it") from None
+
+    def n(self, value: float) -> str:
+        return fixed(value, self.decimals)
+
+    # -- sections --------------------------------------------------------------------------
+
+    def document(self) -> Document:
+        sections = [self.problem_section(), self.forward_section(), self.loss_section(), self.backward_section(),
+                    self.gradient_section(), self.update_section(), self.result_section()]
+        places = f"{self.decimals} decimal{'s' * (self.decimals != 1)}"
+        summary = (Paragraph((f"Numbers are shown to {places} but carried at full precision: each value is "
+                              "computed from the unrounded values before it.",)),)
+        return Document(self.solution.title, summary, tuple(sections))
+
+    def problem_section(self) -> Section:
+        blocks: list = [Paragraph((self.network_description(),))]
+        if self.problem.network is None:
+            blocks.append(Paragraph(("The network is given by these equations:",)))
+            for eq in self.program.equations:
+                blocks.append(chain(", ".join(name_latex(t) for t in eq.targets), [self.symbolic_rhs(eq)]))
+        blocks.append(Figure(None, "The network"))
+        rows = tuple(((Math(name_latex(name)),), (given(value),)) for name, value in self.problem.parameters.items())
+        blocks.append(Paragraph(("Initial parameters:",)))
+        blocks.append(Table((("parameter",), ("initial value",)), rows, ("l", "r")))
+        data_names = list(self.problem.data)
+        header = (("sample",),) + tuple((Math(name_latex(n)),) for n in data_names)
+        data_rows = tuple(((str(k + 1),),) + tuple((given(self.problem.data[n][k]),) for n in data_names)
+                          for k in range(self.batch))
+        blocks.append(Paragraph(("Inputs and targets:" if self.problem.network else "Data:",)))
+        blocks.append(Table(header, data_rows, ("l",) + ("r",) * len(data_names)))
+        optimizer = self.problem.optimizer
+        steps = self.solution.steps
+        blocks.append(Paragraph(("Optimizer: gradient descent (", optimizer.name, ") with learning rate ",
+                                 Math(rf"\gamma = {optimizer.lr:g}"),
+                                 f", {steps} step{'s' * (steps != 1)}" + (f" on the batch of {self.batch} samples"
+                                                                          if self.batch > 1 else "") + ".")))
+        return Section(("The problem",), "problem", tuple(blocks))
+
+    def network_description(self) -> str:
+        network = self.problem.network
+        if network is None:
+            return (f"A network given as {len(self.program.equations)} equations with "
+                    f"{len(self.program.parameters)} trained parameters; the loss is {self.loss}.")
+        parts = [f"{len(network.inputs)} input{'s' * (len(network.inputs) != 1)} ({', '.join(network.inputs)})"]
+        for index, layer in enumerate(network.layers):
+            kind = "an output layer" if index == len(network.layers) - 1 else "a hidden layer"
+            parts.append(f"{kind} of {layer.units} unit{'s' * (layer.units != 1)} with "
+                         f"{_ACTIVATION_WORDS[layer.activation]}"
+                         + (f" (alpha = {layer.alpha:g})" if layer.activation == "leaky_relu" else ""))
+        return f"A layered network: {'; '.join(parts)}; loss: {_LOSS_WORDS[network.loss]}, averaged over the batch."
+
+    def symbolic_rhs(self, eq, target_index: int = 0) -> str:
+        expr = eq.expr
+        if isinstance(expr, Apply) and expr.op == "softmax":
+            return self.softmax_symbols(eq, target_index)
+        return to_latex(expr)
+
+    def softmax_symbols(self, eq, i: int, values: dict | None = None) -> str:
+        args = [to_latex(a, values=values, decimals=self.decimals) for a in eq.expr.args]
+        exps = [f"e^{{{a}}}" for a in args]
+        return rf"\frac{{{exps[i]}}}{{{' + '.join(exps)}}}"
+
+    def forward_section(self) -> Section:
+        blocks: list = []
+        if self.batch > 1:
+            blocks.append(Paragraph((f"For sample {self.k + 1} of {self.batch} (the other samples go the same way; "
+                                     "their values are in the JSON output).",)))
+        for eq in self.program.equations:
+            if eq.target == self.loss:
+                continue
+            blocks.extend(self.forward_chains(eq))
+        return Section(("Forward pass",), "forward", tuple(blocks))
+
+    def forward_chains(self, eq) -> list[Chain]:
+        values = self.trace.values
+        chains = []
+        for i, target in enumerate(eq.targets):
+            if isinstance(eq.expr, Apply) and eq.expr.op == "softmax":
+                steps = [self.softmax_symbols(eq, i), self.softmax_symbols(eq, i, values)]
+            else:
+                steps = [to_latex(eq.expr), to_latex(eq.expr, values=values, decimals=self.decimals)]
+            chains.append(chain(name_latex(target), steps + [self.n(values[target])], f"node-{slug(target)}"))
+        return chains
+
+    def loss_section(self) -> Section:
+        blocks: list = list(self.forward_chains(self.by_target[self.loss]))
+        if self.batch > 1:
+            losses = [t.values[self.loss] for t in self.solution.traces]
+            blocks.append(Paragraph(("The batch's loss is the mean of the per-sample losses:",)))
+            blocks.append(chain(self.mean_name(), [
+                rf"\frac{{1}}{{{self.batch}}} \sum_{{k=1}}^{{{self.batch}}} {name_latex(self.loss)}^{{(k)}}",
+                rf"\frac{{1}}{{{self.batch}}}\left({' + '.join(bracketed(self.n(v)) for v in losses)}\right)",
+                self.n(self.solution.loss)], "batch-loss"))
+        return Section(("Loss",), "loss", tuple(blocks))
+
+    def mean_name(self) -> str:
+        return rf"\bar{{{name_latex(self.loss)}}}"
+
+    def result_section(self) -> Section:
+        rows = []
+        for name, *values in table.rows(self.solution):
+            label = (name,) if name.startswith(("out", "loss")) else (Math(name_latex(name)),)
+            rows.append((label,) + tuple(("",) if v is None else (self.n(v),) for v in values))
+        header = tuple((h,) for h in table.HEADER)
+        blocks = [Table(header, tuple(rows), ("l", "r", "r", "r")),
+                  Paragraph(("Outputs are at the initial parameters; the loss row's last column is the loss after "
+                             f"the update{'s' if self.solution.steps > 1 else ''}.",))]
+        return Section(("Result",), "result", tuple(blocks))
+
+
+def build(solution, *, decimals: int | None = None, expand: bool = False, sample: int = 1) -> Document:
+    """The worked solution of a solved problem, as a Document.
+
+    >>> from handprop import load, solve
+    >>> document = build(solve(load("homework")))
+    >>> [s.anchor for s in document.sections]
+    ['problem', 'forward', 'loss', 'backward', 'gradients', 'update', 'result']
+    """
+    if not 1 <= sample <= solution.batch_size:
+        raise HandpropError(None, "--sample", f"sample {sample} does not exist",
+                            f"1 to {solution.batch_size}, the problem's samples")
+    places = decimals if decimals is not None else (solution.decimals if solution.decimals is not None
+                                                    else DEFAULT_DECIMALS)
+    return _Builder(solution, places, expand, sample).document()

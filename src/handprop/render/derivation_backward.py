@@ -1,0 +1,228 @@
+"""The backward half of the worked solution: the chain rule, every parameter's gradient, the update.
+
+For each node n, from the loss back: dL/dn = sum over the nodes m that use n of
+(dL/dm)(dm/dn), written in symbols, with each local derivative dm/dn in symbols,
+with the numbers, and as a value. Numbers are the engine's: adjoints and local
+partials from the trace, never recomputed here.
+"""
+
+from __future__ import annotations
+
+from ..program import Apply
+from .document import Chain, Math, Paragraph, Section
+from .mathtex import name_latex, partial, to_latex
+
+
+def chain(lhs: str, steps: list[str], anchor: str | None = None) -> Chain:
+    """lhs = step = step ..., with a step that repeats the one before it left out."""
+    kept: list[str] = []
+    for step in steps:
+        if step != (kept[-1] if kept else lhs):
+            kept.append(step)
+    return Chain(lhs, tuple(kept), anchor)
+
+
+def bracketed(text: str) -> str:
+    """A number or expression as a factor: in brackets when it starts with a minus."""
+    if not text.startswith("-"):
+        return text
+    return rf"\left({text}\right)" if r"\frac" in text else f"({text})"
+
+
+def slug(name: str) -> str:
+    """A name as an HTML anchor: W1[2,3] -> W1-2-3."""
+    return "-".join("".join(c if c.isalnum() else " " for c in name).split()) or "node"
+
+
+def _factor(expr, **options) -> str:
+    text = to_latex(expr, **options)
+    if isinstance(expr, Apply) and expr.op in ("add", "sub"):
+        return rf"\left({text}\right)"
+    return bracketed(text)
+
+
+def _has_step(expr) -> bool:
+    """Whether a local derivative holds u(h), u_alpha(h) or sign(h): shown by its value, not as u(0.49)."""
+    return isinstance(expr, Apply) and (expr.op in ("step", "leaky_step", "sign") or any(map(_has_step, expr.args)))
+
+
+class BackwardSections:
+    """Mixed into the derivation builder; uses its program, trace, symbols, readers and formatting."""
+
+    def local_numbers(self, reader: str, name: str) -> str:
+        """dreader/dname with the numbers put in: its symbols with values, or its value for a step function."""
+        local = self.symbols[reader][name]
+        if _has_step(local) or not isinstance(local, Apply):
+            return bracketed(self.n(self.trace.partials[reader][name]))
+        return _factor(local, values=self.trace.values, decimals=self.decimals)
+
+    def node_chain(self, name: str, lhs_loss: str | None = None) -> Chain:
+        """dL/dname by the chain rule, from symbols to value."""
+        loss = self.loss
+        readers = [m for m in self.readers.get(name, ()) if m in self.trace.partials]
+        general, local, numbers = [], [], []
+        for m in readers:
+            symbol = self.symbols[m][name]
+            if m == loss:
+                general.append(partial(loss, name))
+                local.append(to_latex(symbol))
+                numbers.append(to_latex(symbol, values=self.trace.values, decimals=self.decimals)
+                               if not _has_step(symbol) else self.n(self.trace.partials[m][name]))
+                continue
+            general.append(partial(loss, m) + " " + partial(m, name))
+            is_one = to_latex(symbol) == "1"
+            local.append(partial(loss, m) + ("" if is_one else " " + _factor(symbol)))
+            numbers.append(bracketed(self.n(self.trace.adjoints[m])) + ("" if is_one else r" \cdot "
+                                                                        + self.local_numbers(m, name)))
+        if not readers:
+            general, local, numbers = ["0"], ["0"], ["0"]
+        steps = [" + ".join(general), " + ".join(local), _sum(numbers), self.n(self.trace.adjoints[name])]
+        return chain(lhs_loss or partial(loss, name), steps, f"grad-{slug(name)}")
+
+    def backward_section(self) -> Section:
+        loss = self.loss
+        intro = [Paragraph(("By the chain rule, from the loss back to the inputs: for each node ",
+                            Math("n"), ", ", Math(rf"\frac{{\partial {name_latex(loss)}}}{{\partial n}} = \sum_{{m}} "
+                                                  rf"\frac{{\partial {name_latex(loss)}}}{{\partial m}}"
+                                                  r"\frac{\partial m}{\partial n}"),
+                            ", summed over the nodes ", Math("m"), " whose equations use ", Math("n"), "." +
+                            (f" These are the derivatives of sample {self.k + 1}'s loss." if self.batch > 1 else "")))]
+        intro.extend(self.convention_notes())
+        blocks = [chain(partial(loss, loss), ["1"], f"grad-{slug(loss)}")]
+        subsections = []
+        for target in self.backward_order():
+            body = [self.node_chain(target)]
+            body.extend(self.softmax_cross_entropy_note(target))
+            subsections.append(Section((Math(partial(loss, target)),), f"backward-{slug(target)}", tuple(body),
+                                       level=3))
+        return Section(("Backward pass",), "backward", tuple(intro + blocks + subsections))
+
+    def backward_order(self) -> list[str]:
+        """Nodes from the loss back, layer by layer (a node's layer: one more than the deepest it reads),
+        each layer in the order written: y1, y2, then o1, o2, then a1, a2, a3, ..."""
+        layer: dict[str, int] = {}
+        for eq in self.program.equations:
+            depth = 1 + max((layer.get(name, 0) for name in self.symbols[eq.target]), default=0)
+            for target in eq.targets:
+                layer[target] = depth
+        position = {name: i for i, name in enumerate(self.program.nodes)}
+        nodes = [n for n in self.program.nodes if n != self.loss]
+        return sorted(nodes, key=lambda n: (-layer[n], position[n]))
+
+    @property
+    def step_values(self) -> dict:
+        """u(h), u_alpha(h) and sign(h), as they appear in local derivatives, mapped to their recorded values."""
+        known = {}
+        for reader, row in self.symbols.items():
+            for name, local in row.items():
+                if _has_step(local) and isinstance(local, Apply) and local.op in ("step", "leaky_step", "sign"):
+                    known[local] = self.trace.partials[reader][name]
+        return known
+
+    def convention_notes(self) -> list[Paragraph]:
+        used = {eq.expr.op for eq in self.program.equations if isinstance(eq.expr, Apply)}
+        for eq in self.program.equations:
+            stack = [eq.expr]
+            while stack:
+                expr = stack.pop()
+                if isinstance(expr, Apply):
+                    used.add(expr.op)
+                    stack.extend(expr.args)
+        notes = []
+        if "relu" in used:
+            notes.append(Paragraph(("ReLU's derivative is the step function ",
+                                    Math(r"u(h) = 1 \text{ if } h > 0, \text{ else } 0"), " (also at ",
+                                    Math("h = 0"), ").")))
+        if "leaky_relu" in used:
+            notes.append(Paragraph(("Leaky ReLU's derivative is ", Math(r"u_{\alpha}(h) = 1 \text{ if } h > 0, "
+                                                                         r"\text{ else } \alpha"), ".")))
+        if "softmax" in used:
+            notes.append(Paragraph(("Softmax's derivatives form its Jacobian: ",
+                                    Math(r"\frac{\partial y_i}{\partial o_j} = y_i(\delta_{ij} - y_j)"),
+                                    ", that is ", Math(r"y_i(1 - y_i)"), " when ", Math("i = j"), " and ",
+                                    Math(r"-y_i y_j"), " otherwise.")))
+        return notes
+
+    def softmax_cross_entropy_note(self, name: str) -> list:
+        if self.softmax_ce is None:
+            return []
+        softmax, pairs = self.softmax_ce
+        logits = [a.name for a in softmax.expr.args]
+        if name not in logits:
+            return []
+        j = logits.index(name)
+        y, t = softmax.targets[j], pairs[softmax.targets[j]]
+        targets = [pairs[out] for out in softmax.targets]
+        total = sum(self.trace.values[n] for n in targets)
+        values = self.trace.values
+        sum_text = " + ".join(name_latex(n) for n in targets)
+        if total == 1:
+            symbols, numbers = rf"{name_latex(y)} - {name_latex(t)}", rf"{self.n(values[y])} - {bracketed(self.n(values[t]))}"
+            why = ["Where softmax meets cross-entropy the sum simplifies: since ", Math(f"{sum_text} = 1"),
+                   " here, ", Math(partial(self.loss, name) + rf" = {name_latex(y)}({sum_text}) - {name_latex(t)}"
+                                   rf" = {name_latex(y)} - {name_latex(t)}"), "."]
+        else:
+            symbols = rf"{name_latex(y)}\left({sum_text}\right) - {name_latex(t)}"
+            numbers = rf"{self.n(values[y])} \cdot {bracketed(self.n(total))} - {bracketed(self.n(values[t]))}"
+            why = ["Where softmax meets cross-entropy the sum simplifies to ",
+                   Math(partial(self.loss, name) + " = " + symbols), "; it is ",
+                   Math(rf"{name_latex(y)} - {name_latex(t)}"), " only when the targets sum to 1, and here ",
+                   Math(f"{sum_text} = {self.n(total)}"), "."]
+        return [Paragraph(tuple(why)),
+                chain(partial(self.loss, name), [symbols, numbers, self.n(self.trace.adjoints[name])])]
+
+    def gradient_section(self) -> Section:
+        subsections = []
+        mean = self.mean_name() if self.batch > 1 else name_latex(self.loss)
+        for name in self.program.parameters:
+            body: list = [self.node_chain(name)]
+            if name in self.expanded:
+                expanded = self.expanded[name]
+                body.append(Paragraph(("Written out in full:",)))
+                numbers = to_latex(expanded, values=self.trace.values, decimals=self.decimals, known=self.step_values)
+                body.append(chain(partial(self.loss, name), [to_latex(expanded), numbers,
+                    self.n(self.trace.adjoints[name])], f"expanded-{slug(name)}"))
+            if self.batch > 1:
+                per_sample = [t.adjoints[name] for t in self.solution.traces]
+                body.append(chain(rf"\frac{{\partial {mean}}}{{\partial {name_latex(name)}}}", [
+                    rf"\frac{{1}}{{{self.batch}}} \sum_{{k=1}}^{{{self.batch}}} "
+                    rf"\frac{{\partial {name_latex(self.loss)}^{{(k)}}}}{{\partial {name_latex(name)}}}",
+                    rf"\frac{{1}}{{{self.batch}}}\left({_sum([bracketed(self.n(g)) for g in per_sample])}\right)",
+                    self.n(self.solution.parameters[name].gradient)], f"mean-{slug(name)}"))
+            subsections.append(Section((Math(name_latex(name)),), f"param-{slug(name)}", tuple(body), level=3))
+        intro = [Paragraph(("Each parameter's gradient is the chain rule once more, through the nodes that use it." +
+                            (f" For a batch, sample {self.k + 1}'s gradient is shown, then the mean over the "
+                             f"{self.batch} samples." if self.batch > 1 else ""),))]
+        return Section(("Gradients of the parameters",), "gradients", tuple(intro + subsections))
+
+    def update_section(self) -> Section:
+        lr = self.problem.optimizer.lr
+        mean = self.mean_name() if self.batch > 1 else name_latex(self.loss)
+        intro = [Paragraph(("Gradient descent with learning rate ", Math(rf"\gamma = {lr:g}"), ": for every parameter ",
+                            Math(r"\theta"), ", ", Math(rf"\theta' = \theta - \gamma \frac{{\partial {mean}}}"
+                                                        r"{\partial \theta}"), "."))]
+        if self.solution.steps > 1:
+            intro.append(Paragraph((f"This is step 1 of {self.solution.steps}; the Result table gives the parameters "
+                                    "after the last step.",)))
+        first = self.solution.history[0].parameters
+        blocks = []
+        for name, record in self.solution.parameters.items():
+            symbol = name_latex(name)
+            blocks.append(chain(symbol + "'", [
+                rf"{symbol} - \gamma \frac{{\partial {mean}}}{{\partial {symbol}}}",
+                rf"{self.n(record.initial)} - {lr:g} \cdot {bracketed(self.n(record.gradient))}",
+                self.n(first[name])], f"update-{slug(name)}"))
+        return Section(("Update",), "update", tuple(intro + blocks))
+
+
+def _sum(terms: list[str]) -> str:
+    """Terms joined with + and -, a term's own minus taking the place of the plus."""
+    text = ""
+    for term in terms:
+        if not text:
+            text = term
+        elif term.startswith("(-") and term.endswith(")") and term.count("(") == 1 and r"\cdot" not in term:
+            text += " - " + term[2:-1]
+        else:
+            text += " + " + term
+    return text
