@@ -86,6 +86,10 @@ def div(x: Expr, y: Expr) -> Expr:
         return x
     if is_const(x, 0.0):
         return ZERO
+    if isinstance(x, Const) and isinstance(y, Const) and y.value != 0:
+        return const(x.value / y.value)
+    if isinstance(y, Const) and y.value != 0 and isinstance(x, Apply) and x.op == "mul" and isinstance(x.args[0], Const):
+        return mul(const(x.args[0].value / y.value), x.args[1])  # 2(y - t)/2 = y - t
     if isinstance(x, Apply) and x.op == "neg":
         return neg(div(x.args[0], y))
     return Apply("div", (x, y))

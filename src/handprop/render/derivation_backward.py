@@ -208,7 +208,8 @@ class BackwardSections:
         blocks = []
         for name, record in self.solution.parameters.items():
             symbol = name_latex(name)
-            blocks.append(chain(symbol + "'", [
+            primed = ("{" + symbol + "}'") if "^" in symbol else symbol + "'"  # W^{[1]}_{1,1}' is a double superscript
+            blocks.append(chain(primed, [
                 rf"{symbol} - \gamma \frac{{\partial {mean}}}{{\partial {symbol}}}",
                 rf"{self.n(record.initial)} - {lr:g} \cdot {bracketed(self.n(record.gradient))}",
                 self.n(first[name])], f"update-{slug(name)}"))
@@ -219,9 +220,10 @@ def _sum(terms: list[str]) -> str:
     """Terms joined with + and -, a term's own minus taking the place of the plus."""
     text = ""
     for term in terms:
+        negative_number = term.startswith("(-") and term.endswith(")") and term.count("(") == 1 and r"\cdot" not in term
         if not text:
-            text = term
-        elif term.startswith("(-") and term.endswith(")") and term.count("(") == 1 and r"\cdot" not in term:
+            text = term[1:-1] if negative_number else term
+        elif negative_number:
             text += " - " + term[2:-1]
         else:
             text += " + " + term

@@ -128,6 +128,8 @@ class _Printer:
             exponent, e_level, _ = self.print(expr.args[1])
             if b_prec < 100 or base.startswith(r"\frac"):
                 base, b_level = self.wrap(base, b_level)
+            elif "^" in base:
+                base = "{" + base + "}"  # W^{[1]}_{1} squared: {W^{[1]}_{1}}^{2}, not a double superscript
             return f"{base}^{{{exponent}}}", max(b_level, e_level), 40
         if name == "exp":
             text, level, _ = self.print(expr.args[0])

@@ -1,0 +1,38 @@
+"""LaTeX -> PDF with pdflatex, when it is installed."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from ..errors import HandpropError
+
+PDFLATEX_SECONDS = 120  # two runs of a long document on a slow machine
+
+
+def latex_to_pdf(latex: str) -> bytes:
+    """Compile the LaTeX twice (the second run fills the table of contents) and return the PDF's bytes."""
+    pdflatex = shutil.which("pdflatex")
+    if pdflatex is None:
+        raise HandpropError(None, "--format pdf", "pdflatex is not installed",
+                            "install TeX Live (Debian: apt-get install texlive-latex-base "
+                            "texlive-latex-recommended), or write --format latex and compile it elsewhere")
+    with tempfile.TemporaryDirectory(prefix="handprop-") as directory:
+        source = Path(directory) / "solution.tex"
+        source.write_text(latex, encoding="utf-8")
+        for _ in range(2):
+            try:
+                done = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", source.name],
+                                      cwd=directory, capture_output=True, timeout=PDFLATEX_SECONDS)
+            except subprocess.TimeoutExpired:
+                raise HandpropError(None, "--format pdf", f"pdflatex took over {PDFLATEX_SECONDS} s",
+                                    "a smaller problem, or --format latex") from None
+            if done.returncode != 0:
+                log = (Path(directory) / "solution.log")
+                text = log.read_text(errors="replace") if log.exists() else done.stdout.decode(errors="replace")
+                first = next((line for line in text.splitlines() if line.startswith("!")), "unknown error")
+                raise HandpropError(None, "--format pdf", f"pdflatex failed: {first.lstrip('! ')}",
+                                    "a document pdflatex can compile; --format latex writes the source")
+        return (Path(directory) / "solution.pdf").read_bytes()
