@@ -33,11 +33,14 @@ def homework():
     ("homework.md", "markdown", {}),
     ("homework-expand.md", "markdown", {"expand": True}),
     ("homework.tex", "latex", {}),
+    ("homework-expand.html", "html", {"expand": True}),
     ("shared_weight-sample2.md", "markdown", {"sample": 2}),
 ])
 def test_golden(name, format, options):
     problem = name.split(".")[0].split("-")[0]
     text = explain(handprop.solve(handprop.load(problem)), format=format, **options)
+    # The embedded font is pinned by its own test; the golden page stands without its 200 kB.
+    text = re.sub(r"base64,[A-Za-z0-9+/=]+", "base64,(the font)", text)
     path = GOLDEN / name
     if UPDATE:
         path.write_text(text)

@@ -14,9 +14,10 @@ abs'(0) = 0, softplus(x) = x above the threshold 20.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from .algebra import ONE, ZERO, add, call, const, div, mul, neg, power, sub
+from .algebra import ONE, ZERO, call, const, div, mul, neg, power, sub
 
 
 
@@ -24,7 +25,6 @@ from .algebra import ONE, ZERO, add, call, const, div, mul, neg, power, sub
 class Op:
     name: str
     arity: int  # number of arguments; 0 means "one or more" (softmax)
-    # Annotations stay unevaluated strings, so typing (start-up time) is never imported.
     forward: Callable[..., float]  # the value, from the argument values
     partials: Callable[..., tuple]  # d out / d arg_i for each i, from the argument values and the output
     text: str  # plain-text template, {0} {1} are the arguments

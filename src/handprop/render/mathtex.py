@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from ..ops import OPS
-from ..program import Apply, Const, Expr, Ref
+from ..program import Apply, Const, Expr
 from .numbers import fixed
 
 GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu",

@@ -1,0 +1,153 @@
+"""LaTeX -> MathML, by latex2mathml, mended where Chromium lays its output out badly.
+
+The mending: a minus that starts an operand is a prefix sign, not a binary operator; function names
+(ln, tanh, ReLU) get TeX's thin space; primes are full size; accents keep their bar; operators inside
+scripts lose their spacing; \\left( \\right) stays normal size around nothing tall; and superscripts
+clear the overhang of STIX Math's italic capitals, which the font gives no italic correction for.
+"""
+
+from __future__ import annotations
+
+import html
+
+_ROWS = {"math", "mrow", "mtd", "mstyle", "mpadded", "mphantom", "msqrt", "menclose"}  # children laid out in a row
+_OPENING = {"(", "[", "{", "\u27e8", "\u230a", "\u2308"}
+_CLOSING = {")", "]", "}", "\u27e9", "\u230b", "\u2309", "!", "\u2032", "\u2033", "\u2034"}
+_PRIMES = {"\u2032", "\u2033", "\u2034"}
+_ACCENTS = {"\u00af", "\u02c9", "^", "\u02c6", "~", "\u02dc", "\u02d9", "\u00a8", "\u2192", "\u20d7"}
+_SCRIPTED = {"msub", "msup", "msubsup", "munder", "mover", "munderover"}  # children after the first are scripts
+_TALL = {"mfrac", "munder", "munderover", "mtable", "msqrt", "mroot"}
+# How far STIX Math's italic capitals (and f) reach past their advance width, in em (from the glyph outlines).
+_OVERHANG = {"F": 0.105, "H": 0.05, "I": 0.05, "J": 0.08, "M": 0.05, "N": 0.05, "P": 0.11, "T": 0.12, "U": 0.07,
+             "V": 0.185, "W": 0.185, "Y": 0.16, "f": 0.06}
+_SCRIPT_SCALE = 0.75  # a superscript's size relative to its base (the font's ScriptPercentScaleDown)
+_THIN_SPACE = "0.1667em"  # TeX's \, between a function name and what it applies to
+
+
+def mathml_row(latex: str, display: str):
+    """latex2mathml's <mrow> for the LaTeX, mended."""
+    from latex2mathml.converter import convert_to_element  # only when a page is written
+
+    row = convert_to_element(latex, display=display)[0]
+    _mend(row)
+    return row
+
+
+def _mend(element, in_script: bool = False) -> None:
+    """Fix, in place and depth first, what Chromium would typeset badly."""
+    for i, child in enumerate(element):
+        _mend(child, in_script or (element.tag in _SCRIPTED and i > 0))
+    if element.text:
+        element.text = html.unescape(element.text)  # latex2mathml writes "&#x02212;" as text
+    if element.tag == "mo":
+        if element.text and len(element.text) > 1 and element.text.isalpha():
+            element.tag = "mi"  # \operatorname{ReLU}: a name, not an operator with operator spacing
+        elif in_script:
+            # TeX sets no space around = , + - in subscripts and superscripts: W_{1,1}, k=1.
+            element.set("lspace", "0")
+            element.set("rspace", "0")
+    elif element.tag == "mover" and len(element) == 2 and element[1].text in _ACCENTS:
+        element.set("accent", "true")  # \bar{L}: the bar sits on the letter, not above it as a limit
+    elif element.tag in ("msup", "msubsup") and _overhang(element[0]) and element[-1].text not in _PRIMES:
+        # STIX Math has no italic corrections: a superscript would run into the top of an italic W.
+        clearance = _element("mspace", width=f"{_overhang(element[0]) / _SCRIPT_SCALE:.3f}em")
+        element[-1] = _row(clearance, element[-1])
+    elif element.tag == "mrow" and _is_left_right(element) and not any(e.tag in _TALL for e in element.iter()):
+        # \left( x \right) around nothing taller than a letter: Chromium would still grow the
+        # parentheses a size or two (TeX's delimiter shortfall keeps them normal).
+        element[0].set("stretchy", "false")
+        element[-1].set("stretchy", "false")
+    for i, child in enumerate(list(element)):
+        if child.tag in ("msup", "msubsup") and child[-1].tag in ("mi", "mo") and child[-1].text in _PRIMES:
+            # A prime as a superscript <mi> comes out tiny; the font's prime is drawn raised already.
+            base = child[0] if child.tag == "msup" else _element("msub")
+            if child.tag == "msubsup":
+                base.extend(child[:2])
+            prime = _element("mo", child[-1].text, lspace="0", rspace="0")
+            if base.tag == "mrow" and len(base) and base[-1].text in _PRIMES:
+                base.append(prime)  # w'' comes as a prime on a primed w
+                element[i] = base
+            else:
+                element[i] = _row(base, prime)
+    if element.tag in _ROWS:
+        _mend_row(element)
+
+
+def _mend_row(row) -> None:
+    children = list(row)
+    for i, child in enumerate(children):
+        if child.tag == "mo" and child.text in ("\u2212", "+") and _starts_operand(children[:i]):
+            child.set("form", "prefix")  # a sign, not a binary operator: no space between it and its number
+    mended = []
+    for i, child in enumerate(children):
+        if not _is_function_name(child):
+            mended.append(child)
+            continue
+        # \ln y: TeX puts a thin space between an operator name and an ordinary neighbour.
+        before = children[i - 1] if i else None
+        after = children[i + 1] if i + 1 < len(children) else None
+        if before is not None and (before.tag != "mo" or before.text in _CLOSING):
+            mended.append(_element("mspace", width=_THIN_SPACE))
+        mended.append(child)
+        if after is not None and not _opens_with_fence(after):
+            mended.append(_element("mspace", width=_THIN_SPACE))
+    row[:] = mended
+
+
+def _overhang(base) -> float:
+    italic = base.tag == "mi" and base.get("mathvariant", "italic") == "italic"
+    return _OVERHANG.get(base.text, 0.0) if italic else 0.0
+
+
+def _is_left_right(row) -> bool:
+    return (len(row) >= 2 and row[0].tag == "mo" and row[-1].tag == "mo" and row[0].get("fence") == "true"
+            and row[-1].get("fence") == "true" and row[0].get("stretchy") == "true")
+
+
+def _starts_operand(before: list) -> bool:
+    """Whether what comes next starts an operand: at the start of a row, or after an operator or opening."""
+    if not before:
+        return True
+    last = before[-1]
+    return last.tag == "mo" and last.text not in _CLOSING and last.get("form") != "postfix"
+
+
+def _is_function_name(element) -> bool:
+    if element.tag in ("msub", "msup", "msubsup") and len(element):
+        element = element[0]
+    return element.tag == "mi" and element.text is not None and len(element.text) > 1 and element.text.isalpha()
+
+
+def _opens_with_fence(element) -> bool:
+    if element.tag == "mrow" and len(element):
+        element = element[0]  # \left( ... \right)
+    return element.tag == "mo" and element.text in _OPENING
+
+
+def _row(*children):
+    row = _element("mrow")
+    row.extend(children)
+    return row
+
+
+def _element(tag: str, text: str | None = None, **attributes):
+    from xml.etree.ElementTree import Element
+
+    element = Element(tag, attributes)
+    element.text = text
+    return element
+
+
+def _text(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _attribute(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def serialize(element) -> str:
+    """The element as MathML text (latex2mathml's xmlns left out: HTML needs none)."""
+    attributes = "".join(f' {k}="{_attribute(v)}"' for k, v in element.attrib.items() if k != "xmlns")
+    inner = _text(element.text or "") + "".join(serialize(child) for child in element)
+    return f"<{element.tag}{attributes}>{inner}</{element.tag}>" + _text(element.tail or "")
