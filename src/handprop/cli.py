@@ -14,7 +14,7 @@ import os
 import sys
 
 from .errors import HandpropError
-from .render import EXPLAIN_FORMATS, FORMATS
+from .render import DIAGRAM_BIASES, DIAGRAM_SHOWS, EXPLAIN_FORMATS, FORMATS
 
 DEFAULT_PROBLEM = "homework"
 EXTENSION_FORMATS = {".md": "markdown", ".markdown": "markdown", ".csv": "csv", ".json": "json", ".txt": "table"}
@@ -71,6 +71,21 @@ def _build_parser() -> argparse.ArgumentParser:
                          help="for a batch, the sample whose derivation is shown (default: 1)")
     _add_output_options(explain)
 
+    diagram = commands.add_parser(
+        "diagram", help="draw the network as SVG, with values or gradients on it",
+        description="Draw the network as an SVG: a layered network's units and weights (each edge labelled "
+                    "with its parameter), or an equation problem's computation graph, each node with its value "
+                    "and gradient.",
+        epilog="example: handprop diagram homework --show gradients -o homework.svg")
+    diagram.add_argument("file", nargs="?", default=DEFAULT_PROBLEM, metavar="FILE",
+                         help="problem file, an example's name, or - for standard input (default: homework)")
+    diagram.add_argument("--show", choices=DIAGRAM_SHOWS, default="names",
+                         help="what edge labels carry besides the name: names (default), values, gradients "
+                              "(also on the units), updates")
+    diagram.add_argument("--bias", choices=DIAGRAM_BIASES, default="units",
+                         help="draw biases under their units (default) or as bias nodes with edges")
+    _add_output_options(diagram)
+
     examples = commands.add_parser(
         "examples", help="list the packaged examples, or print one",
         description="List the packaged example problems, or print one's file to start your own from.",
@@ -79,7 +94,7 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("solve", "explain", "examples")
+COMMANDS = ("solve", "explain", "diagram", "examples")
 
 
 def _version() -> str:
@@ -155,6 +170,18 @@ def _explain(args) -> int:
     return 0
 
 
+def _diagram(args) -> int:
+    from .problem import load
+    from .render import diagram
+    from .solver import solve
+
+    decimals = _decimals(args.decimals)
+    if args.output and os.path.splitext(args.output)[1].lower() != ".svg":
+        raise HandpropError(args.output, None, "a diagram is written as SVG", "an output file ending in .svg")
+    _write(diagram(solve(load(args.file)), show=args.show, bias=args.bias, decimals=decimals), args.output)
+    return 0
+
+
 def _examples(args) -> int:
     from .files import example_names, example_path, parse_text
     from .errors import one_of
@@ -188,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         argv.insert(0, "solve")
     try:
         args = _build_parser().parse_args(argv)
-        return {"solve": _solve, "explain": _explain, "examples": _examples}[args.command](args)
+        handlers = {"solve": _solve, "explain": _explain, "diagram": _diagram, "examples": _examples}
+        return handlers[args.command](args)
     except HandpropError as exc:
         sys.stdout.flush()
         print(f"handprop: error: {exc.line()}", file=sys.stderr)

@@ -123,6 +123,11 @@ def bias_names(network: LayeredNetwork) -> list[list[str]]:
     return [layer["b"] for layer in _names(network)]
 
 
+def unit_names(network: LayeredNetwork) -> list[list[tuple[str, str]]]:
+    """Per layer, each unit's (pre-activation, activation) node names: (h1, a1), ..., (o1, y1)."""
+    return [list(zip(layer["pre"], layer["post"])) for layer in _names(network)]
+
+
 def _names(network: LayeredNetwork) -> list[dict]:
     """Per layer: W (rows of weight names), b, pre (pre-activation nodes), post (activations)."""
     layers = []

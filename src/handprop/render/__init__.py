@@ -21,6 +21,30 @@ def render(solution, *, format: str = "table", decimals: int | None = None, node
 
 
 EXPLAIN_FORMATS = ("markdown", "latex", "pdf", "html")
+DIAGRAM_SHOWS = ("names", "values", "gradients", "updates")
+DIAGRAM_BIASES = ("units", "nodes")
+
+
+def diagram(solution, *, show: str = "names", bias: str = "units", decimals: int | None = None) -> str:
+    """The network as an SVG diagram: a layered network's units and weights, or an equation problem's
+    computation graph; values, gradients or updates on it as `show` says.
+
+    >>> from handprop import load, solve
+    >>> diagram(solve(load("homework"))).startswith("<svg")
+    True
+    """
+    from .numbers import DEFAULT_DECIMALS
+    from .svg import render_svg
+
+    places = decimals if decimals is not None else (solution.decimals if solution.decimals is not None
+                                                    else DEFAULT_DECIMALS)
+    if solution.problem.network is not None:
+        from .diagram_layered import layered_scene
+
+        return render_svg(layered_scene(solution, show=show, bias=bias, decimals=places))
+    from .diagram_graph import graph_scene
+
+    return render_svg(graph_scene(solution, show=show, decimals=places))
 
 
 def explain(solution, *, format: str = "markdown", decimals: int | None = None, expand: bool = False,
@@ -33,7 +57,8 @@ def explain(solution, *, format: str = "markdown", decimals: int | None = None, 
     """
     from .derivation import build
 
-    document = build(solution, decimals=decimals, expand=expand, sample=sample)
+    figure = diagram(solution, show="values", decimals=decimals) if format == "html" else None
+    document = build(solution, decimals=decimals, expand=expand, sample=sample, figure=figure)
     if format == "markdown":
         from .explain_markdown import render_markdown_document
 

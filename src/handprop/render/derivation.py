@@ -27,7 +27,8 @@ _ACTIVATION_WORDS = {"identity": "no activation (identity)", "relu": "ReLU", "le
 
 
 class _Builder(BackwardSections):
-    def __init__(self, solution, decimals: int, expand: bool, sample: int):
+    def __init__(self, solution, decimals: int, expand: bool, sample: int, figure: str | None = None):
+        self.figure = figure
         self.solution = solution
         self.problem = solution.problem
         self.program = solution.problem.program
@@ -72,7 +73,9 @@ class _Builder(BackwardSections):
             blocks.append(Paragraph(("The network is given by these equations:",)))
             for eq in self.program.equations:
                 blocks.append(chain(", ".join(name_latex(t) for t in eq.targets), [self.symbolic_rhs(eq)]))
-        blocks.append(Figure(None, "The network"))
+        blocks.append(Figure(self.figure, "Figure 1. The network, with each parameter's initial value on its edge "
+                                          "(hover for every detail)." if self.problem.network is not None else
+                             "Figure 1. The computation graph: each node with its value and gradient."))
         rows = tuple(((Math(name_latex(name)),), (given(value),)) for name, value in self.problem.parameters.items())
         blocks.append(Paragraph(("Initial parameters:",)))
         blocks.append(Table((("parameter",), ("initial value",)), rows, ("l", "r")))
@@ -162,7 +165,8 @@ class _Builder(BackwardSections):
         return Section(("Result",), "result", tuple(blocks))
 
 
-def build(solution, *, decimals: int | None = None, expand: bool = False, sample: int = 1) -> Document:
+def build(solution, *, decimals: int | None = None, expand: bool = False, sample: int = 1,
+          figure: str | None = None) -> Document:
     """The worked solution of a solved problem, as a Document.
 
     >>> from handprop import load, solve
@@ -175,4 +179,4 @@ def build(solution, *, decimals: int | None = None, expand: bool = False, sample
                             f"1 to {solution.batch_size}, the problem's samples")
     places = decimals if decimals is not None else (solution.decimals if solution.decimals is not None
                                                     else DEFAULT_DECIMALS)
-    return _Builder(solution, places, expand, sample).document()
+    return _Builder(solution, places, expand, sample, figure).document()

@@ -190,7 +190,9 @@ def _block(block) -> list[str]:
     if isinstance(block, Figure):
         if not block.svg:
             return []  # nothing until there is a drawing
-        return [f"<figure>\n{block.svg}\n<figcaption>{_text(block.caption)}</figcaption>\n</figure>"]
+        # Inline SVG in HTML needs no namespace declaration; leaving it out keeps the page free of URLs.
+        svg = block.svg.replace(' xmlns="http://www.w3.org/2000/svg"', "", 1)
+        return [f"<figure>\n{svg}\n<figcaption>{_text(block.caption)}</figcaption>\n</figure>"]
     if isinstance(block, Section):
         return _section(block)
     raise TypeError(type(block))

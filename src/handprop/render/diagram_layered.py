@@ -1,0 +1,286 @@
+"""A layered network as the homework's Figure 1 would draw it: columns of units, an edge per weight.
+
+Inputs on the left, then each layer's units (a circle per unit, its pre-activation and activation
+written beneath), then the loss. Every edge's label is centred on its own edge, at a point along it
+where the label overlaps no other label and covers no node, and where no other edge passes through
+its centre; the gap between two columns widens until every label of the gap has such a place. Layers
+wider than MAX_LABELLED_UNITS keep their edges (and their tooltips) but drop the labels, and say so.
+"""
+
+from __future__ import annotations
+
+from ..layered import bias_names, unit_names, weight_rows
+import math
+
+from .geometry import Box, OrientedBox, distance_to_segment, union
+from .numbers import fixed
+from .scene import FONT_SIZE, LINE, Edge, Label, Node, Scene, Text, label_size, name_runs
+
+MAX_LABELLED_UNITS = 8  # beyond this a gap's labels cannot all stay readable
+RADIUS = 21.0
+MARGIN = 24.0
+TOP = 64.0  # room for the layer titles
+GAP_MIN, GAP_STEP, GAP_MAX = 170.0, 20.0, 1400.0
+STRICT_EDGES, STRICT_GAP_MAX = 24, 600.0  # gaps this sparse get labels that no other edge runs through
+POSITIVE, NEGATIVE, NEUTRAL = "#2166ac", "#c2410c", "#6b7280"
+_FRACTIONS = [0.5, 0.42, 0.58, 0.34, 0.66, 0.46, 0.54, 0.38, 0.62, 0.3, 0.7, 0.26, 0.74, 0.22, 0.78, 0.18, 0.82]
+ACTIVATION_NAMES = {"identity": "identity", "relu": "ReLU", "leaky_relu": "leaky ReLU", "sigmoid": "sigmoid",
+                    "tanh": "tanh", "softplus": "softplus", "softmax": "softmax"}
+LOSS_NAMES = {"cross_entropy": "cross-entropy", "binary_cross_entropy": "binary cross-entropy",
+              "mse": "mean squared error", "half_sse": "half sum of squared errors"}
+
+
+def number(value: float, decimals: int) -> str:
+    """A number for a diagram: fixed decimals, with a true minus sign."""
+    return fixed(value, decimals).replace("-", "\u2212")
+
+
+def edge_color(value: float) -> str:
+    return POSITIVE if value > 0 else NEGATIVE if value < 0 else NEUTRAL
+
+
+class _Column:
+    """One column's units: name shown in the circle, lines written beneath, tooltip; and a bias node."""
+
+    def __init__(self, units: list[tuple], bias_node: str | None):
+        self.units = units  # (name, lines, title)
+        self.bias_node = bias_node  # the bias node's id when biases are drawn as nodes feeding the next layer
+        self.ys: list[float] = []
+        self.bias_y: float | None = None
+
+
+def _text_boxes(cx: float, cy: float, lines) -> list[Box]:
+    return [Text(cx, cy + RADIUS + 4 + (k + 0.8) * LINE, line, size=FONT_SIZE - 1).box for k, line in enumerate(lines)]
+
+
+def _place_gap(source: _Column, target: _Column, gap: float, edges: list[tuple], strict: bool) -> dict | None:
+    """Label boxes for the gap's edges (in the gap's own coordinates, source column at x = 0), or None."""
+    circles, boxes = [], []
+    for x, column in ((0.0, source), (gap, target)):
+        for (name, lines, _), y in zip(column.units, column.ys):
+            circles.append((x, y, RADIUS + 2))
+            boxes.extend(_text_boxes(x, y, lines))
+        if column.bias_y is not None:
+            circles.append((x, column.bias_y, RADIUS * 0.7 + 2))
+    segments = [(0.0, y0, gap, y1) for _, y0, y1, _ in edges]
+    labels: list[tuple] = []  # (shape, its bounding box): the box rules most pairs out cheaply
+    placed: dict[str, OrientedBox] = {}
+    for (name, y0, y1, size), segment in zip(edges, segments):
+        angle = math.atan2(y1 - y0, gap)
+        for t in _FRACTIONS:
+            cx, cy = t * gap, y0 + t * (y1 - y0)
+            label = OrientedBox(cx, cy, size[0], size[1], angle)
+            padded = label.grown(2.5)
+            bounds = padded.bounds
+            if any(bounds.overlaps(b) and padded.overlaps(other) for other, b in labels):
+                continue
+            if any(bounds.overlaps(b) and padded.overlaps(b) for b in boxes):
+                continue
+            if any(padded.hits_circle(*c) for c in circles):
+                continue
+            others = [s for s in segments if s is not segment]
+            if strict and any(label.crossed_by(*s) for s in others):
+                continue  # strict: no other edge runs through the label
+            if not strict and any(distance_to_segment(cx, cy, *s) < 6 for s in others):
+                continue  # relaxed: no other edge runs through the label's centre
+            labels.append((label, label.bounds))
+            placed[name] = label
+            break
+        else:
+            return None
+    return placed
+
+
+def _gap(source: _Column, target: _Column, edges: list[tuple]) -> tuple[float, dict]:
+    """The narrowest gap that gives every label a place: clear of other edges where that can be had
+    (sparse gaps), else clear of other labels with no other edge through its centre."""
+    crowd = max(len(source.units), len(target.units))
+    if len(edges) <= STRICT_EDGES:
+        gap = GAP_MIN
+        while gap <= STRICT_GAP_MAX:
+            placed = _place_gap(source, target, gap, edges, strict=True)
+            if placed is not None:
+                return gap, placed
+            gap += GAP_STEP
+    gap = max(GAP_MIN, 34.0 * crowd)  # a dense gap needs room in proportion to its busiest column
+    while gap <= GAP_MAX:
+        placed = _place_gap(source, target, gap, edges, strict=False)
+        if placed is not None:
+            return gap, placed
+        gap += GAP_STEP
+    raise AssertionError("no room for the labels")  # pragma: no cover - MAX_LABELLED_UNITS keeps this away
+
+
+def layered_scene(solution, *, show: str = "names", bias: str = "units", decimals: int = 4) -> Scene:
+    problem = solution.problem
+    network = problem.network
+    trace = solution.traces[0]
+    records = solution.parameters
+    rows, biases, units = weight_rows(network), bias_names(network), unit_names(network)
+    largest = max((abs(v) for v in problem.parameters.values()), default=0.0) or 1.0
+    labelled = max(network.widths()) <= MAX_LABELLED_UNITS
+
+    def label_runs(name: str) -> tuple:
+        record = records[name]
+        extra = {"names": None, "values": " = " + number(record.initial, decimals),
+                 "gradients": " \u2207 " + number(record.gradient, decimals),
+                 "updates": " \u2192 " + number(record.updated, decimals)}[show]
+        return name_runs(name) + (((extra, 1.0),) if extra else ())
+
+    def value_line(name: str) -> tuple:
+        return name_runs(name) + ((" = " + number(trace.values[name], decimals), 1.0),)
+
+    columns = [_Column([(x, [value_line(x)], f"input {x} = {trace.values[x]!r}") for x in network.inputs],
+                       "bias-1" if bias == "nodes" else None)]
+    for index, layer in enumerate(network.layers):
+        cells = []
+        for j, (h, a) in enumerate(units[index]):
+            lines = [value_line(h), value_line(a)]
+            if show == "gradients":
+                lines.append((("\u2202L/\u2202", 1.0),) + name_runs(a) +
+                             ((" = " + number(trace.adjoints[a], decimals), 1.0),))
+            if bias == "units":
+                lines.insert(0, (("+ ", 1.0),) + label_runs(biases[index][j]))
+            title = (f"{h} = {trace.values[h]!r}; {a} = {ACTIVATION_NAMES[layer.activation]}({h}) = "
+                     f"{trace.values[a]!r}; dL/d{a} = {trace.adjoints[a]!r}; dL/d{h} = {trace.adjoints[h]!r}")
+            cells.append((a, lines, title))
+        last = index == len(network.layers) - 1
+        columns.append(_Column(cells, None if last or bias != "nodes" else f"bias-{index + 2}"))
+
+    lines_per_unit = max(len(cell[1]) for column in columns for cell in column.units)
+    pitch = 2 * RADIUS + lines_per_unit * LINE + 22
+    rows_high = max(len(c.units) for c in columns) + (1 if bias == "nodes" else 0)
+    for column in columns:
+        count = len(column.units) + (1 if column.bias_node else 0)
+        top = TOP + RADIUS + (rows_high - count) * pitch / 2
+        if column.bias_node:
+            column.bias_y, top = top, top + pitch
+        column.ys = [top + j * pitch for j in range(len(column.units))]
+
+    # Edges of each gap, widest label first among equals, then the gap that fits them.
+    xs = [MARGIN + 70.0]
+    placements = []
+    for index in range(1, len(columns)):
+        source, target = columns[index - 1], columns[index]
+        gap_edges = []
+        for j, (unit, row) in enumerate(zip(target.units, rows[index - 1])):
+            for k, name in enumerate(row):
+                gap_edges.append((name, source.ys[k], target.ys[j], label_size(label_runs(name))))
+            if source.bias_y is not None:
+                b = biases[index - 1][j]
+                gap_edges.append((b, source.bias_y, target.ys[j], label_size(label_runs(b))))
+        gap, placed = _gap(source, target, gap_edges) if labelled else (GAP_MIN + 40, {})
+        placements.append(placed)
+        xs.append(xs[-1] + gap)
+
+    nodes, edges, texts = [], [], []
+    sources_of = [[x for x in network.inputs]] + [[a for _, a in layer] for layer in units]
+    for index, (column, x) in enumerate(zip(columns, xs)):
+        for (name, lines, title), y in zip(column.units, column.ys):
+            inner = [Text(x, y + 4.5, name_runs(name), size=FONT_SIZE + 1, weight="bold")]
+            beneath = [Text(x, box.y1 - 0.25 * (FONT_SIZE - 1), line, size=FONT_SIZE - 1, color="#374151")
+                       for line, box in zip(lines, _text_boxes(x, y, lines))]
+            nodes.append(Node(f"node-{name}", x, y, "circle", 2 * RADIUS, 2 * RADIUS,
+                              "#eef2f7" if index == 0 else "#ffffff", "#1f2937", tuple(inner + beneath), title))
+        if column.bias_y is not None:
+            nodes.append(Node(column.bias_node, x, column.bias_y, "circle", 1.4 * RADIUS, 1.4 * RADIUS, "#f3f4f6",
+                              "#6b7280", (Text(x, column.bias_y + 4.5, (("1", 1.0),)),),
+                              f"bias input of layer {index + 1}: the constant 1"))
+    for index in range(1, len(columns)):
+        source, target, placed = columns[index - 1], columns[index], placements[index - 1]
+        x0, x1 = xs[index - 1], xs[index]
+        for j, ((unit, _, _), row) in enumerate(zip(target.units, rows[index - 1])):
+            pairs = [(name, sources_of[index - 1][k], source.ys[k]) for k, name in enumerate(row)]
+            if source.bias_y is not None:
+                pairs.append((biases[index - 1][j], "1", source.bias_y))
+            for name, origin, y0 in pairs:
+                value = problem.parameters[name]
+                label = None
+                if name in placed:
+                    shape = placed[name]
+                    label = Label(OrientedBox(shape.cx + x0, shape.cy, shape.width, shape.height, shape.angle),
+                                  label_runs(name), edge_color(value))
+                edges.append(Edge(f"edge-{name}", origin, unit, ((x0, y0), (x1, target.ys[j])), edge_color(value),
+                                  1.0 + 3.0 * abs(value) / largest,
+                                  f"{name}: from {origin} to {unit}; value {value!r}; gradient dL/d{name} = "
+                                  f"{records[name].gradient!r}; after the update {records[name].updated!r}",
+                                  label, dashed=origin == "1"))
+
+    # The loss, to the right of the outputs.
+    loss = problem.program.loss
+    outputs = columns[-1]
+    loss_x = xs[-1] + 130
+    loss_y = sum(outputs.ys) / len(outputs.ys)
+    loss_texts = (Text(loss_x, loss_y - 2, name_runs(loss) + ((" = " + number(solution.loss, decimals), 1.0),),
+                       weight="bold"),
+                  Text(loss_x, loss_y + 14, ((LOSS_NAMES[network.loss], 1.0),), size=FONT_SIZE - 1, color="#374151"))
+    loss_width = max(t.box.width for t in loss_texts) + 20
+    nodes.append(Node(f"node-{loss}", loss_x, loss_y, "rect", loss_width, 44, "#fff7ed", "#9a3412", loss_texts,
+                      f"{loss} = {solution.loss!r} ({LOSS_NAMES[network.loss]}, mean over the batch); "
+                      f"after the update {solution.loss_after!r}"))
+    for (name, _, _), y in zip(outputs.units, outputs.ys):
+        edges.append(Edge(f"edge-{name}-{loss}", name, loss, ((xs[-1], y), (loss_x - loss_width / 2, loss_y)),
+                          NEUTRAL, 1.0, f"{name} enters the loss {loss}"))
+
+    titles = ["inputs"] + [f"hidden layer {i + 1}: {ACTIVATION_NAMES[layer.activation]}"
+                           for i, layer in enumerate(network.layers[:-1])]
+    titles.append(f"outputs: {ACTIVATION_NAMES[network.layers[-1].activation]}")
+    for title, x in zip(titles + ["loss"], xs + [loss_x]):
+        texts.append(Text(x, TOP - 30, ((title, 1.0),), weight="bold", color="#111827"))
+    legend = _legend(show, bias, labelled, solution)
+    return finish(nodes, edges, texts, legend, problem.title)
+
+
+def _legend(show: str, bias: str, labelled: bool, solution) -> list[tuple]:
+    shown = {"names": "the parameter's name", "values": "the parameter's name and value",
+             "gradients": "the parameter's name and its gradient \u2207 = dL/d\u03b8",
+             "updates": "the parameter's name and its value after the update (\u2192)"}[show]
+    legend = [("positive", "positive weight"), ("negative", "negative weight"),
+              ("width", "line width grows with the weight's size")]
+    legend.append(("note", f"edge labels: {shown}" if labelled else
+                   f"edge labels left out: a layer has more than {MAX_LABELLED_UNITS} units (hover an edge)"))
+    legend.append(("note", "biases: the edges from the nodes marked 1" if bias == "nodes" else
+                   "biases: written under each unit (+ b)"))
+    if solution.batch_size > 1:
+        legend.append(("note", f"node values: sample 1 of {solution.batch_size}"))
+    return legend
+
+
+def finish(nodes, edges, texts, legend, title: str, description: str = "") -> Scene:
+    """Shift everything so the drawing starts at the margin, and size the scene around it (legend below)."""
+    boxes = [n.box for n in nodes] + [t.box for n in nodes for t in n.texts] + [t.box for t in texts]
+    boxes += [e.label.shape.bounds for e in edges if e.label]
+    extent = union(boxes)
+    dx, dy = MARGIN - extent.x0, MARGIN - extent.y0
+    moved_nodes = tuple(_move_node(n, dx, dy) for n in nodes)
+    moved_edges = tuple(_move_edge(e, dx, dy) for e in edges)
+    moved_texts = [_move_text(t, dx, dy) for t in texts]
+    bottom = extent.y1 + dy + 18
+    placed_legend = []
+    for kind, text in legend:
+        bottom += LINE + 3
+        moved_texts.append(Text(MARGIN + (34 if kind != "note" else 0), bottom, ((text, 1.0),), size=FONT_SIZE - 1,
+                                anchor="start", color="#374151"))
+        placed_legend.append((kind, text, bottom - 4))
+    width = max(extent.x1 + dx, max((t.box.x1 for t in moved_texts), default=0)) + MARGIN
+    return Scene(width, bottom + MARGIN, moved_nodes, moved_edges, tuple(moved_texts), tuple(placed_legend), title,
+                 description)
+
+
+def _move_text(t: Text, dx: float, dy: float) -> Text:
+    return Text(t.x + dx, t.y + dy, t.runs, t.size, t.anchor, t.color, t.weight)
+
+
+def _move_node(n: Node, dx: float, dy: float) -> Node:
+    return Node(n.id, n.cx + dx, n.cy + dy, n.shape, n.width, n.height, n.fill, n.stroke,
+                tuple(_move_text(t, dx, dy) for t in n.texts), n.title)
+
+
+def _move_edge(e: Edge, dx: float, dy: float) -> Edge:
+    points = tuple((x + dx, y + dy) for x, y in e.points)
+    label = None
+    if e.label:
+        s = e.label.shape
+        label = Label(OrientedBox(s.cx + dx, s.cy + dy, s.width, s.height, s.angle), e.label.runs, e.label.color,
+                      e.label.size)
+    return Edge(e.id, e.source, e.target, points, e.color, e.width, e.title, label, e.dashed, e.arrow)
