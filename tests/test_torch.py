@@ -73,7 +73,7 @@ def torch_reference(raw: dict):
             return torch.nn.functional.mse_loss(out, t)
         return (0.5 * ((out - t) ** 2).sum(dim=1)).mean()
 
-    optimizer = torch.optim.SGD(model.parameters(), lr=raw["optimizer"]["lr"])
+    optimizer = torch_optimizer(model.parameters(), raw["optimizer"])
     first = None
     for step in range(raw["optimizer"]["steps"]):
         optimizer.zero_grad()
@@ -85,6 +85,46 @@ def torch_reference(raw: dict):
     with torch.no_grad():
         loss_after = loss_fn(model(x)).item()
     return first[0], first[1], [(lin.weight.detach(), lin.bias.detach()) for lin in linears], loss_after
+
+
+def torch_optimizer(parameters, section: dict):
+    """The torch.optim optimizer an [optimizer] section names, with the same settings."""
+    settings = {k: (tuple(v) if isinstance(v, list) else v) for k, v in section.items()
+                if k not in ("name", "steps")}
+    kind = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
+            "rmsprop": torch.optim.RMSprop, "adagrad": torch.optim.Adagrad}[section.get("name", "sgd")]
+    return kind(parameters, **settings)
+
+
+OPTIMIZER_CASES = [
+    {"name": "sgd", "lr": 0.1, "momentum": 0.9},
+    {"name": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01},
+    {"name": "sgd", "lr": 0.05, "momentum": 0.5, "dampening": 0.3, "weight_decay": 0.1},
+    {"name": "adam", "lr": 0.01},
+    {"name": "adam", "lr": 0.02, "betas": [0.8, 0.95], "eps": 1e-6, "weight_decay": 0.1, "amsgrad": True},
+    {"name": "adamw", "lr": 0.01},
+    {"name": "adamw", "lr": 0.03, "weight_decay": 0.2, "amsgrad": True},
+    {"name": "rmsprop", "lr": 0.01},
+    {"name": "rmsprop", "lr": 0.01, "alpha": 0.9, "momentum": 0.5, "centered": True, "weight_decay": 0.05},
+    {"name": "adagrad", "lr": 0.1},
+    {"name": "adagrad", "lr": 0.1, "lr_decay": 0.01, "weight_decay": 0.1, "eps": 1e-8},
+]
+
+
+@pytest.mark.parametrize("section", OPTIMIZER_CASES, ids=lambda s: "-".join(f"{k}={v}" for k, v in s.items()))
+def test_optimizers_step_as_torch_optim(section):
+    raw = random_problem([3, 4, 2], "tanh", "cross_entropy", 3, seed=7)
+    raw["optimizer"] = dict(section, steps=4)
+    solution = handprop.solve(from_dict(raw))
+    loss_value, gradients, updated, loss_after = torch_reference(raw)
+    assert solution.loss_after == pytest.approx(loss_after, rel=1e-12)
+    for n, (new_w, new_b) in enumerate(updated, 1):
+        for j in range(new_w.shape[0]):
+            for k in range(new_w.shape[1]):
+                assert solution.parameters[f"W{n}[{j + 1},{k + 1}]"].updated == pytest.approx(
+                    new_w[j, k].item(), rel=1e-12, abs=1e-14)
+            assert solution.parameters[f"b{n}[{j + 1}]"].updated == pytest.approx(new_b[j].item(), rel=1e-12,
+                                                                                  abs=1e-14)
 
 
 CASES = [(widths, activation, loss, batch)

@@ -5,7 +5,7 @@ Numbers here are full precision; formatting is the renderers' business.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class StepRecord:
 
     loss: float
     parameters: dict  # name -> value after this step
+    state: dict = field(default_factory=dict)  # parameter -> the optimizer's quantities after it (step 1 only)
 
 
 @dataclass(frozen=True)

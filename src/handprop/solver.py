@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .optim import sgd_step
+from .optim import Optimizer, optimizer_step
 from .problem import Problem
 from .records import NodeRecord, ParameterRecord, Solution, StepRecord
 from .scalar import run_batch
@@ -20,11 +20,13 @@ def solve(problem: Problem, *, steps: int | None = None) -> Solution:
     steps = problem.optimizer.steps if steps is None else steps
     source = problem.source
     loss, gradients, traces = run_batch(program, problem.parameters, problem.data, problem.batch_size, source=source)
-    current = sgd_step(problem.parameters, gradients, problem.optimizer)
-    history = [StepRecord(loss, current)]
+    optimizer = Optimizer(problem.optimizer)
+    current = optimizer_step(optimizer, problem.parameters, gradients)
+    # The optimizer's own quantities (momentum, m, v, ...) after step 1, for the worked solution.
+    history = [StepRecord(loss, current, {slot: dict(state) for slot, state in optimizer.state.items()})]
     for _ in range(steps - 1):
         step_loss, step_gradients, _ = run_batch(program, current, problem.data, problem.batch_size, source=source)
-        current = sgd_step(current, step_gradients, problem.optimizer)
+        current = optimizer_step(optimizer, current, step_gradients)
         history.append(StepRecord(step_loss, current))
     loss_after, _, _ = run_batch(program, current, problem.data, problem.batch_size, source=source, backward=False)
     batch = problem.batch_size
