@@ -28,6 +28,16 @@ MAX_DECIMALS = 15  # beyond this a float has no more digits to show
 
 
 @dataclass(frozen=True)
+class TrainingConfig:
+    """How `train` (and `solve`, for a problem that asks for it) walks through the data."""
+
+    batch_size: int | None = None  # samples per step; None: the whole data set every step
+    epochs: int | None = None  # passes over the data; None: the optimizer's `steps` full-batch steps
+    shuffle: bool = False  # reshuffle the samples before each epoch
+    seed: int = 0  # for the shuffle (and for initialisation), so a run is repeatable
+
+
+@dataclass(frozen=True)
 class Problem:
     """A validated problem: the program, the parameters' values, the data, the optimizer."""
 
@@ -41,6 +51,7 @@ class Problem:
     decimals: int | None = None  # the problem's own display precision
     network: layered.LayeredNetwork | None = None  # the layered form, when given so
     path: Path | None = field(default=None, compare=False)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
 
     @property
     def form(self) -> str:
