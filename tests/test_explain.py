@@ -101,7 +101,7 @@ class _Arithmetic(ast.NodeVisitor):
         return operations[type(node.op)]()
 
     def visit_Call(self, node):
-        function = {"ln": math.log, "exp": math.exp}[node.func.id]
+        function = {"ln": math.log, "exp": math.exp, "sqrt": math.sqrt}[node.func.id]
         return function(self.visit(node.args[0]))
 
     def generic_visit(self, node):
@@ -110,18 +110,20 @@ class _Arithmetic(ast.NodeVisitor):
 
 def _only_numbers(latex: str) -> bool:
     """Whether a step is written in numbers alone (no symbol left in it)."""
-    return not re.search(r"[a-zA-Z]", re.sub(r"\\(left|right|cdot|frac|ln)|e\^", "", latex))
+    return not re.search(r"[a-zA-Z]", re.sub(r"\\(left|right|cdot|frac|ln|sqrt|times)|e\^", "", latex))
 
 
 def evaluate_numbers(latex: str) -> float:
     """The value of a step written only in numbers, read back from its LaTeX."""
     text = latex.replace(r"\left", "").replace(r"\right", "").replace(r"\cdot", "*").replace(r"\ln", "ln")
     text = text.replace(r"\{", "(").replace(r"\}", ")").replace("[", "(").replace("]", ")")
+    text = text.replace(r"\times", "*").replace(r"\sqrt", "sqrt")
     while "{" in text:
         before = text
         text = re.sub(r"e\^\{([^{}]*)\}", r"exp(\1)", text)
         text = re.sub(r"\^\{([^{}]*)\}", r"**(\1)", text)
         text = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"((\1)/(\2))", text)
+        text = re.sub(r"sqrt\{([^{}]*)\}", r"sqrt(\1)", text)
         assert text != before, latex
     text = re.sub(r"\)\s*\(", ")*(", text)
     text = re.sub(r"(\d)\s*\(", r"\1*(", text)
@@ -143,6 +145,45 @@ def test_every_written_out_step_evaluates_to_its_value(example, options):
             assert evaluate_numbers(step) == pytest.approx(value, rel=1e-9, abs=1e-12), (anchor, step)
             checked += 1
     assert checked >= 10
+
+
+OPTIMIZERS = [
+    {"name": "sgd", "lr": 0.5, "momentum": 0.9, "weight_decay": 0.01},
+    {"name": "sgd", "lr": 0.5, "momentum": 0.9, "nesterov": True},
+    {"name": "adam", "lr": 0.01, "weight_decay": 0.1},
+    {"name": "adam", "lr": 0.01, "amsgrad": True},
+    {"name": "adamw", "lr": 0.1},
+    {"name": "rmsprop", "lr": 0.01},
+    {"name": "rmsprop", "lr": 0.01, "centered": True, "momentum": 0.5},
+    {"name": "adagrad", "lr": 0.1, "weight_decay": 0.1},
+]
+
+
+@pytest.mark.parametrize("section", OPTIMIZERS, ids=lambda s: "-".join(f"{k}={v}" for k, v in s.items()))
+def test_optimizer_lines_evaluate_to_their_values(section):
+    import tomllib
+
+    from handprop.files import example_path
+    from handprop.problem import from_dict
+
+    raw = tomllib.loads(example_path("homework").read_text())
+    raw["optimizer"] = section
+    solution = handprop.solve(from_dict(raw))
+    chains = chains_by_anchor(solution, decimals=15)
+    state = solution.history[0].state["w7"]
+    text = explain(solution, decimals=15)
+    for key in ("m", "v", "b", "s", "S"):
+        if key in state:
+            assert f"{state[key]:.15f}"[:12] in text or f"{state[key]:.14e}"[:10] in text, key
+    checked = 0
+    for name, record in solution.parameters.items():
+        chain = chains[f"update-{name}"]
+        assert float(chain.steps[-1]) == pytest.approx(record.updated, rel=1e-12, abs=1e-15)
+        for step in chain.steps[:-1]:
+            if _only_numbers(step):
+                assert evaluate_numbers(step) == pytest.approx(record.updated, rel=1e-9, abs=1e-12), step
+                checked += 1
+    assert checked == len(solution.parameters)
 
 
 # -- the symbols against the numbers ---------------------------------------------------------------

@@ -14,6 +14,7 @@ from ..program import Apply
 from ..symbolic import ExpansionTooLarge, expanded_adjoints, softmax_cross_entropy, symbolic_partials
 from . import table
 from .derivation_backward import BackwardSections, bracketed, chain, slug
+from .derivation_update import UpdateSection
 from .document import Chain, Document, Figure, Math, Paragraph, Section, Table
 from .mathtex import name_latex, to_latex
 from .numbers import DEFAULT_DECIMALS, fixed, given
@@ -26,7 +27,7 @@ _ACTIVATION_WORDS = {"identity": "no activation (identity)", "relu": "ReLU", "le
                      "sigmoid": "sigmoid", "tanh": "tanh", "softplus": "softplus", "softmax": "softmax"}
 
 
-class _Builder(BackwardSections):
+class _Builder(BackwardSections, UpdateSection):
     def __init__(self, solution, decimals: int, expand: bool, sample: int, figure: str | None = None):
         self.figure = figure
         self.solution = solution

@@ -195,26 +195,6 @@ class BackwardSections:
                              f"{self.batch} samples." if self.batch > 1 else ""),))]
         return Section(("Gradients of the parameters",), "gradients", tuple(intro + subsections))
 
-    def update_section(self) -> Section:
-        lr = self.problem.optimizer.lr
-        mean = self.mean_name() if self.batch > 1 else name_latex(self.loss)
-        intro = [Paragraph(("Gradient descent with learning rate ", Math(rf"\gamma = {lr:g}"), ": for every parameter ",
-                            Math(r"\theta"), ", ", Math(rf"\theta' = \theta - \gamma \frac{{\partial {mean}}}"
-                                                        r"{\partial \theta}"), "."))]
-        if self.solution.steps > 1:
-            intro.append(Paragraph((f"This is step 1 of {self.solution.steps}; the Result table gives the parameters "
-                                    "after the last step.",)))
-        first = self.solution.history[0].parameters
-        blocks = []
-        for name, record in self.solution.parameters.items():
-            symbol = name_latex(name)
-            primed = ("{" + symbol + "}'") if "^" in symbol else symbol + "'"  # W^{[1]}_{1,1}' is a double superscript
-            blocks.append(chain(primed, [
-                rf"{symbol} - \gamma \frac{{\partial {mean}}}{{\partial {symbol}}}",
-                rf"{self.n(record.initial)} - {lr:g} \cdot {bracketed(self.n(record.gradient))}",
-                self.n(first[name])], f"update-{slug(name)}"))
-        return Section(("Update",), "update", tuple(intro + blocks))
-
 
 def _sum(terms: list[str]) -> str:
     """Terms joined with + and -, a term's own minus taking the place of the plus."""

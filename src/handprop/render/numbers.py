@@ -31,3 +31,29 @@ def given(value: float) -> str:
     if value == int(value) and abs(value) < 1e15:
         return str(int(value))
     return repr(float(value))
+
+
+def readable(value: float, decimals: int) -> str:
+    r"""Fixed decimals, unless the value would show as zero: then in LaTeX's scientific form.
+
+    >>> readable(0.25, 2), readable(1.5e-07, 2), readable(0.0, 2)
+    ('0.25', '1.50 \\times 10^{-7}', '0.00')
+    """
+    if value == 0 or abs(value) >= 0.5 * 10 ** -decimals:
+        return fixed(value, decimals)
+    mantissa, exponent = f"{value:.{max(decimals, 1)}e}".split("e")
+    return rf"{mantissa} \times 10^{{{int(exponent)}}}"
+
+
+def setting(value) -> str:
+    r"""An optimizer's setting in LaTeX: 0.9, 10^{-8}, 3 \times 10^{-5}.
+
+    >>> setting(0.9), setting(1e-08), setting(3e-05)
+    ('0.9', '10^{-8}', '3 \\times 10^{-5}')
+    """
+    text = f"{value:g}"
+    if "e" not in text:
+        return text
+    mantissa, exponent = text.split("e")
+    power = f"10^{{{int(exponent)}}}"
+    return power if mantissa == "1" else rf"{mantissa} \times {power}"
