@@ -29,6 +29,16 @@ class _Parser(argparse.ArgumentParser):
         raise HandpropError(None, None, message, f"see `{self.prog} --help`")
 
 
+def _add_engine_options(parser: argparse.ArgumentParser) -> None:
+    from .engines import DTYPES, ENGINES
+
+    parser.add_argument("--engine", choices=ENGINES, default="auto",
+                        help="who takes the steps: scalar (plain Python), numpy (layered networks), or auto "
+                             "(default: a small network stays scalar, else the faster one, measured)")
+    parser.add_argument("--dtype", choices=DTYPES, default="float64",
+                        help="number type of the numpy engine (default: float64)")
+
+
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
     """The output vocabulary every command shares."""
     parser.add_argument("--decimals", type=int, metavar="N",
@@ -55,6 +65,7 @@ def _build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--format", choices=FORMATS, help="output format (default: table, or from -o's extension)")
     solve.add_argument("--nodes", action="store_true", help="add every intermediate node's value and gradient")
     _add_output_options(solve)
+    _add_engine_options(solve)
 
     explain = commands.add_parser(
         "explain", help="write the worked solution: every step, by the chain rule",
@@ -70,6 +81,7 @@ def _build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--sample", type=int, default=1, metavar="K",
                          help="for a batch, the sample whose derivation is shown (default: 1)")
     _add_output_options(explain)
+    _add_engine_options(explain)
 
     diagram = commands.add_parser(
         "diagram", help="draw the network as SVG, with values or gradients on it",
@@ -86,6 +98,21 @@ def _build_parser() -> argparse.ArgumentParser:
                          help="draw biases under their units (default) or as bias nodes with edges")
     _add_output_options(diagram)
 
+    train = commands.add_parser(
+        "train", help="take many steps, on inline data or a data file, and plot the loss",
+        description="Train the network: full-batch steps, or mini-batches over epochs; the loss (and accuracy "
+                    "for classification) every K steps, the final parameters, and a loss curve.",
+        epilog="example: handprop train moons --epochs 100 --plot loss.png")
+    train.add_argument("file", metavar="FILE", help="problem file or an example's name")
+    amount = train.add_mutually_exclusive_group()
+    amount.add_argument("--steps", type=int, metavar="N", help="take N steps (default: the problem's)")
+    amount.add_argument("--epochs", type=int, metavar="E", help="take E passes over the data in mini-batches")
+    train.add_argument("--every", type=int, metavar="K", help="log the loss every K steps (default: 10 logs)")
+    train.add_argument("--plot", metavar="PLOT", help="draw the loss curve to PLOT.png or PLOT.svg (needs matplotlib)")
+    train.add_argument("--format", choices=("table", "json", "csv"), help="output format (default: table)")
+    _add_output_options(train)
+    _add_engine_options(train)
+
     examples = commands.add_parser(
         "examples", help="list the packaged examples, or print one",
         description="List the packaged example problems, or print one's file to start your own from.",
@@ -94,7 +121,7 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("solve", "explain", "diagram", "examples")
+COMMANDS = ("solve", "explain", "diagram", "train", "examples")
 
 
 def _version() -> str:
@@ -152,7 +179,7 @@ def _solve(args) -> int:
 
     decimals = _decimals(args.decimals)
     format = _output_format(args.format, args.output)
-    solution = solve(load(args.file))
+    solution = solve(load(args.file), engine=args.engine, dtype=args.dtype)
     _write(render(solution, format=format, decimals=decimals, nodes=args.nodes), args.output)
     return 0
 
@@ -164,7 +191,7 @@ def _explain(args) -> int:
 
     decimals = _decimals(args.decimals)
     format = _output_format(args.format, args.output, EXPLAIN_EXTENSIONS, "markdown")
-    solution = solve(load(args.file))
+    solution = solve(load(args.file), engine=args.engine, dtype=args.dtype)
     document = explain(solution, format=format, decimals=decimals, expand=args.expand, sample=args.sample)
     _write(document, args.output)
     return 0
@@ -179,6 +206,62 @@ def _diagram(args) -> int:
     if args.output and os.path.splitext(args.output)[1].lower() != ".svg":
         raise HandpropError(args.output, None, "a diagram is written as SVG", "an output file ending in .svg")
     _write(diagram(solve(load(args.file)), show=args.show, bias=args.bias, decimals=decimals), args.output)
+    return 0
+
+
+def _positive(value: int | None, option: str) -> None:
+    if value is not None and value < 1:
+        raise HandpropError(None, option, f"{value} is not a positive whole number", "1 or more")
+
+
+class _Progress:
+    """A one-line progress bar on standard error, on a terminal only."""
+
+    def __init__(self):
+        self.shown = -1
+
+    def __call__(self, step: int, total: int, loss: float) -> None:
+        percent = 100 * step // total
+        if percent == self.shown and step != total:
+            return
+        self.shown = percent
+        bar = "#" * (percent // 4) + "." * (25 - percent // 4)
+        sys.stderr.write(f"\r[{bar}] {percent:3d}%  step {step}/{total}  loss {loss:.6g}")
+        if step == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def _train(args) -> int:
+    from .problem import load
+    from .render.training import plot_losses, render_training_csv, render_training_json, render_training_text
+    from .training import TrainingDiverged, train
+
+    decimals = _decimals(args.decimals)
+    for value, option in ((args.steps, "--steps"), (args.epochs, "--epochs"), (args.every, "--every")):
+        _positive(value, option)
+    format = _output_format(args.format, args.output, {".txt": "table", ".json": "json", ".csv": "csv"})
+    if args.plot and os.path.splitext(args.plot)[1].lower() not in (".png", ".svg"):
+        raise HandpropError(args.plot, None, "cannot tell the plot's format", "a file ending in .png or .svg")
+    problem = load(args.file)
+    progress = _Progress() if sys.stderr.isatty() else None
+    try:
+        result = train(problem, steps=args.steps, epochs=args.epochs, engine=args.engine, dtype=args.dtype,
+                       every=args.every, progress=progress)
+    except TrainingDiverged as exc:
+        if progress is not None:
+            sys.stderr.write("\n")
+        sys.stdout.write(render_training_text(exc.result, problem, decimals=decimals))
+        raise
+    if args.plot:
+        plot_losses(result, args.plot)
+    if format == "json":
+        text = render_training_json(result, problem)
+    elif format == "csv":
+        text = render_training_csv(result, problem, decimals=decimals)
+    else:
+        text = render_training_text(result, problem, decimals=decimals)
+    _write(text, args.output)
     return 0
 
 
@@ -215,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         argv.insert(0, "solve")
     try:
         args = _build_parser().parse_args(argv)
-        handlers = {"solve": _solve, "explain": _explain, "diagram": _diagram, "examples": _examples}
+        handlers = {"solve": _solve, "explain": _explain, "diagram": _diagram, "train": _train, "examples": _examples}
         return handlers[args.command](args)
     except HandpropError as exc:
         sys.stdout.flush()

@@ -1,14 +1,23 @@
-"""Problem -> Solution: run the engine, take the optimizer's steps, make the records."""
+"""Problem -> Solution: run the engine, take the optimizer's steps, make the records.
+
+The interpreter (scalar.py) works the first step out in full, keeping every value, local partial and
+adjoint for the worked solution; the optimizer's step 1 is taken on those gradients and its state kept.
+Further steps go to the engine that takes many steps fastest (engines.py): full-batch steps, each
+recorded in the history.
+"""
 
 from __future__ import annotations
 
+from .engines import make_engine
 from .optim import Optimizer, optimizer_step
 from .problem import Problem
 from .records import NodeRecord, ParameterRecord, Solution, StepRecord
 from .scalar import run_batch
 
+HISTORY_VALUES = 2_000_000  # beyond this many parameter values over all steps, the history keeps losses only
 
-def solve(problem: Problem, *, steps: int | None = None) -> Solution:
+
+def solve(problem: Problem, *, steps: int | None = None, engine: str = "auto", dtype: str = "float64") -> Solution:
     """Work the problem out: forward pass, loss, gradients, and the updated parameters.
 
     >>> from handprop.problem import load
@@ -24,11 +33,25 @@ def solve(problem: Problem, *, steps: int | None = None) -> Solution:
     current = optimizer_step(optimizer, problem.parameters, gradients)
     # The optimizer's own quantities (momentum, m, v, ...) after step 1, for the worked solution.
     history = [StepRecord(loss, current, {slot: dict(state) for slot, state in optimizer.state.items()})]
-    for _ in range(steps - 1):
-        step_loss, step_gradients, _ = run_batch(program, current, problem.data, problem.batch_size, source=source)
-        current = optimizer_step(optimizer, current, step_gradients)
-        history.append(StepRecord(step_loss, current))
-    loss_after, _, _ = run_batch(program, current, problem.data, problem.batch_size, source=source, backward=False)
+    if steps > 1:
+        # The engine takes every step from the initial parameters; its gradients are the interpreter's (to
+        # rounding), and the tests hold the two to 1e-12.
+        machine = make_engine(problem, engine=engine, dtype=dtype, steps=steps)
+        machine_optimizer = machine.make_optimizer(problem.optimizer)
+        keep = len(current) * steps <= HISTORY_VALUES
+        history = history[:1]
+        for step in range(steps):
+            step_loss = machine.loss_and_gradients(None)
+            machine.step(machine_optimizer)
+            if step == 0:
+                history[0] = StepRecord(loss, machine.parameters(), history[0].state)
+            else:
+                history.append(StepRecord(step_loss, machine.parameters() if keep else {}))
+        current = machine.parameters()
+        loss_after = machine.loss_and_gradients(None)
+    else:
+        loss_after, _, _ = run_batch(program, current, problem.data, problem.batch_size, source=source,
+                                     backward=False)
     batch = problem.batch_size
     nodes = {name: NodeRecord(name, tuple(t.values[name] for t in traces),
                               tuple(t.adjoints[name] / batch for t in traces))

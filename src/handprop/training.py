@@ -1,0 +1,126 @@
+"""Many steps: full-batch steps, or mini-batches over epochs, deterministic for a seed.
+
+Each step is forward, loss, backward and the optimizer's update on one batch. Every `every` steps (and
+at the last) the loss over the whole data set and, for classification, the accuracy are logged. A loss
+that stops being finite ends the run with an error that names the step and keeps the last good
+parameters.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+
+from .engines import make_engine
+from .errors import HandpropError
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    step: int  # steps taken when logged
+    loss: float  # over the whole data set, at the parameters after that step
+    accuracy: float | None
+
+
+@dataclass
+class TrainingResult:
+    initial: dict  # name -> value before training
+    final: dict  # name -> value after the last step
+    losses: list  # per step: the batch's loss before that step's update
+    log: list = field(default_factory=list)  # of LogEntry
+    engine: str = "scalar"
+    epochs: int | None = None
+
+    @property
+    def steps(self) -> int:
+        return len(self.losses)
+
+
+class TrainingDiverged(HandpropError):
+    """The loss stopped being finite; carries the run so far, whose last parameters are still good."""
+
+    def __init__(self, result: TrainingResult, step: int, why: str):
+        super().__init__(None, f"step {step}", f"training stopped: {why}",
+                         "a smaller learning rate, or other initial parameters; the last good parameters are printed")
+        self.result = result
+
+
+def schedule(samples: int, *, steps: int | None, epochs: int | None, batch_size: int | None, shuffle: bool,
+             seed: int):
+    """The rows of each step: None for the whole data set, else a list of sample indices.
+
+    >>> [list(r) for r in schedule(4, steps=None, epochs=2, batch_size=2, shuffle=False, seed=0)]
+    [[0, 1], [2, 3], [0, 1], [2, 3]]
+    """
+    if batch_size is None or batch_size >= samples and not shuffle:
+        for _ in range(steps if steps is not None else (epochs or 1)):
+            yield None
+        return
+    rng = random.Random(seed)
+    order = list(range(samples))
+    taken = 0
+    epoch = 0
+    while True:
+        if epochs is not None and steps is None and epoch == epochs:
+            return
+        if shuffle:
+            rng.shuffle(order)
+        for start in range(0, samples, batch_size):
+            if steps is not None and taken == steps:
+                return
+            yield order[start:start + batch_size]
+            taken += 1
+        epoch += 1
+
+
+def train(problem, *, steps: int | None = None, epochs: int | None = None, engine: str = "auto",
+          dtype: str = "float64", every: int | None = None, progress=None) -> TrainingResult:
+    """Train the problem's network; steps or epochs from the arguments, else from the problem.
+
+    >>> from handprop import load
+    >>> result = train(load("homework"), steps=3)
+    >>> result.steps, result.losses[0] > result.losses[-1]
+    (3, True)
+    """
+    settings = problem.training
+    epochs = epochs if epochs is not None else (None if steps is not None else settings.epochs)
+    batch = settings.batch_size
+    if steps is None and epochs is None:
+        steps = problem.optimizer.steps
+    samples = problem.batch_size
+    total = steps if steps is not None else epochs * math.ceil(samples / (batch or samples))
+    machine = make_engine(problem, engine=engine, dtype=dtype, steps=total, batch=batch)
+    optimizer = machine.make_optimizer(problem.optimizer)
+    every = every or max(1, total // 10)
+    result = TrainingResult(machine.parameters(), machine.parameters(), [], engine=machine.name, epochs=epochs)
+    snapshot = getattr(machine, "snapshot", machine.parameters)
+    restore = getattr(machine, "parameters_of", lambda saved: saved)
+    good = snapshot()  # the parameters of the last step whose loss was finite
+
+    def stop(step: int, why: str):
+        result.final = restore(good)
+        return TrainingDiverged(result, step, why)
+
+    for step, rows in enumerate(schedule(samples, steps=steps, epochs=epochs, batch_size=batch,
+                                         shuffle=settings.shuffle, seed=settings.seed), 1):
+        try:
+            loss = machine.loss_and_gradients(rows)
+        except HandpropError as exc:
+            raise stop(step, exc.line()) from None
+        except (ArithmeticError, ValueError) as exc:
+            raise stop(step, f"the arithmetic failed ({exc})") from None
+        if not math.isfinite(loss):
+            raise stop(step, f"the loss became {loss!r}")
+        good = snapshot()
+        machine.step(optimizer)
+        result.losses.append(loss)
+        if step % every == 0 or step == total:
+            full = machine.loss_and_gradients(None)
+            if not math.isfinite(full):
+                raise stop(step + 1, f"the loss became {full!r}")
+            result.log.append(LogEntry(step, full, machine.accuracy(None)))
+        if progress is not None:
+            progress(step, total, loss)
+    result.final = machine.parameters()
+    return result
