@@ -40,8 +40,8 @@ class TrainingResult:
 class TrainingDiverged(HandpropError):
     """The loss stopped being finite; carries the run so far, whose last parameters are still good."""
 
-    def __init__(self, result: TrainingResult, step: int, why: str):
-        super().__init__(None, f"step {step}", f"training stopped: {why}",
+    def __init__(self, result: TrainingResult, file: str | None, where: str, why: str):
+        super().__init__(file, where, f"training stopped: {why}",
                          "a smaller learning rate, or other initial parameters; the last good parameters are printed")
         self.result = result
 
@@ -98,16 +98,16 @@ def train(problem, *, steps: int | None = None, epochs: int | None = None, engin
     restore = getattr(machine, "parameters_of", lambda saved: saved)
     good = snapshot()  # the parameters of the last step whose loss was finite
 
-    def stop(step: int, why: str):
+    def stop(step: int, why: str, where: str | None = None):
         result.final = restore(good)
-        return TrainingDiverged(result, step, why)
+        return TrainingDiverged(result, problem.source, f"step {step}" + (f", {where}" if where else ""), why)
 
     for step, rows in enumerate(schedule(samples, steps=steps, epochs=epochs, batch_size=batch,
                                          shuffle=settings.shuffle, seed=settings.seed), 1):
         try:
             loss = machine.loss_and_gradients(rows)
         except HandpropError as exc:
-            raise stop(step, exc.line()) from None
+            raise stop(step, exc.what, exc.where) from None
         except (ArithmeticError, ValueError) as exc:
             raise stop(step, f"the arithmetic failed ({exc})") from None
         if not math.isfinite(loss):

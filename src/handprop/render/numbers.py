@@ -11,6 +11,8 @@ def fixed(value: float, decimals: int) -> str:
     >>> fixed(-0.0001, 2), fixed(0.395, 2), fixed(2.0, 0)
     ('0.00', '0.40', '2')
     """
+    if abs(value) >= 1e15:
+        return f"{value:.{max(decimals, 1)}e}"  # a runaway value: its size, not 150 digits
     text = f"{value:.{decimals}f}"
     if text.startswith("-") and text.strip("-0.") == "":
         text = text[1:]

@@ -1,0 +1,176 @@
+"""Many steps: the compiled scalar path against the interpreter, the schedule, the train command."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+import handprop
+from conftest import write
+from handprop.compiled import compile_program
+from handprop.layered import LOSSES
+from handprop.ops import ACTIVATIONS
+from handprop.problem import from_dict
+from handprop.scalar import run_batch
+from handprop.training import schedule, train
+
+
+def layered(activation: str, loss: str, batch: int = 3, seed: int = 0) -> dict:
+    rng = random.Random(seed)
+    final = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}.get(loss, "tanh")
+    layers = [{"units": 3, "activation": activation}, {"units": 2, "activation": final}]
+    targets = [[1, 0], [0, 1], [1, 0], [0, 1]][:batch] if final != "tanh" else \
+        [[rng.uniform(-1, 1) for _ in range(2)] for _ in range(batch)]
+    return {"network": {"inputs": 2, "layers": layers, "loss": loss},
+            "parameters": {"w": [rng.uniform(-1, 1) for _ in range(12)], "b": [rng.uniform(-.5, .5) for _ in range(5)]},
+            "data": {"x": [[rng.uniform(-1, 1) for _ in range(2)] for _ in range(batch)], "t": targets},
+            "optimizer": {"lr": 0.1}}
+
+
+@pytest.mark.parametrize("loss", list(LOSSES))
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+def test_compiled_path_equals_the_interpreter(activation, loss):
+    problem = from_dict(layered(activation, loss))
+    run = compile_program(problem.program)
+    rows = list(zip(*[problem.data[n] for n in problem.program.data]))
+    value, grads = run([problem.parameters[n] for n in problem.program.parameters], rows)
+    expected, gradients, _ = run_batch(problem.program, problem.parameters, problem.data, problem.batch_size)
+    assert value == pytest.approx(expected, rel=1e-13)
+    for name, g in zip(problem.program.parameters, grads):
+        assert g == pytest.approx(gradients[name], rel=1e-12, abs=1e-15), name
+
+
+@pytest.mark.parametrize("example", ["homework_equations", "shared_weight"])
+def test_compiled_path_on_equation_problems(example):
+    problem = handprop.load(example)
+    run = compile_program(problem.program)
+    rows = list(zip(*[problem.data[n] for n in problem.program.data]))
+    value, grads = run([problem.parameters[n] for n in problem.program.parameters], rows)
+    expected, gradients, _ = run_batch(problem.program, problem.parameters, problem.data, problem.batch_size)
+    assert value == pytest.approx(expected, rel=1e-13)
+    assert grads == pytest.approx([gradients[n] for n in problem.program.parameters], rel=1e-12)
+
+
+def test_every_function_compiles_as_the_interpreter_computes():
+    text = """
+u = w1*x + w2
+v = exp(u/4) + sqrt(abs(u) + 1) + log(softplus(u) + 1)
+a = tanh(v) * sigmoid(u) + leaky_relu(u, 0.2) - relu(-u) + w3**2 / (1 + w1**2) + (w2 + 3)**w3
+p1, p2 = softmax(a, w3*u)
+L = -t*log(p1) - (1 - t)*log(p2) + (a - w1)**2
+"""
+    problem = from_dict({"network": {"equations": text}, "parameters": {"w1": 0.3, "w2": -0.4, "w3": 0.7},
+                         "data": {"x": [0.5, -1.5, 2.0], "t": [1, 0, 1]}, "optimizer": {"lr": 0.1}})
+    run = compile_program(problem.program)
+    rows = list(zip(*[problem.data[n] for n in problem.program.data]))
+    value, grads = run([problem.parameters[n] for n in problem.program.parameters], rows)
+    expected, gradients, _ = run_batch(problem.program, problem.parameters, problem.data, problem.batch_size)
+    assert value == pytest.approx(expected, rel=1e-13)
+    assert grads == pytest.approx([gradients[n] for n in problem.program.parameters], rel=1e-12)
+
+
+def test_several_steps_agree_between_solve_and_train():
+    problem = from_dict(dict(layered("relu", "cross_entropy"), optimizer={"name": "adam", "lr": 0.05, "steps": 7}))
+    solved = handprop.solve(problem)
+    trained = train(problem, engine="scalar")
+    for name, record in solved.parameters.items():
+        assert trained.final[name] == pytest.approx(record.updated, rel=1e-12)
+    assert [step.loss for step in solved.history] == pytest.approx(trained.losses, rel=1e-12)
+
+
+def test_schedule_is_deterministic_and_covers_every_sample():
+    first = [list(r) for r in schedule(10, steps=None, epochs=3, batch_size=4, shuffle=True, seed=5)]
+    again = [list(r) for r in schedule(10, steps=None, epochs=3, batch_size=4, shuffle=True, seed=5)]
+    other = [list(r) for r in schedule(10, steps=None, epochs=3, batch_size=4, shuffle=True, seed=6)]
+    assert first == again and first != other
+    assert len(first) == 9 and [len(r) for r in first[:3]] == [4, 4, 2]
+    for epoch in range(3):
+        assert sorted(i for r in first[3 * epoch:3 * epoch + 3] for i in r) == list(range(10))
+    assert [list(r) for r in schedule(10, steps=5, epochs=None, batch_size=4, shuffle=False, seed=0)] == \
+        [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9], [0, 1, 2, 3], [4, 5, 6, 7]]
+
+
+def test_mini_batches_follow_the_schedule():
+    raw = layered("tanh", "mse", batch=4)
+    problem = from_dict(raw)
+    from handprop.problem import TrainingConfig
+    import dataclasses
+
+    problem = dataclasses.replace(problem, training=TrainingConfig(batch_size=2, epochs=None, shuffle=False))
+    result = train(problem, steps=2, engine="scalar")
+    # Step 2's loss is samples 2 and 3's, at the parameters after step 1 on samples 0 and 1.
+    first = {name: problem.data[name][:2] for name in problem.data}
+    loss, gradients, _ = run_batch(problem.program, problem.parameters, first, 2)
+    after = {n: v - 0.1 * gradients[n] for n, v in problem.parameters.items()}
+    second = {name: problem.data[name][2:] for name in problem.data}
+    expected, _, _ = run_batch(problem.program, after, second, 2, backward=False)
+    assert result.losses == pytest.approx([loss, expected], rel=1e-12)
+
+
+DIVERGES = """[network]
+equations = \"\"\"
+L = (w*x - 1)**2
+\"\"\"
+[parameters]
+w = 2.0
+[data]
+x = 1.0
+[optimizer]
+lr = 10
+"""
+
+
+def test_a_loss_that_overflows_stops_the_run_and_keeps_the_last_good_parameters(cli, tmp_path):
+    # Too large a learning rate: each step multiplies w - 1 by -19, until the square overflows.
+    path = write(tmp_path, "diverge.toml", DIVERGES)
+    result = cli(["train", path, "--steps", "1000"])
+    assert result.status == 2
+    assert len(result.err.splitlines()) == 1 and result.err.startswith(f"handprop: error: {path}: step ")
+    assert "node L (line 3)" in result.err and "overflows" in result.err
+    assert "training stopped" in result.err and "last good parameters" in result.err
+    step = int(result.err.split("step ")[1].split(",")[0])
+    assert 100 < step < 150  # |w - 1| = 19^(step - 1) squared passes 1e308 near step 122
+    printed = {line.split()[0]: line.split()[1:] for line in cli(["train", path, "--steps", "1000", "--decimals", "15"]
+                                                                  ).out.splitlines() if line.startswith("w ")}
+    # The loss failed at the parameters step - 1 steps gave; the last good ones are one step earlier.
+    expected = 1 + (-19.0) ** (step - 2)
+    assert float(printed["w"][1]) == pytest.approx(expected, rel=1e-9)
+
+
+def test_train_command_formats(cli, tmp_path):
+    table = cli(["train", "homework", "--steps", "20", "--every", "5"])
+    assert table.status == 0 and table.err == ""  # no progress bar when standard error is not a terminal
+    assert [line.split()[0] for line in table.out.splitlines()[4:8]] == ["5", "10", "15", "20"]
+    document = json.loads(cli(["train", "homework", "--steps", "20", "--format", "json"]).out)
+    assert document["steps"] == 20 and len(document["losses"]) == 20
+    solved = handprop.solve(handprop.load("homework"), steps=20)
+    assert document["parameters"]["w1"]["final"] == pytest.approx(solved.parameters["w1"].updated, rel=1e-12)
+    rows = cli(["train", "homework", "--steps", "20", "--format", "csv"]).out.splitlines()
+    assert rows[0] == "kind,step,name,value" and any(r.startswith("parameter,20,w1,") for r in rows)
+
+
+def test_train_plot(cli, tmp_path):
+    pytest.importorskip("matplotlib")
+    for suffix, start in ((".png", b"\x89PNG"), (".svg", b"<?xml")):
+        path = tmp_path / f"loss{suffix}"
+        assert cli(["train", "homework", "--steps", "30", "--plot", str(path)]).status == 0
+        assert path.read_bytes().startswith(start)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["train", "homework", "--steps", "0"], "--steps: 0 is not a positive whole number"),
+    (["train", "homework", "--epochs", "-2"], "--epochs: -2 is not a positive whole number"),
+    (["train", "homework", "--every", "0"], "--every: 0 is not a positive whole number"),
+    (["train", "homework", "--steps", "x"], "invalid int value: 'x'"),
+    (["train", "homework", "--steps", "3", "--epochs", "3"], "not allowed with argument"),
+    (["train", "homework", "--plot", "loss.jpg"], "a file ending in .png or .svg"),
+    (["train", "shared_weight", "--engine", "numpy"], "the NumPy engine takes layered networks only"),
+    (["train", "homework", "--engine", "scalar", "--dtype", "float32"], "the scalar engine computes in Python floats"),
+    (["train"], "the following arguments are required: FILE"),
+])
+def test_train_bad_usage(cli, args, fragment):
+    result = cli(args)
+    assert result.status == 2 and result.out == "" and len(result.err.splitlines()) == 1
+    assert fragment in result.err
