@@ -1,0 +1,284 @@
+"""The NumPy engine against the scalar engine: loss, every gradient and the optimizer's steps, to 1e-12."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+import handprop
+from handprop.optim import Optimizer, optimizer_config, optimizer_step
+from handprop.problem import from_dict
+from handprop.scalar import run_batch
+
+np = pytest.importorskip("numpy")
+from handprop.vectorized import NumpyEngine  # noqa: E402  (needs NumPy)
+
+REL, ABS = 1e-12, 1e-14
+
+
+def problem_dict(widths: list[int], hidden: str, output: str, loss: str, batch: int, *, seed: int = 0,
+                 naming: str = "layered", optimizer: dict | None = None) -> dict:
+    """A layered network with random parameters and data; targets that fit the output and the loss."""
+    rng = random.Random(seed)
+    layers = [{"units": w, "activation": hidden} for w in widths[1:-1]] + [{"units": widths[-1],
+                                                                           "activation": output}]
+    for layer in layers:
+        if layer["activation"] == "leaky_relu":
+            layer["alpha"] = 0.05
+    parameters = {}
+    for n in range(1, len(widths)):
+        parameters[f"W{n}"] = [[rng.uniform(-1, 1) for _ in range(widths[n - 1])] for _ in range(widths[n])]
+        parameters[f"b{n}"] = [rng.uniform(-0.5, 0.5) for _ in range(widths[n])]
+    if output == "softmax":
+        hot = [rng.randrange(widths[-1]) for _ in range(batch)]
+        targets = [[1.0 if j == k else 0.0 for j in range(widths[-1])] for k in hot]
+    elif output == "sigmoid":
+        targets = [[rng.choice([0.0, 1.0, 0.3]) for _ in range(widths[-1])] for _ in range(batch)]
+    else:
+        targets = [[rng.uniform(-1, 1) for _ in range(widths[-1])] for _ in range(batch)]
+    raw = {"network": {"inputs": widths[0], "layers": layers, "loss": loss, "naming": "layered"},
+           "parameters": parameters,
+           "data": {"x": [[rng.uniform(-2, 2) for _ in range(widths[0])] for _ in range(batch)], "t": targets},
+           "optimizer": optimizer or {"lr": 0.3}}
+    if naming == "sequential":
+        raw["network"]["naming"] = "sequential"
+        raw["parameters"] = {"w": [v for n in range(1, len(widths)) for row in parameters[f"W{n}"] for v in row],
+                             "b": [v for n in range(1, len(widths)) for v in parameters[f"b{n}"]]}
+    return raw
+
+
+def scalar_steps(problem, steps: int):
+    """The scalar path: loss and gradients at the start, and the parameters after `steps` steps."""
+    loss, gradients, _ = run_batch(problem.program, problem.parameters, problem.data, problem.batch_size)
+    optimizer = Optimizer(problem.optimizer)
+    current = optimizer_step(optimizer, problem.parameters, gradients)
+    for _ in range(steps - 1):
+        _, step_gradients, _ = run_batch(problem.program, current, problem.data, problem.batch_size)
+        current = optimizer_step(optimizer, current, step_gradients)
+    return loss, gradients, current
+
+
+def engine_steps(problem, steps: int):
+    engine = NumpyEngine(problem)
+    optimizer = engine.make_optimizer(problem.optimizer)
+    loss = engine.loss_and_gradients()
+    gradients = engine.gradients()
+    engine.step(optimizer)
+    for _ in range(steps - 1):
+        engine.loss_and_gradients()
+        engine.step(optimizer)
+    return loss, gradients, engine.parameters()
+
+
+def assert_same(problem, steps: int = 3) -> None:
+    loss, gradients, updated = scalar_steps(problem, steps)
+    fast_loss, fast_gradients, fast_updated = engine_steps(problem, steps)
+    assert fast_loss == pytest.approx(loss, rel=REL, abs=ABS)
+    assert list(fast_gradients) == list(gradients) == list(problem.program.parameters)
+    for name in gradients:
+        assert fast_gradients[name] == pytest.approx(gradients[name], rel=REL, abs=ABS), name
+        assert fast_updated[name] == pytest.approx(updated[name], rel=REL, abs=ABS), name
+
+
+HIDDEN = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "softmax"]
+# (output activation, loss): each loss with an output that keeps it in its domain.
+HEADS = [("softmax", "cross_entropy"), ("sigmoid", "cross_entropy"), ("sigmoid", "binary_cross_entropy"),
+         ("identity", "mse"), ("tanh", "mse"), ("identity", "half_sse"), ("softplus", "half_sse"),
+         ("softmax", "mse")]
+SHAPES = [([2, 3, 2], 1), ([3, 4, 3, 2], 5)]
+
+
+@pytest.mark.parametrize("widths, batch", SHAPES, ids=["single", "batch"])
+@pytest.mark.parametrize("output, loss", HEADS, ids=[f"{o}-{l}" for o, l in HEADS])
+@pytest.mark.parametrize("hidden", HIDDEN)
+def test_agrees_with_scalar_engine(hidden, output, loss, widths, batch):
+    naming = "sequential" if batch == 1 else "layered"
+    raw = problem_dict(widths, hidden, output, loss, batch, seed=len(widths) + batch, naming=naming)
+    assert_same(from_dict(raw))
+
+
+OPTIMIZER_CASES = [
+    {"name": "sgd", "lr": 0.3},
+    {"name": "sgd", "lr": 0.1, "momentum": 0.9},
+    {"name": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01},
+    {"name": "sgd", "lr": 0.05, "momentum": 0.5, "dampening": 0.3, "weight_decay": 0.1},
+    {"name": "sgd", "lr": 0.1, "weight_decay": 0.2},
+    {"name": "adam", "lr": 0.01},
+    {"name": "adam", "lr": 0.02, "betas": [0.8, 0.95], "eps": 1e-6, "weight_decay": 0.1, "amsgrad": True},
+    {"name": "adamw", "lr": 0.01},
+    {"name": "adamw", "lr": 0.03, "betas": [0.85, 0.99], "eps": 1e-7, "weight_decay": 0.2, "amsgrad": True},
+    {"name": "rmsprop", "lr": 0.01},
+    {"name": "rmsprop", "lr": 0.01, "alpha": 0.9, "eps": 1e-6, "momentum": 0.5, "centered": True,
+     "weight_decay": 0.05},
+    {"name": "adagrad", "lr": 0.1},
+    {"name": "adagrad", "lr": 0.1, "lr_decay": 0.01, "weight_decay": 0.1, "eps": 1e-8},
+]
+
+
+@pytest.mark.parametrize("section", OPTIMIZER_CASES, ids=lambda s: "-".join(f"{k}={v}" for k, v in s.items()))
+def test_optimizers_agree_with_scalar_path(section):
+    raw = problem_dict([3, 4, 3], "tanh", "softmax", "cross_entropy", 4, seed=11, optimizer=section)
+    assert_same(from_dict(raw), steps=5)
+
+
+def test_every_optimizer_setting_is_covered():
+    from handprop.optim import OPTIMIZERS
+
+    for name, defaults in OPTIMIZERS.items():
+        given = {key for case in OPTIMIZER_CASES if case["name"] == name for key in case}
+        assert set(defaults) <= given, name
+
+
+def test_relu_at_its_kink():
+    # h1 = 0.5*1 - 0.25*2 + 0 = 0 exactly: relu'(0) = 0, so unit 1's weights get no gradient.
+    raw = {"network": {"inputs": 2, "layers": [{"units": 2, "activation": "relu"},
+                                               {"units": 2, "activation": "softmax"}],
+                       "loss": "cross_entropy", "naming": "layered"},
+           "parameters": {"W1": [[0.5, -0.25], [0.3, 0.2]], "b1": [0.0, 0.1],
+                          "W2": [[0.4, -0.6], [0.2, 0.7]], "b2": [0.0, 0.0]},
+           "data": {"x": [1.0, 2.0], "t": [0, 1]}, "optimizer": {"lr": 0.5}}
+    problem = from_dict(raw)
+    assert_same(problem)
+    engine = NumpyEngine(problem)
+    engine.loss_and_gradients()
+    assert engine.gradients()["W1[1,1]"] == 0.0 and engine.gradients()["b1[1]"] == 0.0
+
+
+@pytest.mark.parametrize("target", [[1, 0], [0, 1]])
+def test_large_logits(target):
+    # Logits +50 and -50: y2 = e^-100 / (1 + e^-100), ln y2 = -100 from the logits.
+    raw = {"network": {"inputs": 1, "layers": [{"units": 2, "activation": "softmax"}],
+                       "loss": "cross_entropy", "naming": "layered"},
+           "parameters": {"W1": [[50.0], [-50.0]], "b1": [0.0, 0.0]},
+           "data": {"x": [1.0], "t": target}, "optimizer": {"lr": 0.1}}
+    problem = from_dict(raw)
+    assert_same(problem, steps=2)
+    assert NumpyEngine(problem).loss_and_gradients() == pytest.approx(100.0 if target == [0, 1] else 0.0,
+                                                                      rel=1e-12, abs=1e-40)
+
+
+@pytest.mark.parametrize("hidden", ["sigmoid", "softplus", "tanh"])
+def test_large_preactivations(hidden):
+    raw = problem_dict([2, 3, 2], hidden, "sigmoid", "binary_cross_entropy", 3, seed=5)
+    raw["parameters"]["W1"] = [[30.0, -25.0], [-40.0, 10.0], [0.5, 0.25]]  # x up to 2: |h| up to 100
+    raw["parameters"]["W2"] = [[0.05, -0.02, 0.03], [-0.04, 0.01, 0.02]]  # outputs away from 0 and 1
+    raw["optimizer"] = {"lr": 0.001}  # and small steps keep them there
+    assert_same(from_dict(raw))
+
+
+def test_float32_loss():
+    raw = problem_dict([4, 8, 8, 3], "tanh", "softmax", "cross_entropy", 16, seed=3)
+    problem = from_dict(raw)
+    single = NumpyEngine(problem, dtype="float32")
+    double = NumpyEngine(problem)
+    assert single.W[1].dtype == np.float32
+    assert single.loss_and_gradients() == pytest.approx(double.loss_and_gradients(), rel=1e-5)
+    assert single.dL_dW[1].dtype == np.float32
+    single.step(single.make_optimizer(problem.optimizer))
+    assert single.W[1].dtype == np.float32
+
+
+@pytest.mark.parametrize("rows", [[4, 0, 2], slice(1, 4), np.array([5, 5, 1])], ids=["list", "slice", "array"])
+def test_rows_are_a_problem_of_those_rows(rows):
+    raw = problem_dict([3, 4, 2], "relu", "softmax", "cross_entropy", 6, seed=8)
+    engine = NumpyEngine(from_dict(raw))
+    picked = list(range(6))[rows] if isinstance(rows, slice) else list(rows)
+    raw["data"] = {key: [raw["data"][key][k] for k in picked] for key in ("x", "t")}
+    alone = NumpyEngine(from_dict(raw))
+    assert engine.loss_and_gradients(rows) == pytest.approx(alone.loss_and_gradients(), rel=REL)
+    for name, value in alone.gradients().items():
+        assert engine.gradients()[name] == pytest.approx(value, rel=REL, abs=ABS)
+    assert engine.outputs(rows) == pytest.approx(alone.outputs(), rel=REL)
+    # The full batch afterwards still uses every sample.
+    assert engine.loss_and_gradients() == pytest.approx(NumpyEngine(from_dict(problem_dict(
+        [3, 4, 2], "relu", "softmax", "cross_entropy", 6, seed=8))).loss_and_gradients(), rel=REL)
+
+
+def test_outputs_are_the_scalar_engine_outputs():
+    problem = from_dict(problem_dict([3, 5, 2], "softplus", "sigmoid", "binary_cross_entropy", 4, seed=2))
+    _, _, traces = run_batch(problem.program, problem.parameters, problem.data, problem.batch_size)
+    expected = [[trace.values[name] for name in problem.program.outputs] for trace in traces]
+    assert NumpyEngine(problem).outputs() == pytest.approx(np.array(expected), rel=REL)
+
+
+def test_accuracy():
+    softmax = {"network": {"inputs": 2, "layers": [{"units": 2, "activation": "softmax"}],
+                           "loss": "cross_entropy", "naming": "layered"},
+               "parameters": {"W1": [[1.0, 0.0], [0.0, 1.0]], "b1": [0.0, 0.0]},
+               "data": {"x": [[1, 0], [0, 1], [2, 1], [0, 3]], "t": [[1, 0], [0, 1], [0, 1], [0, 1]]},
+               "optimizer": {"lr": 0.1}}
+    engine = NumpyEngine(from_dict(softmax))
+    assert engine.accuracy() == 0.75  # the third sample's argmax is the wrong class
+    assert engine.accuracy(rows=[0, 1]) == 1.0
+    binary = {"network": {"inputs": 1, "layers": [{"units": 1, "activation": "sigmoid"}],
+                          "loss": "binary_cross_entropy", "naming": "layered"},
+              "parameters": {"W1": [[1.0]], "b1": [0.0]},
+              "data": {"x": [[1.0], [-1.0], [2.0]], "t": [[1], [1], [1]]}, "optimizer": {"lr": 0.1}}
+    assert NumpyEngine(from_dict(binary)).accuracy() == pytest.approx(2 / 3)
+    binary["network"]["loss"] = "mse"
+    assert NumpyEngine(from_dict(binary)).accuracy() is None
+
+
+def test_homework():
+    problem = handprop.load("homework")
+    solution = handprop.solve(problem)
+    engine = NumpyEngine(problem)
+    assert engine.loss_and_gradients() == pytest.approx(solution.loss, rel=REL)
+    gradients = engine.gradients()
+    assert list(gradients) == list(solution.parameters)
+    for name, record in solution.parameters.items():
+        assert gradients[name] == pytest.approx(record.gradient, rel=REL, abs=ABS), name
+    engine.step(engine.make_optimizer(problem.optimizer))
+    for name, value in engine.parameters().items():
+        assert value == pytest.approx(solution.parameters[name].updated, rel=REL, abs=ABS), name
+    assert engine.loss_and_gradients() == pytest.approx(solution.loss_after, rel=REL)
+
+
+def test_parameters_round_trip_and_scalar_optimizer():
+    problem = handprop.load("homework")
+    engine = NumpyEngine(problem)
+    assert engine.parameters() == problem.parameters
+    engine.set_parameters({"w12": -1.5, "b2": 2.0})
+    assert engine.W[2][1, 2] == -1.5 and engine.b[1][1] == 2.0
+    engine.set_parameters(problem.parameters)
+    assert engine.parameters() == problem.parameters
+    with pytest.raises(ValueError, match="w13"):
+        engine.set_parameters({"w13": 1.0})
+    # An Optimizer built for the scalar path works too.
+    engine.loss_and_gradients()
+    engine.step(Optimizer(optimizer_config({"name": "adam", "lr": 0.01}, "test")))
+    assert engine.parameters()["w1"] == pytest.approx(0.1 - 0.01, rel=1e-6)
+
+
+def test_equations_problem_is_refused():
+    with pytest.raises(ValueError, match="layered"):
+        NumpyEngine(handprop.load("homework_equations"))
+
+
+def test_loss_outside_its_domain_is_an_error():
+    raw = problem_dict([1, 1], "identity", "identity", "mse", 1)
+    raw["network"]["loss"] = "cross_entropy"
+    raw["data"]["t"] = [[1.0]]
+    raw["parameters"] = {"W1": [[-1.0]], "b1": [0.0]}
+    raw["data"]["x"] = [[1.0]]
+    with pytest.raises(handprop.HandpropError, match="not finite"), np.errstate(invalid="ignore"):
+        NumpyEngine(from_dict(raw)).loss_and_gradients()
+
+
+def test_handprop_does_not_import_numpy():
+    import subprocess
+    import sys
+
+    code = "import sys, handprop; handprop.solve(handprop.load('homework')); print('numpy' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+
+
+def test_every_activation_and_loss_has_a_kernel():
+    from handprop import vectorized
+    from handprop.layered import LOSSES
+    from handprop.ops import ACTIVATIONS
+
+    assert set(vectorized._ACTIVATIONS) == set(ACTIVATIONS)
+    assert set(vectorized._LOSSES) == set(LOSSES)
