@@ -4,6 +4,9 @@ Every check names the file, the place (a dotted path such as `parameters.w`)
 and what was expected. After this module nothing needs to check the user's
 input again: the Program is well formed, every parameter has a finite value,
 every data name has one value per sample.
+
+Data come inline or from a CSV file (datafile.py, paths relative to the problem file's folder);
+parameters are listed or drawn by a named scheme (init.py).
 """
 
 from __future__ import annotations
@@ -12,19 +15,21 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import layered
+from . import datafile, layered
 from .equations import parse_equations
 from .errors import one_of
 from .checks import Checker
 from .files import describe, parse_text, read_source
+from .init import SCHEMES, initial_values
 from .ops import ACTIVATIONS, LEAKY_RELU_DEFAULT_ALPHA
-from .optim import OptimizerConfig, optimizer_config
+from .optim import MAX_STEPS, OptimizerConfig, optimizer_config
 from .program import Program
 
 SECTIONS = ("title", "network", "parameters", "data", "optimizer", "display")
 LAYERED_KEYS = ("inputs", "layers", "loss", "naming")
 EQUATIONS_KEYS = ("equations", "loss", "outputs")
 MAX_DECIMALS = 15  # beyond this a float has no more digits to show
+LAYERED_DATA_KEYS = ("x", "t", "file", "inputs", "targets", "label") + datafile.TRAINING_KEYS
 
 
 @dataclass(frozen=True)
@@ -85,14 +90,18 @@ def from_dict(raw: dict, *, label: str = "<problem>", text: str | None = None, p
     data_table = check.table(raw["data"], "data")
     if "equations" in network_table and "layers" in network_table:
         raise check.fail("network", "both equations and layers given", "one of the two")
+    folder = path.parent if path is not None else None  # standard input: the working directory
     if "equations" in network_table:
         network = None
-        program, parameters, data = _equations_form(check, network_table, parameters_table, data_table, text)
+        program, parameters, data = _equations_form(check, network_table, parameters_table, data_table, text,
+                                                    folder)
+        training = _training(check, data_table, _sample_count(data))
     elif "layers" in network_table:
         network = _layered_network(check, network_table)
         program = layered.lower(network)
-        parameters = _layered_parameters(check, network, parameters_table)
-        data = _layered_data(check, network, data_table)
+        data = _layered_data(check, network, data_table, folder)
+        training = _training(check, data_table, _sample_count(data))
+        parameters = _layered_parameters(check, network, parameters_table, training.seed)
     else:
         check.keys(network_table, "network", dict.fromkeys(LAYERED_KEYS + EQUATIONS_KEYS))
         raise check.fail("network", "neither layers nor equations given",
@@ -104,8 +113,29 @@ def from_dict(raw: dict, *, label: str = "<problem>", text: str | None = None, p
         check.keys(display, "display", ("decimals",))
         if "decimals" in display:
             decimals = check.integer(display["decimals"], "display.decimals", 0, MAX_DECIMALS)
-    batch_size = len(next(iter(data.values()))) if data else 1
-    return Problem(title, label, program, parameters, data, batch_size, optimizer, decimals, network, path)
+    return Problem(title, label, program, parameters, data, _sample_count(data), optimizer, decimals, network, path,
+                   training)
+
+
+def _sample_count(data: dict) -> int:
+    return len(next(iter(data.values()))) if data else 1
+
+
+def _training(check: Checker, table: dict, samples: int) -> TrainingConfig:
+    """The batch settings of [data], with inline data or a file."""
+    batch_size = epochs = None
+    if "batch_size" in table:
+        batch_size = check.integer(table["batch_size"], "data.batch_size", 1)
+        if batch_size > samples:
+            raise check.fail("data.batch_size", f"batch_size {batch_size} is larger than the {samples} "
+                             f"sample{'s' * (samples != 1)}", f"a whole number from 1 to {samples}")
+    if "epochs" in table:
+        epochs = check.integer(table["epochs"], "data.epochs", 1, MAX_STEPS)
+    shuffle = table.get("shuffle", False)
+    if not isinstance(shuffle, bool):
+        raise check.fail("data.shuffle", f"is {describe(shuffle)}", "true or false")
+    seed = check.integer(table.get("seed", 0), "data.seed", 0)
+    return TrainingConfig(batch_size, epochs, shuffle, seed)
 
 
 def _layered_network(check: Checker, table: dict) -> layered.LayeredNetwork:
@@ -161,7 +191,19 @@ def _count_list(names: list[str], limit: int = 6) -> str:
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
-def _layered_parameters(check: Checker, network: layered.LayeredNetwork, table: dict) -> dict:
+def _layered_parameters(check: Checker, network: layered.LayeredNetwork, table: dict, seed: int) -> dict:
+    if "init" in table:
+        listed = [key for key in table if key not in ("init", "seed")]
+        if listed:
+            raise check.fail(f"parameters.{listed[0]}", "listed together with init",
+                             "either init = \"...\" or every value listed, not both")
+        scheme = check.text(table["init"], "parameters.init")
+        if scheme not in SCHEMES:
+            raise check.fail("parameters.init", f"unknown init '{scheme}'", one_of(SCHEMES, scheme))
+        return initial_values(network, scheme, seed=check.integer(table.get("seed", seed), "parameters.seed", 0))
+    if "seed" in table:
+        raise check.fail("parameters.seed", "seed given without init",
+                         "init = \"he_uniform\" or another scheme, to draw the parameters")
     values: dict[str, float] = {}
     where_given: dict[str, str] = {}
 
@@ -227,8 +269,18 @@ def _layered_parameters(check: Checker, network: layered.LayeredNetwork, table: 
     return {name: values[name] for name in order}
 
 
-def _layered_data(check: Checker, network: layered.LayeredNetwork, table: dict) -> dict:
-    check.keys(table, "data", ("x", "t"))
+def _layered_data(check: Checker, network: layered.LayeredNetwork, table: dict, folder: Path | None) -> dict:
+    check.keys(table, "data", LAYERED_DATA_KEYS)
+    if "file" in table:
+        for key in ("x", "t"):
+            if key in table:
+                raise check.fail(f"data.{key}", "given together with file",
+                                 "x and t inline, or a file, not both")
+        return datafile.layered_data(check, network, table, folder)
+    for key in ("inputs", "targets", "label"):
+        if key in table:
+            raise check.fail(f"data.{key}", "given without file",
+                             "file = \"data.csv\"; inputs, targets and label name its columns")
     for key in ("x", "t"):
         if key not in table:
             raise check.fail(f"data.{key}", "missing", "inputs x and targets t, one sample or a list of samples")
@@ -241,20 +293,37 @@ def _layered_data(check: Checker, network: layered.LayeredNetwork, table: dict) 
     return data
 
 
-def _equations_form(check: Checker, network: dict, parameters_table: dict, data_table: dict, text: str | None):
+def _equations_form(check: Checker, network: dict, parameters_table: dict, data_table: dict, text: str | None,
+                    folder: Path | None):
     check.keys(network, "network", EQUATIONS_KEYS)
     source = check.text(network["equations"], "network.equations")
+    if isinstance(parameters_table.get("init"), str):
+        raise check.fail("parameters.init", "init needs a layered network: it needs each weight's fan-in and fan-out",
+                         "the equations form lists every parameter: name = number")
     parameters = {name: check.number(v, f"parameters.{name}") for name, v in parameters_table.items()}
     if not parameters:
         raise check.fail("parameters", "no parameters", "at least one trained parameter: name = number")
     data: dict[str, tuple] = {}
     batch = None
-    for name, value in data_table.items():
+    inline = {name: value for name, value in data_table.items() if name not in ("file",) + datafile.TRAINING_KEYS}
+    for name in ("inputs", "targets", "label"):
+        value = inline.get(name)
+        if isinstance(value, str) or isinstance(value, list) and any(isinstance(v, str) for v in value):
+            raise check.fail(f"data.{name}", f"{name} names columns for a layered network",
+                             "in the equations form each data name is read from the column of the same name")
+    if "file" in data_table:
+        read = [name for name in datafile.names_read(source) if name not in parameters and name not in inline]
+        data, rows = datafile.equations_data(check, data_table["file"], read, folder)
+        batch = ("file", rows) if data else None
+    for name, value in inline.items():
         if isinstance(value, list):
             values = tuple(check.vector(value, f"data.{name}"))
             if not values:
                 raise check.fail(f"data.{name}", "is an empty list", "a number, or one number per sample")
             if batch is not None and len(values) != batch[1]:
+                if batch[0] == "file":
+                    raise check.fail(f"data.{name}", f"has {len(values)} samples but the file has {batch[1]}",
+                                     "one number, or one per row of the file")
                 raise check.fail(f"data.{name}", f"has {len(values)} samples but data.{batch[0]} has {batch[1]}",
                                  "the same number of samples for every list")
             batch = batch or (name, len(values))
