@@ -116,8 +116,10 @@ def _build_parser() -> argparse.ArgumentParser:
     examples = commands.add_parser(
         "examples", help="list the packaged examples, or print one",
         description="List the packaged example problems, or print one's file to start your own from.",
-        epilog="example: handprop examples homework > my-problem.toml")
+        epilog="example: handprop examples homework > my-problem.toml; handprop examples moons --to my-moons")
     examples.add_argument("name", nargs="?", metavar="NAME", help="print this example's problem file")
+    examples.add_argument("--to", metavar="DIR", help="copy the example's problem file, and its data file if it "
+                                                      "has one, into DIR instead of printing it")
     return parser
 
 
@@ -265,15 +267,42 @@ def _train(args) -> int:
     return 0
 
 
+def _copy_example(path, directory: str) -> int:
+    """Copy an example and the data file it names (its [data] file) into a folder, made if need be."""
+    import shutil
+
+    from .files import parse_text
+
+    data = parse_text(path.read_text(encoding="utf-8"), path.suffix.lstrip(".").replace("yml", "yaml"), path.name)
+    files = [path]
+    if isinstance(data.get("data"), dict) and isinstance(data["data"].get("file"), str):
+        files.append(path.parent / data["data"]["file"])
+    try:
+        os.makedirs(directory, exist_ok=True)
+        for source in files:
+            target = os.path.join(directory, source.name)
+            if os.path.exists(target):
+                raise HandpropError(target, None, "already exists", "a folder without the example's files")
+            shutil.copyfile(source, target)
+            print(target)
+    except OSError as exc:
+        raise HandpropError(directory, None, f"cannot write: {exc.strerror or exc}", "a writable folder") from None
+    return 0
+
+
 def _examples(args) -> int:
     from .files import example_names, example_path, parse_text
     from .errors import one_of
 
+    if args.to and not args.name:
+        raise HandpropError(None, "--to", "no example named", "handprop examples NAME --to DIR")
     if args.name:
         try:
             path = example_path(args.name)
         except KeyError:
             raise HandpropError(args.name, None, "no such example", one_of(example_names(), args.name)) from None
+        if args.to:
+            return _copy_example(path, args.to)
         sys.stdout.write(path.read_text(encoding="utf-8"))
         return 0
     names = example_names()

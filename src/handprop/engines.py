@@ -114,7 +114,9 @@ def _numpy_engine(problem, dtype: str):
         from .vectorized import NumpyEngine
     except ImportError:
         raise HandpropError(None, "--engine numpy", "NumPy is not installed", "pip install numpy") from None
-    return NumpyEngine(problem, dtype=dtype)
+    engine = NumpyEngine(problem, dtype=dtype)
+    engine.name = "numpy"
+    return engine
 
 
 def make_engine(problem, *, engine: str = "auto", dtype: str = "float64", steps: int = 1, batch: int | None = None):
@@ -139,8 +141,9 @@ def make_engine(problem, *, engine: str = "auto", dtype: str = "float64", steps:
     rows = None if batch is None else list(range(min(batch, problem.batch_size)))
     timings = []
     for candidate in candidates:
+        candidate.loss_and_gradients(rows)  # warm: buffers made, caches filled
         start = time.perf_counter()
-        for _ in range(3):
+        for _ in range(5):
             candidate.loss_and_gradients(rows)
         timings.append(time.perf_counter() - start)
     return candidates[timings.index(min(timings))]

@@ -93,8 +93,7 @@ def train(problem, *, steps: int | None = None, epochs: int | None = None, engin
     machine = make_engine(problem, engine=engine, dtype=dtype, steps=total, batch=batch)
     optimizer = machine.make_optimizer(problem.optimizer)
     every = every or max(1, total // 10)
-    result = TrainingResult(machine.parameters(), machine.parameters(), [], engine=getattr(machine, "name", "numpy"),
-                            epochs=epochs)
+    result = TrainingResult(machine.parameters(), machine.parameters(), [], engine=machine.name, epochs=epochs)
     snapshot = getattr(machine, "snapshot", machine.parameters)
     restore = getattr(machine, "parameters_of", lambda saved: saved)
     good = snapshot()  # the parameters of the last step whose loss was finite

@@ -1,0 +1,66 @@
+"""The engines: one answer whichever takes the steps, and `auto` choosing sensibly."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+import handprop
+from handprop.engines import ScalarEngine, make_engine
+from handprop.problem import from_dict
+
+np = pytest.importorskip("numpy")
+
+
+def wide(samples: int = 64, seed: int = 0):
+    rng = random.Random(seed)
+    inputs, hidden, outputs = 64, 32, 4
+    return from_dict({
+        "network": {"inputs": inputs, "layers": [{"units": hidden, "activation": "relu"},
+                                                 {"units": outputs, "activation": "softmax"}],
+                    "loss": "cross_entropy", "naming": "layered"},
+        "parameters": {"init": "he_uniform", "seed": 3},
+        "data": {"x": [[rng.uniform(-1, 1) for _ in range(inputs)] for _ in range(samples)],
+                 "t": [[1.0 if j == k % outputs else 0.0 for j in range(outputs)] for k in range(samples)]},
+        "optimizer": {"name": "adam", "lr": 0.01, "steps": 5}})
+
+
+def test_auto_keeps_a_small_problem_on_the_scalar_path():
+    assert isinstance(make_engine(handprop.load("homework"), engine="auto", steps=1), ScalarEngine)
+
+
+def test_auto_takes_numpy_for_a_wide_network():
+    engine = make_engine(wide(), engine="auto", steps=1000)
+    assert engine.name == "numpy"
+
+
+@pytest.mark.parametrize("example", ["homework", "xor", "regression_batch"])
+def test_solve_gives_one_answer_whichever_engine(cli, example):
+    scalar = json.loads(cli([example, "--format", "json", "--engine", "scalar"]).out)
+    vector = json.loads(cli([example, "--format", "json", "--engine", "numpy"]).out)
+    assert scalar["loss"] == vector["loss"]  # the interpreter's, at the initial parameters
+    assert vector["loss_after"] == pytest.approx(scalar["loss_after"], rel=1e-12)
+    for name, record in scalar["parameters"].items():
+        assert vector["parameters"][name]["updated"] == pytest.approx(record["updated"], rel=1e-12, abs=1e-14)
+    for mine, theirs in zip(scalar["steps"], vector["steps"]):
+        assert theirs["loss"] == pytest.approx(mine["loss"], rel=1e-12)
+
+
+def test_train_gives_one_answer_whichever_engine():
+    from handprop.training import train
+
+    problem = wide()
+    scalar = train(problem, steps=5, engine="scalar")
+    vector = train(problem, steps=5, engine="numpy")
+    assert vector.losses == pytest.approx(scalar.losses, rel=1e-12)
+    for name, value in scalar.final.items():
+        assert vector.final[name] == pytest.approx(value, rel=1e-10, abs=1e-13)
+    single = train(problem, steps=5, engine="numpy", dtype="float32")
+    assert single.losses == pytest.approx(scalar.losses, rel=1e-4)
+
+
+def test_explain_takes_the_engine_option(cli):
+    result = cli(["explain", "xor", "--engine", "numpy"])
+    assert result.status == 0 and "## Update" in result.out
