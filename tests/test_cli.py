@@ -149,3 +149,17 @@ def test_small_problem_path_imports_no_numpy(tmp_path):
     code = "import sys; from handprop.cli import main; main([]); print('numpy' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.splitlines()[-1] == "False"
+
+
+def test_json_stays_strict_json_where_a_derivative_is_infinite(cli, tmp_path):
+    text = ('[network]\nequations = """\no1 = w*x\no2 = -w*x\ny1, y2 = softmax(o1, o2)\n'
+            'L = -t1*log(y1) - t2*log(y2)\n"""\n[parameters]\nw = 1000.0\n[data]\nx = 1.0\nt1 = 0\nt2 = 1\n'
+            '[optimizer]\nlr = 0.1\n')
+    out = cli([write(tmp_path, "p.toml", text), "--format", "json"]).out
+
+    def refuse(constant):
+        raise AssertionError(f"{constant} is not JSON")
+
+    document = json.loads(out, parse_constant=refuse)
+    assert document["nodes"]["y2"]["gradient"] == "-inf"
+    assert document["loss"] == 2000.0 and document["parameters"]["w"]["gradient"] == 2.0

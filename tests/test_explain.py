@@ -207,7 +207,7 @@ def _evaluate(expr, values) -> float:
     def fail(what):
         raise AssertionError(what)
 
-    return evaluate_equation(Equation(("§",), expr), values, fail, partials=False)[0][0]
+    return evaluate_equation(Equation(("§",), expr), values, fail, partials=False).outs[0]
 
 
 @pytest.mark.parametrize("example", ["homework", "homework_equations", "shared_weight", "logistic_bce"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -98,3 +99,23 @@ def test_cross_entropy_of_a_softmax_is_computed_from_the_logits():
            "optimizer": {"lr": 0.1}}
     problem = from_dict(raw)
     assert run_batch(problem.program, problem.parameters, problem.data, 1, backward=False)[0] == 800.0
+
+
+@pytest.mark.parametrize("engine", ["interpreter", "compiled"])
+def test_cross_entropy_of_logits_of_plus_minus_1000_is_exact(engine):
+    # o1 = 1000, o2 = -1000: y2 is 0.0 in floating point, ln y2 = -2000 exactly, and dL/do = y - t.
+    text = "o1 = w*x\no2 = -w*x\ny1, y2 = softmax(o1, o2)\nL = -t1*log(y1) - t2*log(y2)"
+    problem = from_dict({"network": {"equations": text}, "parameters": {"w": 1000.0},
+                         "data": {"x": 1.0, "t1": 0.0, "t2": 1.0}, "optimizer": {"lr": 0.1}})
+    if engine == "interpreter":
+        solution = handprop.solve(problem)
+        assert solution.loss == 2000.0
+        assert solution.nodes["o1"].gradients == (1.0,) and solution.nodes["o2"].gradients == (-1.0,)
+        gradient = solution.parameters["w"].gradient
+        assert solution.nodes["y2"].gradients == (-math.inf,)  # dL/dy2 = -t2/y2 with y2 = 0: truly infinite
+    else:
+        from handprop.compiled import compile_program
+
+        loss, (gradient,) = compile_program(problem.program)([1000.0], [(1.0, 0.0, 1.0)])
+        assert loss == 2000.0
+    assert gradient == 2.0  # dL/dw = dL/do1 * x - dL/do2 * x = 1 + 1

@@ -35,6 +35,10 @@ FORWARD = [
     ("log", (2.0,), 0.6931471805599453),
     ("sqrt", (2.25,), 1.5),
     ("abs", (-0.3,), 0.3),
+    ("bce", (0.8, 1.0), -math.log(0.8)),
+    ("bce", (0.8, 0.0), -math.log(0.2)),
+    ("bce", (0.0, 1.0), 100.0),  # torch clamps each log at -100: a certain, wrong answer costs 100
+    ("bce", (1.0, 1.0), 0.0),
     # The derivatives written as functions in a worked solution.
     ("step", (0.2,), 1.0),
     ("step", (0.0,), 0.0),
@@ -50,6 +54,7 @@ KINKS = [
     ("leaky_relu", (0.0, 0.1), (0.1, 0.0)),
     ("abs", (0.0,), (0.0,)),
     ("softplus", (20.5,), (1.0,)),
+    ("bce", (0.0, 1.0), (-1e12, 100.0)),  # torch: (y - t) / max(y (1 - y), 1e-12)
 ]
 
 # op, points where partials are compared with central differences
@@ -58,7 +63,7 @@ SMOOTH = [
     ("pow", (1.3, 2.5)), ("pow", (-1.3, 3.0)), ("identity", (0.3,)), ("relu", (0.3,)), ("relu", (-0.3,)),
     ("leaky_relu", (0.3, 0.2)), ("leaky_relu", (-0.3, 0.2)), ("sigmoid", (0.3,)), ("sigmoid", (-4.0,)),
     ("tanh", (0.3,)), ("tanh", (-2.0,)), ("softplus", (0.3,)), ("softplus", (-5.0,)), ("exp", (0.3,)),
-    ("log", (0.3,)), ("sqrt", (0.3,)), ("abs", (0.3,)), ("abs", (-0.3,)),
+    ("log", (0.3,)), ("sqrt", (0.3,)), ("abs", (0.3,)), ("abs", (-0.3,)), ("bce", (0.3, 0.7)), ("bce", (0.9, 0.0)),
 ]
 
 

@@ -166,3 +166,30 @@ def test_homework_agrees_with_torch():
         assert solution.parameters[f"w{i + 1}"].gradient == pytest.approx(w.grad[i].item(), rel=1e-12)
     for i in range(5):
         assert solution.parameters[f"b{i + 1}"].gradient == pytest.approx(b.grad[i].item(), rel=1e-12)
+
+
+@pytest.mark.parametrize("logit, target", [(800.0, 0.0), (800.0, 1.0), (-800.0, 1.0), (-800.0, 0.0), (3.0, 0.25)])
+def test_binary_cross_entropy_at_probabilities_of_exactly_0_and_1_is_torchs(logit, target):
+    # sigmoid(+-800) is exactly 1 or 0: torch clamps each log at -100 and divides by max(y (1 - y), 1e-12).
+    raw = {"network": {"inputs": 1, "layers": [{"units": 1, "activation": "sigmoid"}],
+                       "loss": "binary_cross_entropy"},
+           "parameters": {"w": [logit], "b": [0.0]}, "data": {"x": [1.0], "t": [target]}, "optimizer": {"lr": 0.1}}
+    solution = handprop.solve(from_dict(raw))
+    w = torch.tensor([logit], requires_grad=True)
+    y = torch.sigmoid(w * 1.0)
+    loss = torch.nn.functional.binary_cross_entropy(y, torch.tensor([target]))
+    loss.backward()
+    assert solution.loss == pytest.approx(loss.item(), rel=1e-13)
+    assert solution.parameters["w1"].gradient == pytest.approx(w.grad.item(), rel=1e-12, abs=1e-300)
+
+
+def test_cross_entropy_of_logits_of_plus_minus_1000_is_torchs():
+    raw = {"network": {"inputs": 1, "layers": [{"units": 2, "activation": "softmax"}], "loss": "cross_entropy"},
+           "parameters": {"w": [1000.0, -1000.0], "b": [0.0, 0.0]}, "data": {"x": [1.0], "t": [0, 1]},
+           "optimizer": {"lr": 0.1}}
+    solution = handprop.solve(from_dict(raw))
+    w = torch.tensor([[1000.0], [-1000.0]], requires_grad=True)
+    loss = torch.nn.functional.cross_entropy((w @ torch.tensor([1.0])).unsqueeze(0), torch.tensor([[0.0, 1.0]]))
+    loss.backward()
+    assert solution.loss == loss.item() == 2000.0
+    assert [solution.parameters["w1"].gradient, solution.parameters["w2"].gradient] == w.grad.flatten().tolist()

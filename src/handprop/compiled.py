@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import types
 
+from .ops import OPS
 from .program import Apply, Const, Program, Ref
 
 _HELPERS = {"_exp": math.exp, "_log": math.log, "_sqrt": math.sqrt, "_tanh": math.tanh, "_log1p": math.log1p}
@@ -31,6 +32,8 @@ def _sigmoid(x: float) -> float:
 
 
 _HELPERS["_sigmoid"] = _sigmoid
+_HELPERS["_bce"] = OPS["bce"].forward
+_HELPERS["_bce_partials"] = OPS["bce"].partials
 
 
 class _Writer:
@@ -62,6 +65,7 @@ class _Writer:
         op = expr.op
         if op == "log" and args[0] in self.log_of:
             self.forward.append(f"{out} = {self.log_of[args[0]]}")
+            op = "log_softmax_output"
         else:
             self.forward.append(f"{out} = {_forward(op, args)}")
         self.tape.append((out, op, args))
@@ -89,10 +93,14 @@ class _Writer:
             return
         self.var[eq.target] = self.expr(eq.expr)
 
-    def reverse(self) -> list[str]:
-        """Adjoint code: g_x for every variable, from the loss back."""
+    def reverse(self) -> tuple[list[str], dict]:
+        """Adjoint code: g_x for every variable, from the loss back. A softmax output y's adjoint is kept as
+        a_y = dL/dy * y, and ln y contributes to it exactly (see scalar._reverse)."""
         lines = []
         gradient = {}  # variable -> its adjoint variable, created on first use
+        softmax_outputs = {v for out, op, _ in self.tape if op == "softmax" for v in out}
+        for v in sorted(softmax_outputs):
+            lines.append(f"a{v} = 0.0")
 
         def g(name: str) -> str:
             if name not in gradient:
@@ -100,32 +108,36 @@ class _Writer:
                 lines.append(f"g{name} = 0.0")
             return gradient[name]
 
-        lines.append(f"g{self.var[self.program.loss]} = 1.0")
-        gradient[self.var[self.program.loss]] = "g" + self.var[self.program.loss]
+        def add(name: str, amount: str) -> str:
+            if name in softmax_outputs:
+                return f"a{name} += ({amount}) * {name}"
+            return f"{g(name)} += {amount}"
+
+        loss = self.var[self.program.loss]
+        lines.append(f"g{loss} = 1.0")
+        gradient[loss] = "g" + loss
         body = []
         for out, op, args in reversed(self.tape):
             if op == "softmax":
-                upstream = [gradient.get(o) for o in out]
-                if not any(upstream):
-                    continue
-                # d/do_j = sum_i g_yi y_i (delta_ij - y_j) = y_j (g_yj - sum_i g_yi y_i)
-                weighted = " + ".join(f"{u} * {o}" for u, o in zip(upstream, out) if u)
-                s = "s" + out[0]
-                body.append(f"{s} = {weighted}")
-                for a, o, u in zip(args, out, upstream):
+                total = "s" + out[0]
+                body.append(f"{total} = {' + '.join('a' + o for o in out)}")
+                for a, o in zip(args, out):
                     if a[0] in "pt":  # a parameter or a computed value: data need no adjoint
-                        body.append(f"{g(a)} += {o} * ({u or '0.0'} - {s})")
+                        body.append(add(a, f"a{o} - {o} * {total}"))
                 continue
             if out not in gradient:
                 continue
             seed = gradient[out]
+            if op == "log_softmax_output":
+                body.append(f"a{args[0]} += {seed}")
+                continue
             for index, a in enumerate(args):
                 if a[0] not in "pt":  # a number or data: nothing to differentiate
                     continue
                 local = _partial(op, args, index, out)
                 if local is None:
                     continue
-                body.append(f"{g(a)} += {seed} * ({local})" if local != "1.0" else f"{g(a)} += {seed}")
+                body.append(add(a, seed if local == "1.0" else f"{seed} * ({local})"))
         return lines + body, gradient
 
 
@@ -138,7 +150,7 @@ def _forward(op: str, a: list[str]) -> str:
         "sigmoid": lambda: f"_sigmoid({a[0]})", "tanh": lambda: f"_tanh({a[0]})",
         "softplus": lambda: f"({a[0]} if {a[0]} > 20.0 else _log1p(_exp({a[0]})))",
         "exp": lambda: f"_exp({a[0]})", "log": lambda: f"_log({a[0]})", "sqrt": lambda: f"_sqrt({a[0]})",
-        "abs": lambda: f"abs({a[0]})",
+        "abs": lambda: f"abs({a[0]})", "bce": lambda: f"_bce({a[0]}, {a[1]})",
     }[op]()
 
 
@@ -177,6 +189,8 @@ def _partial(op: str, a: list[str], index: int, out: str) -> str | None:
         return f"0.5 / {out}"
     if op == "abs":
         return f"(1.0 if {x} > 0.0 else -1.0 if {x} < 0.0 else 0.0)"
+    if op == "bce":
+        return f"_bce_partials({a[0]}, {a[1]}, {out})[{index}]"
     raise KeyError(op)
 
 

@@ -70,12 +70,9 @@ def _cross_entropy(ys, ts) -> Expr:
 
 
 def _binary_cross_entropy(ys, ts) -> Expr:
-    # -(t ln y + (1 - t) ln(1 - y)), averaged over the outputs (torch.nn.BCELoss, mean).
-    terms = [Apply("add", (Apply("mul", (Ref(t), Apply("log", (Ref(y),)))),
-                           Apply("mul", (Apply("sub", (Const(1.0), Ref(t))),
-                                         Apply("log", (Apply("sub", (Const(1.0), Ref(y))),))))))
-             for y, t in zip(ys, ts)]
-    total = Apply("neg", (_sum(terms),))
+    # bce(y, t) = -(t ln y + (1 - t) ln(1 - y)), logs clamped at -100, averaged over the outputs
+    # (torch.nn.BCELoss, mean).
+    total = _sum([Apply("bce", (Ref(y), Ref(t))) for y, t in zip(ys, ts)])
     return total if len(ys) == 1 else Apply("div", (total, Const(float(len(ys)))))
 
 
@@ -83,8 +80,8 @@ def _binary_cross_entropy(ys, ts) -> Expr:
 LOSSES = {
     "cross_entropy": (_cross_entropy, "-sum_i t_i ln y_i per sample (torch.nn.CrossEntropyLoss on the logits "
                                       "when the outputs are a softmax)"),
-    "binary_cross_entropy": (_binary_cross_entropy, "-(t ln y + (1 - t) ln(1 - y)), mean over outputs "
-                                                    "(torch.nn.BCELoss)"),
+    "binary_cross_entropy": (_binary_cross_entropy, "-(t ln y + (1 - t) ln(1 - y)), logs clamped at -100, mean "
+                                                    "over outputs (torch.nn.BCELoss)"),
     "mse": (lambda ys, ts: _mean_of_squares(ys, ts, float(len(ys))),
             "mean over outputs of (y - t)^2 (torch.nn.MSELoss)"),
     "half_sse": (lambda ys, ts: _mean_of_squares(ys, ts, 2.0), "1/2 sum over outputs of (y - t)^2"),

@@ -176,6 +176,40 @@ _add(Op("softmax", 0, softmax, lambda *args: softmax_jacobian(args[-1]), "softma
         r"\operatorname{{softmax}}({0})", multi_output=True,
         description="e^x_i / sum_j e^x_j; returns one output per argument"))
 
+# Binary cross-entropy of one probability, as torch.nn.functional.binary_cross_entropy takes it: each log
+# clamped at -100 (so a probability of exactly 0 or 1 gives a finite loss), and the gradient
+# (y - t) / max(y (1 - y), 1e-12).
+BCE_LOG_FLOOR = -100.0
+BCE_EPSILON = 1e-12
+
+
+def _clamped_log(x: float) -> float:
+    """max(ln x, -100), with ln 0 taken as -100."""
+    return max(math.log(x), BCE_LOG_FLOOR) if x > 0 else BCE_LOG_FLOOR
+
+
+def _clamped_log_complement(y: float) -> float:
+    """max(ln(1 - y), -100), as torch's log1p(-y), with ln 0 taken as -100."""
+    return max(math.log1p(-y), BCE_LOG_FLOOR) if y < 1 else BCE_LOG_FLOOR
+
+
+def _bce(y: float, t: float) -> float:
+    return -(t * _clamped_log(y) + (1.0 - t) * _clamped_log_complement(y))
+
+
+def _bce_partials(y: float, t: float, out: float) -> tuple:
+    return ((y - t) / max(y * (1.0 - y), BCE_EPSILON), _clamped_log_complement(y) - _clamped_log(y))
+
+
+def _probability(y: float, t: float) -> str | None:
+    return None if 0.0 <= y <= 1.0 else f"binary cross-entropy of {y!r} (a probability from 0 to 1)"
+
+
+_add(Op("bce", 2, _bce, _bce_partials, "bce({0}, {1})", r"\operatorname{{BCE}}({0}, {1})", domain=_probability,
+        description="-(t ln y + (1 - t) ln(1 - y)), each log clamped at -100 (as torch)",
+        symbolic=lambda y, t, out: (div(sub(y, t), mul(y, sub(ONE, y))),
+                                    sub(call("log", sub(ONE, y)), call("log", y)))))
+
 # Derivatives that are written as functions of their own in a worked solution; not callable in equations.
 _add(Op("step", 1, lambda x: 1.0 if x > 0 else 0.0, lambda x, out: (0.0,), "u({0})", "u({0})",
         description="the step function u(x) = 1 if x > 0 else 0 (relu's derivative)", symbolic=lambda x, out: (ZERO,)))
@@ -187,6 +221,6 @@ _add(Op("sign", 1, lambda x: 1.0 if x > 0 else -1.0 if x < 0 else 0.0, lambda x,
         symbolic=lambda x, out: (ZERO,)))
 
 # What a user may call by name in an equation, and what a layer may use as activation.
-FUNCTIONS = ("relu", "leaky_relu", "sigmoid", "tanh", "softplus", "exp", "log", "sqrt", "abs", "softmax")
+FUNCTIONS = ("relu", "leaky_relu", "sigmoid", "tanh", "softplus", "exp", "log", "sqrt", "abs", "softmax", "bce")
 ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "softmax")
 LEAKY_RELU_DEFAULT_ALPHA = 0.01  # torch.nn.LeakyReLU's negative_slope default

@@ -38,6 +38,9 @@ class _Evaluation:
         self.fail = fail
         self.log_probabilities = log_probabilities  # softmax output name -> its log, from the logits
         self.cache: dict[int, tuple] = {}  # id(expr) -> (value, argument values)
+        # softmax output name -> c, where this expression's derivative holds c / y through ln y. Kept apart,
+        # so that c / y times dy/do = c (delta - y) stays exact when y rounds to 0 (logits of +-1000).
+        self.logs: dict[str, float] = {}
 
     def value(self, expr) -> float:
         if isinstance(expr, Const):
@@ -78,6 +81,10 @@ class _Evaluation:
             return
         if isinstance(expr, Const):
             return
+        if expr.op == "log" and isinstance(expr.args[0], Ref) and expr.args[0].name in self.log_probabilities:
+            name = expr.args[0].name
+            self.logs[name] = self.logs.get(name, 0.0) + seed
+            return
         out, args = self.cache[id(expr)]
         try:
             partials = OPS[expr.op].partials(*args, out)
@@ -97,8 +104,24 @@ def _log_softmax(args: tuple) -> list[float]:
     return [a - log_total for a in args]
 
 
+@dataclass
+class EquationResult:
+    outs: tuple  # the targets' values
+    rows: list  # per target, {name: local partial} (a softmax output's ln y part included)
+    regular: list  # per target, {name: local partial} without the ln y parts
+    logs: list  # per target, {softmax output: c}, its ln y parts: c / y
+    arguments: list  # softmax only: per argument, {name: d argument / d name}
+
+
+def _divide(c: float, y: float) -> float:
+    """c / y, where c / 0 is infinite (0 / 0 is 0: a term that contributes nothing)."""
+    if y != 0:
+        return c / y
+    return 0.0 if c == 0 else math.copysign(math.inf, c)
+
+
 def evaluate_equation(eq: Equation, env: dict, fail, *, partials: bool = True,
-                      log_probabilities: dict | None = None) -> tuple[tuple, list]:
+                      log_probabilities: dict | None = None) -> EquationResult:
     """Values of the equation's targets and, per target, {name: local partial}.
 
     log_probabilities collects, for softmax outputs, their logarithms computed from the logits.
@@ -112,21 +135,30 @@ def evaluate_equation(eq: Equation, env: dict, fail, *, partials: bool = True,
         if expr.op == "softmax":
             log_probabilities.update(zip(eq.targets, _log_softmax(args)))
         if not partials:
-            return outs, []
+            return EquationResult(outs, [], [], [], [])
+        arguments = []
+        for arg in expr.args:
+            into: dict = {}
+            evaluation.backprop(arg, 1.0, into)
+            arguments.append(into)
         jacobian = OPS[expr.op].partials(*args, outs)  # (n_out, n_in)
         rows = []
         for row in jacobian:
-            into: dict = {}
-            for arg, d_out_d_arg in zip(expr.args, row):
-                evaluation.backprop(arg, d_out_d_arg, into)
-            rows.append(into)
-        return outs, rows
+            combined: dict = {}
+            for d_out_d_arg, into in zip(row, arguments):
+                for name, value in into.items():
+                    combined[name] = combined.get(name, 0.0) + d_out_d_arg * value
+            rows.append(combined)
+        return EquationResult(outs, rows, rows, [{} for _ in rows], arguments)
     out = evaluation.value(expr)
     if not partials:
-        return (out,), []
+        return EquationResult((out,), [], [], [], [])
     into = {}
     evaluation.backprop(expr, 1.0, into)
-    return (out,), [into]
+    shown = dict(into)
+    for name, c in evaluation.logs.items():
+        shown[name] = shown.get(name, 0.0) + _divide(c, env[name])
+    return EquationResult((out,), [shown], [into], [dict(evaluation.logs)], [])
 
 
 def _failure(source: str | None, eq: Equation, sample: int, batch_size: int):
@@ -152,24 +184,56 @@ def run_sample(program: Program, inputs: dict, *, source: str | None = None, sam
     """
     values = dict(inputs)
     partials: dict = {}
+    results = []
     log_probabilities: dict = {}
     for eq in program.equations:
         fail = _failure(source, eq, sample, batch_size)
-        outs, rows = evaluate_equation(eq, values, fail, partials=backward, log_probabilities=log_probabilities)
-        for target, value in zip(eq.targets, outs):
+        result = evaluate_equation(eq, values, fail, partials=backward, log_probabilities=log_probabilities)
+        results.append(result)
+        for target, value in zip(eq.targets, result.outs):
             values[target] = value
-        for target, row in zip(eq.targets, rows):
+        for target, row in zip(eq.targets, result.rows):
             partials[target] = row
     adjoints: dict = {}
     if backward:
-        adjoints = {name: 0.0 for name in values}
-        adjoints[program.loss] = 1.0
-        for eq in reversed(program.equations):
-            for target in eq.targets:
-                upstream = adjoints[target]
-                for name, local_partial in partials[target].items():
-                    adjoints[name] += upstream * local_partial
+        adjoints = _reverse(program, values, results, set(log_probabilities))
     return SampleTrace(values, partials, adjoints)
+
+
+def _reverse(program: Program, values: dict, results: list, softmax_outputs: set) -> dict:
+    """dL/dname for every name, from the loss back: each node's adjoint times its local partials.
+
+    A softmax output y's adjoint is gathered as dL/dy * y (its ln y parts as their coefficients), and its
+    logits get y_j (a_j / y_j - sum_i a_i) written as a_j - y_j sum_i a_i: exact even where y is 0.
+    """
+    adjoints = {name: 0.0 for name in values}
+    adjoints[program.loss] = 1.0
+    scaled: dict = {}  # softmax output -> dL/dy * y
+
+    def add(name: str, amount: float) -> None:
+        if name in softmax_outputs:
+            scaled[name] = scaled.get(name, 0.0) + amount * values[name]
+        else:
+            adjoints[name] += amount
+
+    for eq, result in zip(reversed(program.equations), reversed(results)):
+        if result.arguments:
+            a = [scaled.get(y, 0.0) for y in eq.targets]
+            total = math.fsum(a)
+            for y, a_y in zip(eq.targets, a):
+                adjoints[y] = _divide(a_y, values[y])
+            for a_j, y, into in zip(a, eq.targets, result.arguments):
+                weight = a_j - values[y] * total
+                for name, local_partial in into.items():
+                    add(name, weight * local_partial)
+            continue
+        for target, regular, logs in zip(eq.targets, result.regular, result.logs):
+            upstream = adjoints[target]
+            for name, local_partial in regular.items():
+                add(name, upstream * local_partial)
+            for name, c in logs.items():
+                scaled[name] = scaled.get(name, 0.0) + upstream * c
+    return adjoints
 
 
 def run_batch(program: Program, parameters: dict, data: dict, batch_size: int, *, source: str | None = None,

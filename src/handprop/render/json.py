@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 
 def to_dict(solution) -> dict:
@@ -29,5 +30,16 @@ def to_dict(solution) -> dict:
     }
 
 
+def _strict(value):
+    """JSON has no infinity or NaN: such a number (dL/dy where y is exactly 0, say) is written as a string."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {key: _strict(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_strict(item) for item in value]
+    return value
+
+
 def render_json(solution) -> str:
-    return json.dumps(to_dict(solution), indent=2) + "\n"
+    return json.dumps(_strict(to_dict(solution)), indent=2, allow_nan=False) + "\n"
