@@ -64,6 +64,11 @@ def _build_parser() -> argparse.ArgumentParser:
                             "(default: homework)")
     solve.add_argument("--format", choices=FORMATS, help="output format (default: table, or from -o's extension)")
     solve.add_argument("--nodes", action="store_true", help="add every intermediate node's value and gradient")
+    rounding = solve.add_mutually_exclusive_group()
+    rounding.add_argument("--round-intermediate", type=int, metavar="K",
+                          help="work it out as by hand: round every intermediate value to K decimals before use")
+    rounding.add_argument("--compare-rounding", type=int, metavar="K",
+                          help="list the answers that rounding every intermediate value to K decimals changes")
     _add_output_options(solve)
     _add_engine_options(solve)
 
@@ -80,6 +85,8 @@ def _build_parser() -> argparse.ArgumentParser:
                          help="also write each parameter's gradient out in full, as the homework does")
     explain.add_argument("--sample", type=int, default=1, metavar="K",
                          help="for a batch, the sample whose derivation is shown (default: 1)")
+    explain.add_argument("--round-intermediate", type=int, metavar="K",
+                         help="work it out as by hand: round every intermediate value to K decimals before use")
     _add_output_options(explain)
     _add_engine_options(explain)
 
@@ -153,11 +160,11 @@ def _write(text: str | bytes, output: str | None) -> None:
         raise HandpropError(output, None, f"cannot write: {exc.strerror or exc}", "a writable path") from None
 
 
-def _decimals(value: int | None) -> int | None:
+def _decimals(value: int | None, option: str = "--decimals") -> int | None:
     from .problem import MAX_DECIMALS
 
     if value is not None and not 0 <= value <= MAX_DECIMALS:
-        raise HandpropError(None, "--decimals", f"{value} is out of range", f"0 to {MAX_DECIMALS}")
+        raise HandpropError(None, option, f"{value} is out of range", f"0 to {MAX_DECIMALS}")
     return value
 
 
@@ -181,8 +188,18 @@ def _solve(args) -> int:
 
     decimals = _decimals(args.decimals)
     format = _output_format(args.format, args.output)
-    solution = solve(load(args.file), engine=args.engine, dtype=args.dtype)
-    _write(render(solution, format=format, decimals=decimals, nodes=args.nodes), args.output)
+    problem = load(args.file)
+    if args.compare_rounding is not None:
+        from .render.rounding import render_comparison
+
+        places = _decimals(args.compare_rounding, "--compare-rounding")
+        full = solve(problem, engine=args.engine, dtype=args.dtype)
+        _write(render_comparison(full, solve(problem, round_intermediate=places), places), args.output)
+        return 0
+    places = _decimals(args.round_intermediate, "--round-intermediate")
+    solution = solve(problem, engine=args.engine, dtype=args.dtype, round_intermediate=places)
+    _write(render(solution, format=format, decimals=decimals if decimals is not None else places, nodes=args.nodes),
+           args.output)
     return 0
 
 
@@ -192,9 +209,11 @@ def _explain(args) -> int:
     from .solver import solve
 
     decimals = _decimals(args.decimals)
+    places = _decimals(args.round_intermediate, "--round-intermediate")
     format = _output_format(args.format, args.output, EXPLAIN_EXTENSIONS, "markdown")
-    solution = solve(load(args.file), engine=args.engine, dtype=args.dtype)
-    document = explain(solution, format=format, decimals=decimals, expand=args.expand, sample=args.sample)
+    solution = solve(load(args.file), engine=args.engine, dtype=args.dtype, round_intermediate=places)
+    document = explain(solution, format=format, decimals=decimals if decimals is not None else places,
+                       expand=args.expand, sample=args.sample)
     _write(document, args.output)
     return 0
 

@@ -47,6 +47,7 @@ class Solution:
     traces: tuple  # per sample, scalar.SampleTrace at the initial parameters
     history: tuple  # of StepRecord, one per step
     decimals: int | None  # the problem's display precision, if it has one
+    rounding: int | None = None  # worked out by hand: every intermediate value rounded to this many decimals
 
     @property
     def batch_size(self) -> int:

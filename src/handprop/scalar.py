@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 
 from .errors import HandpropError
+from .rounding import hand_round
 from .ops import OPS
 from .program import Apply, Const, Equation, Program, Ref
 
@@ -174,8 +175,11 @@ def _failure(source: str | None, eq: Equation, sample: int, batch_size: int):
 
 
 def run_sample(program: Program, inputs: dict, *, source: str | None = None, sample: int = 0,
-               batch_size: int = 1, backward: bool = True) -> SampleTrace:
+               batch_size: int = 1, backward: bool = True, rounding: int | None = None) -> SampleTrace:
     """Forward (and reverse) pass of one sample; inputs hold parameter and data values.
+
+    With rounding, every node's value, every local partial and every adjoint is rounded to that many
+    decimals before it is used, as by hand (and ln y of a softmax output is ln of the rounded y).
 
     >>> from handprop.equations import parse_equations
     >>> p = parse_equations("L = (w*x - t)**2", parameters=["w"], data=["x", "t"])
@@ -188,7 +192,10 @@ def run_sample(program: Program, inputs: dict, *, source: str | None = None, sam
     log_probabilities: dict = {}
     for eq in program.equations:
         fail = _failure(source, eq, sample, batch_size)
-        result = evaluate_equation(eq, values, fail, partials=backward, log_probabilities=log_probabilities)
+        result = evaluate_equation(eq, values, fail, partials=backward,
+                                   log_probabilities=None if rounding is not None else log_probabilities)
+        if rounding is not None:
+            result = _rounded(result, rounding)
         results.append(result)
         for target, value in zip(eq.targets, result.outs):
             values[target] = value
@@ -196,8 +203,30 @@ def run_sample(program: Program, inputs: dict, *, source: str | None = None, sam
             partials[target] = row
     adjoints: dict = {}
     if backward:
-        adjoints = _reverse(program, values, results, set(log_probabilities))
+        if rounding is None:
+            adjoints = _reverse(program, values, results, set(log_probabilities))
+        else:
+            adjoints = _reverse_by_hand(program, values, results, rounding)
     return SampleTrace(values, partials, adjoints)
+
+
+def _rounded(result: EquationResult, places: int) -> EquationResult:
+    rows = [{name: hand_round(v, places) for name, v in row.items()} for row in result.rows]
+    return EquationResult(tuple(hand_round(v, places) for v in result.outs), rows, rows,
+                          [{} for _ in rows], [])
+
+
+def _reverse_by_hand(program: Program, values: dict, results: list, places: int) -> dict:
+    """The chain rule as a person applies it: each adjoint rounded before it is used (the softmax through
+    its Jacobian, entry by entry)."""
+    adjoints = {name: 0.0 for name in values}
+    adjoints[program.loss] = 1.0
+    for eq, result in zip(reversed(program.equations), reversed(results)):
+        for target, row in zip(eq.targets, result.rows):
+            upstream = adjoints[target] = hand_round(adjoints[target], places)
+            for name, local_partial in row.items():
+                adjoints[name] += hand_round(upstream * local_partial, places)
+    return {name: hand_round(value, places) for name, value in adjoints.items()}
 
 
 def _reverse(program: Program, values: dict, results: list, softmax_outputs: set) -> dict:
@@ -237,16 +266,19 @@ def _reverse(program: Program, values: dict, results: list, softmax_outputs: set
 
 
 def run_batch(program: Program, parameters: dict, data: dict, batch_size: int, *, source: str | None = None,
-              backward: bool = True) -> tuple[float, dict, list]:
+              backward: bool = True, rounding: int | None = None) -> tuple[float, dict, list]:
     """Mean loss, its gradient with respect to each parameter, and the per-sample traces."""
     traces = []
     for k in range(batch_size):
         inputs = dict(parameters)
         inputs.update({name: values[k] for name, values in data.items()})
         traces.append(run_sample(program, inputs, source=source, sample=k, batch_size=batch_size,
-                                 backward=backward))
+                                 backward=backward, rounding=rounding))
     loss = math.fsum(t.values[program.loss] for t in traces) / batch_size
     gradients = {}
     if backward:
         gradients = {name: math.fsum(t.adjoints[name] for t in traces) / batch_size for name in parameters}
+    if rounding is not None:
+        loss = hand_round(loss, rounding)
+        gradients = {name: hand_round(g, rounding) for name, g in gradients.items()}
     return loss, gradients, traces

@@ -12,13 +12,19 @@ from .engines import make_engine
 from .optim import Optimizer, optimizer_step
 from .problem import Problem
 from .records import NodeRecord, ParameterRecord, Solution, StepRecord
+from .rounding import hand_round
 from .scalar import run_batch
 
 HISTORY_VALUES = 2_000_000  # beyond this many parameter values over all steps, the history keeps losses only
 
 
-def solve(problem: Problem, *, steps: int | None = None, engine: str = "auto", dtype: str = "float64") -> Solution:
+def solve(problem: Problem, *, steps: int | None = None, engine: str = "auto", dtype: str = "float64",
+          round_intermediate: int | None = None) -> Solution:
     """Work the problem out: forward pass, loss, gradients, and the updated parameters.
+
+    With round_intermediate K, it is worked out as by hand with a calculator: every intermediate value
+    (node values, local partials, adjoints, gradients, updated parameters) rounded to K decimals before
+    it is used.
 
     >>> from handprop.problem import load
     >>> s = solve(load("homework"))
@@ -28,6 +34,8 @@ def solve(problem: Problem, *, steps: int | None = None, engine: str = "auto", d
     program = problem.program
     steps = problem.optimizer.steps if steps is None else steps
     source = problem.source
+    if round_intermediate is not None:
+        return _solve_by_hand(problem, steps, round_intermediate)
     loss, gradients, traces = run_batch(program, problem.parameters, problem.data, problem.batch_size, source=source)
     optimizer = Optimizer(problem.optimizer)
     current = optimizer_step(optimizer, problem.parameters, gradients)
@@ -52,12 +60,40 @@ def solve(problem: Problem, *, steps: int | None = None, engine: str = "auto", d
     else:
         loss_after, _, _ = run_batch(program, current, problem.data, problem.batch_size, source=source,
                                      backward=False)
+    return _records(problem, loss, loss_after, gradients, current, traces, history)
+
+
+def _solve_by_hand(problem: Problem, steps: int, places: int) -> Solution:
+    """Every step on the interpreter, rounding as a person does (see scalar.run_sample)."""
+    program, source = problem.program, problem.source
+
+    def batch(values: dict, backward: bool = True):
+        return run_batch(program, values, problem.data, problem.batch_size, source=source, backward=backward,
+                         rounding=places)
+
+    loss, gradients, traces = batch(problem.parameters)
+    optimizer = Optimizer(problem.optimizer)
+    current = {n: hand_round(v, places) for n, v in optimizer_step(optimizer, problem.parameters, gradients).items()}
+    history = [StepRecord(loss, current, {slot: dict(state) for slot, state in optimizer.state.items()})]
+    for _ in range(steps - 1):
+        step_loss, step_gradients, _ = batch(current)
+        current = {n: hand_round(v, places) for n, v in optimizer_step(optimizer, current, step_gradients).items()}
+        history.append(StepRecord(step_loss, current))
+    loss_after = batch(current, backward=False)[0]
+    return _records(problem, loss, loss_after, gradients, current, traces, history, places)
+
+
+def _records(problem, loss, loss_after, gradients, current, traces, history, rounding=None) -> Solution:
+    program = problem.program
     batch = problem.batch_size
+    def per_batch(adjoint: float) -> float:
+        return adjoint / batch if rounding is None else hand_round(adjoint / batch, rounding)
+
     nodes = {name: NodeRecord(name, tuple(t.values[name] for t in traces),
-                              tuple(t.adjoints[name] / batch for t in traces))
+                              tuple(per_batch(t.adjoints[name]) for t in traces))
              for name in program.nodes}
     parameters = {name: ParameterRecord(name, value, gradients[name], current[name])
                   for name, value in problem.parameters.items()}
     outputs = tuple(tuple(t.values[name] for name in program.outputs) for t in traces)
     return Solution(problem.title, problem, loss, loss_after, program.outputs, outputs, nodes, parameters,
-                    tuple(traces), tuple(history), problem.decimals)
+                    tuple(traces), tuple(history), problem.decimals, rounding)

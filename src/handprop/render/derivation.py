@@ -66,6 +66,11 @@ class _Builder(BackwardSections, UpdateSection):
         places = f"{self.decimals} decimal{'s' * (self.decimals != 1)}"
         summary = (Paragraph((f"Numbers are shown to {places} but carried at full precision: each value is "
                               "computed from the unrounded values before it.",)),)
+        if self.solution.rounding is not None:
+            k = self.solution.rounding
+            summary = (Paragraph((f"Worked out as by hand with a calculator: every intermediate value is rounded to "
+                                  f"{k} decimal{'s' * (k != 1)} before it is used, and the next computed from the "
+                                  "rounded ones.",)),)
         return Document(self.solution.title, summary, tuple(sections))
 
     def problem_section(self) -> Section:

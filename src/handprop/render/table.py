@@ -43,7 +43,9 @@ def _caption(solution) -> str:
     optimizer = problem.optimizer
     steps = f"{solution.steps} step{'s' * (solution.steps != 1)}"
     batch = f", batch of {solution.batch_size}" if solution.batch_size > 1 else ""
-    return f"{solution.title}: {optimizer.name}, lr {optimizer.lr:g}, {steps}{batch}"
+    by_hand = (f"; by hand: every intermediate value rounded to {solution.rounding} decimals"
+               if solution.rounding is not None else "")
+    return f"{solution.title}: {optimizer.name}, lr {optimizer.lr:g}, {steps}{batch}{by_hand}"
 
 
 def render_text(solution, *, decimals: int | None = None, nodes: bool = False) -> str:
