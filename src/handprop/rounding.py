@@ -8,7 +8,6 @@ the float is a hair below 2.675; a person writing 2.675 gets 2.68).
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_UP, Decimal
 
 
 def hand_round(value: float, decimals: int) -> float:
@@ -19,4 +18,6 @@ def hand_round(value: float, decimals: int) -> float:
     """
     if not math.isfinite(value):
         return value
+    from decimal import ROUND_HALF_UP, Decimal  # only when rounding by hand: not on the default path
+
     return float(Decimal(repr(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))

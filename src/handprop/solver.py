@@ -8,7 +8,6 @@ recorded in the history.
 
 from __future__ import annotations
 
-from .engines import make_engine
 from .optim import Optimizer, optimizer_step
 from .problem import Problem
 from .records import NodeRecord, ParameterRecord, Solution, StepRecord
@@ -44,6 +43,8 @@ def solve(problem: Problem, *, steps: int | None = None, engine: str = "auto", d
     if steps > 1:
         # The engine takes every step from the initial parameters; its gradients are the interpreter's (to
         # rounding), and the tests hold the two to 1e-12.
+        from .engines import make_engine  # only for many steps: not on the one-step path
+
         machine = make_engine(problem, engine=engine, dtype=dtype, steps=steps)
         machine_optimizer = machine.make_optimizer(problem.optimizer)
         keep = len(current) * steps <= HISTORY_VALUES
