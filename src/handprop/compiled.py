@@ -32,6 +32,7 @@ def _sigmoid(x: float) -> float:
 
 
 _HELPERS["_sigmoid"] = _sigmoid
+_HELPERS["_pow"] = OPS["pow"].forward  # refuses a negative base to a fractional power (no complex numbers)
 _HELPERS["_bce"] = OPS["bce"].forward
 _HELPERS["_bce_partials"] = OPS["bce"].partials
 
@@ -144,7 +145,7 @@ class _Writer:
 def _forward(op: str, a: list[str]) -> str:
     return {
         "add": lambda: f"{a[0]} + {a[1]}", "sub": lambda: f"{a[0]} - {a[1]}", "mul": lambda: f"{a[0]} * {a[1]}",
-        "div": lambda: f"{a[0]} / {a[1]}", "neg": lambda: f"-{a[0]}", "pow": lambda: f"{a[0]} ** {a[1]}",
+        "div": lambda: f"{a[0]} / {a[1]}", "neg": lambda: f"-{a[0]}", "pow": lambda: f"_pow({a[0]}, {a[1]})",
         "identity": lambda: a[0], "relu": lambda: f"({a[0]} if {a[0]} > 0.0 else 0.0)",
         "leaky_relu": lambda: f"({a[0]} if {a[0]} > 0.0 else {a[1]} * {a[0]})",
         "sigmoid": lambda: f"_sigmoid({a[0]})", "tanh": lambda: f"_tanh({a[0]})",

@@ -47,7 +47,15 @@ class LayeredNetwork:
         return [len(self.inputs)] + [layer.units for layer in self.layers]
 
 
+BALANCED_SUM = 16  # beyond this many terms a sum is built as a balanced tree: its depth stays log2 of its length
+
+
 def _sum(terms: list[Expr]) -> Expr:
+    """w1*x1 + w2*x2 + ... + b: added left to right, as written; a long sum (a wide layer) pairwise, so that
+    nothing that walks the tree recurses as deep as the layer is wide. Both print the same."""
+    if len(terms) > BALANCED_SUM:
+        middle = len(terms) // 2
+        return Apply("add", (_sum(terms[:middle]), _sum(terms[middle:])))
     total = terms[0]
     for term in terms[1:]:
         total = Apply("add", (total, term))

@@ -180,7 +180,7 @@ _add(Op("softmax", 0, softmax, lambda *args: softmax_jacobian(args[-1]), "softma
 # clamped at -100 (so a probability of exactly 0 or 1 gives a finite loss), and the gradient
 # (y - t) / max(y (1 - y), 1e-12).
 BCE_LOG_FLOOR = -100.0
-BCE_EPSILON = 1e-12
+BCE_EPSILON = 9.999999960041972e-13  # torch's EPSILON = 1e-12 is a C float: this is that float, as a double
 
 
 def _clamped_log(x: float) -> float:

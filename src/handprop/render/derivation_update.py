@@ -15,6 +15,11 @@ from .mathtex import name_latex
 from .numbers import readable, setting
 
 
+def _squared(text: str) -> str:
+    """A number squared: bracketed when it carries a sign or a power of ten (no double superscript)."""
+    return rf"\left({text}\right)^2" if text.startswith("-") or "^" in text else f"{text}^2"
+
+
 def _primed(symbol: str) -> str:
     return ("{" + symbol + "}'") if "^" in symbol else symbol + "'"  # W^{[1]}_{1,1}' is a double superscript
 
@@ -100,8 +105,13 @@ class UpdateSection:
             lines.append(chain(g_sub, [grad_symbol, r(g)]))
         if config.name == "sgd":
             momentum = config.option("momentum")
-            lines.append(chain(rf"b_{{{symbol}}}", [g_sub + r" \text{ (step 1)}", r(state["b"])]))
             step = state["g"]
+            if not momentum:
+                lines.append(chain(_primed(symbol), [rf"{symbol} - \gamma g_{{{symbol}}}",
+                                                     rf"{n(theta)} - {lr} \cdot {bracketed(r(step))}", n(after)],
+                                   anchor))
+                return lines
+            lines.append(chain(rf"b_{{{symbol}}}", [g_sub + r" \text{ (step 1)}", r(state["b"])]))
             if config.option("nesterov"):
                 lines.append(chain(g_sub, [rf"{g_sub} + \mu b_{{{symbol}}}", rf"{r(g)} + {momentum:g} \cdot "
                                                                              rf"{bracketed(r(state['b']))}", r(step)]))
@@ -114,7 +124,7 @@ class UpdateSection:
             lines.append(chain(rf"m_{{{symbol}}}", [rf"(1 - \beta_1) {g_sub}", rf"(1 - {beta1:g}) \cdot {bracketed(r(g))}",
                                                     r(state["m"])]))
             lines.append(chain(rf"v_{{{symbol}}}", [rf"(1 - \beta_2) {g_sub}^2",
-                                                    rf"(1 - {beta2:g}) \cdot {bracketed(r(g))}^2", r(state["v"])]))
+                                                    rf"(1 - {beta2:g}) \cdot {_squared(r(g))}", r(state["v"])]))
             lines.append(chain(rf"\hat m_{{{symbol}}}", [rf"\frac{{m_{{{symbol}}}}}{{1 - \beta_1}}",
                                                          rf"\frac{{{r(state['m'])}}}{{1 - {beta1:g}}}", r(state["m_hat"])]))
             lines.append(chain(rf"\hat v_{{{symbol}}}", [rf"\frac{{v_{{{symbol}}}}}{{1 - \beta_2}}",
@@ -125,7 +135,7 @@ class UpdateSection:
                 n(after)], anchor))
         elif config.name == "rmsprop":
             alpha, eps = config.option("alpha"), config.option("eps")
-            lines.append(chain(rf"s_{{{symbol}}}", [rf"(1 - \alpha) {g_sub}^2", rf"(1 - {alpha:g}) \cdot {bracketed(r(g))}^2",
+            lines.append(chain(rf"s_{{{symbol}}}", [rf"(1 - \alpha) {g_sub}^2", rf"(1 - {alpha:g}) \cdot {_squared(r(g))}",
                                                     r(state["s"])]))
             if config.option("centered"):
                 lines.append(chain(rf"\bar g_{{{symbol}}}", [rf"(1 - \alpha) {g_sub}",
@@ -146,7 +156,7 @@ class UpdateSection:
                                                      n(after)], anchor))
         else:
             eps = config.option("eps")
-            lines.append(chain(rf"S_{{{symbol}}}", [rf"{g_sub}^2", rf"{bracketed(r(g))}^2", r(state["S"])]))
+            lines.append(chain(rf"S_{{{symbol}}}", [rf"{g_sub}^2", _squared(r(g)), r(state["S"])]))
             lines.append(chain(_primed(symbol), [
                 rf"{symbol} - \gamma \frac{{{g_sub}}}{{\sqrt{{S_{{{symbol}}}}} + \epsilon}}",
                 rf"{n(theta)} - {lr} \cdot \frac{{{r(g)}}}{{\sqrt{{{r(state['S'])}}} + {setting(eps)}}}", n(after)], anchor))
