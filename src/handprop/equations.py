@@ -19,6 +19,8 @@ from .program import Apply, Const, Equation, Expr, Program, Ref, names_in
 _BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow"}
 _OPERATORS = "one of + - * / ** and unary minus"
 MAX_DEPTH = 60  # deeper expressions than a person writes by hand are refused, not recursed into
+MAX_EQUATIONS = 10_000  # lines of equations: far beyond a hand-worked network; keeps solve and explain in seconds
+MAX_NAME_LENGTH = 100  # characters in a name: w12, hidden_1; a longer one is no name a derivation can show
 
 # What the most likely non-arithmetic constructs are called in an error message.
 _KIND = {
@@ -48,6 +50,8 @@ class _Parser:
         return HandpropError(self.file, place, what, expected)
 
     def parse(self, text: str) -> list[Equation]:
+        if "\x00" in text:
+            raise HandpropError(self.file, self.where, "contains a NUL character", "equations as text")
         try:
             tree = ast.parse(text, mode="exec")
         except SyntaxError as exc:
@@ -55,9 +59,12 @@ class _Parser:
             column = exc.offset or 1
             raise HandpropError(self.file, f"{self.where}: line {line}, column {column}",
                                 f"syntax error: {exc.msg}", "an equation such as h1 = w1*x1 + b1") from None
-        except (RecursionError, MemoryError, ValueError) as exc:
-            raise HandpropError(self.file, self.where, f"cannot parse the equations: {type(exc).__name__}",
-                                "equations nested less deeply") from None
+        except (RecursionError, MemoryError, ValueError, OverflowError):
+            # Python's own parser gives up on very long or deeply nested expressions before handprop sees them.
+            raise HandpropError(self.file, self.where, "an expression too long or nested too deeply to parse",
+                                f"at most {MAX_DEPTH} levels of nesting in one expression") from None
+        if len(tree.body) > MAX_EQUATIONS:
+            raise HandpropError(self.file, self.where, f"{len(tree.body)} equations", f"at most {MAX_EQUATIONS}")
         for statement in tree.body:
             if isinstance(statement, ast.Assign):
                 for target in statement.targets:
@@ -105,6 +112,8 @@ class _Parser:
         return name
 
     def check_name(self, node, name: str) -> None:
+        if len(name) > MAX_NAME_LENGTH:
+            raise self.error(node, f"a name of {len(name)} characters", f"at most {MAX_NAME_LENGTH}")
         if name.startswith("__") or name.endswith("__"):
             raise self.error(node, f"name '{name}' is not allowed", "names without leading or trailing __")
 

@@ -16,19 +16,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import datafile, layered
-from .equations import parse_equations
+from .equations import MAX_NAME_LENGTH, parse_equations
 from .errors import one_of
 from .checks import Checker
 from .files import describe, parse_text, read_source
 from .init import SCHEMES, initial_values
 from .ops import ACTIVATIONS, LEAKY_RELU_DEFAULT_ALPHA
-from .optim import MAX_STEPS, OptimizerConfig, optimizer_config
+from .optim import OptimizerConfig, optimizer_config
 from .program import Program
 
 SECTIONS = ("title", "network", "parameters", "data", "optimizer", "display")
 LAYERED_KEYS = ("inputs", "layers", "loss", "naming")
 EQUATIONS_KEYS = ("equations", "loss", "outputs")
 MAX_DECIMALS = 15  # beyond this a float has no more digits to show
+# Limits on what a problem file may ask for, checked before anything is built (docs/safety.md).
+MAX_UNITS = 100_000  # inputs, or units in one layer: refused from the number alone, before any name is made
+MAX_LAYERS = 1_000  # a hand-worked network has two or three; 1,000 still solves in well under a second
+MAX_PARAMETERS = 1_000_000  # counted from the widths; solve keeps every value, partial and adjoint (~30 s, 2 GB)
+MAX_SAMPLES = datafile.MAX_ROWS  # inline or from a file; solve works every sample out in full, train needs many
+MAX_FILE_STEPS = 100_000  # [optimizer] steps and [data] epochs a file may ask for: an example takes at most ~4 s;
+#                           `train --steps/--epochs` is the user's own choice and may ask for more
+MAX_SEED = 2**64 - 1  # as torch.manual_seed; a larger integer is no seed anyone chose
 LAYERED_DATA_KEYS = ("x", "t", "file", "inputs", "targets", "label") + datafile.TRAINING_KEYS
 
 
@@ -106,7 +114,16 @@ def from_dict(raw: dict, *, label: str = "<problem>", text: str | None = None, p
         check.keys(network_table, "network", dict.fromkeys(LAYERED_KEYS + EQUATIONS_KEYS))
         raise check.fail("network", "neither layers nor equations given",
                          "layers = [...] with inputs and loss, or equations = \"\"\"...\"\"\"")
-    optimizer = optimizer_config(check.table(raw["optimizer"], "optimizer"), label)
+    samples = _sample_count(data)
+    if samples > MAX_SAMPLES:
+        raise check.fail("data", f"{samples:,} samples", f"at most {MAX_SAMPLES:,}")
+    optimizer_table = check.table(raw["optimizer"], "optimizer")
+    if "steps" in optimizer_table:
+        check.integer(optimizer_table["steps"], "optimizer.steps", 1, MAX_FILE_STEPS)
+    optimizer = optimizer_config(optimizer_table, label)
+    if "eps" in optimizer_table and optimizer.option("eps") == 0:
+        # Adam, RMSprop and Adagrad divide by sqrt(v) + eps, and v is 0 where a gradient is 0.
+        raise check.fail("optimizer.eps", "is 0", "a number above 0, such as 1e-8")
     decimals = None
     if "display" in raw:
         display = check.table(raw["display"], "display")
@@ -130,12 +147,19 @@ def _training(check: Checker, table: dict, samples: int) -> TrainingConfig:
             raise check.fail("data.batch_size", f"batch_size {batch_size} is larger than the {samples} "
                              f"sample{'s' * (samples != 1)}", f"a whole number from 1 to {samples}")
     if "epochs" in table:
-        epochs = check.integer(table["epochs"], "data.epochs", 1, MAX_STEPS)
+        epochs = check.integer(table["epochs"], "data.epochs", 1, MAX_FILE_STEPS)
     shuffle = table.get("shuffle", False)
     if not isinstance(shuffle, bool):
         raise check.fail("data.shuffle", f"is {describe(shuffle)}", "true or false")
-    seed = check.integer(table.get("seed", 0), "data.seed", 0)
+    seed = _seed(check, table.get("seed", 0), "data.seed")
     return TrainingConfig(batch_size, epochs, shuffle, seed)
+
+
+def _seed(check: Checker, value, where: str) -> int:
+    seed = check.integer(value, where, 0)
+    if seed > MAX_SEED:
+        raise check.fail(where, f"is {describe(seed)}", "a whole number from 0 to 2**64 - 1")
+    return seed
 
 
 def _layered_network(check: Checker, table: dict) -> layered.LayeredNetwork:
@@ -146,20 +170,27 @@ def _layered_network(check: Checker, table: dict) -> layered.LayeredNetwork:
         raise check.fail("network.loss", "missing", one_of(layered.LOSSES))
     inputs_value = table["inputs"]
     if isinstance(inputs_value, list):
+        if len(inputs_value) > MAX_UNITS:
+            raise check.fail("network.inputs", f"{len(inputs_value)} inputs", f"at most {MAX_UNITS}")
         inputs = tuple(check.text(v, f"network.inputs: entry {i}") for i, v in enumerate(inputs_value, 1))
         for i, name in enumerate(inputs, 1):
+            if len(name) > MAX_NAME_LENGTH:
+                raise check.fail(f"network.inputs: entry {i}", f"a name of {len(name)} characters",
+                                 f"at most {MAX_NAME_LENGTH}")
             if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) or name.startswith("t") and name[1:].isdigit():
                 raise check.fail(f"network.inputs: entry {i}", f"'{name}' is not a usable input name",
                                  "a letter then letters, digits or _, and not a target name t1, t2, ...")
         if len(set(inputs)) != len(inputs) or not inputs:
             raise check.fail("network.inputs", "names repeated or empty", "distinct names")
     else:
-        count = check.integer(inputs_value, "network.inputs", 1)
+        count = check.integer(inputs_value, "network.inputs", 1, MAX_UNITS)
         inputs = tuple(f"x{k}" for k in range(1, count + 1))
     layers_value = table["layers"]
     if not isinstance(layers_value, list) or not layers_value:
         raise check.fail("network.layers", f"is {describe(layers_value)}",
                          "a list of layers such as { units = 3, activation = \"relu\" }")
+    if len(layers_value) > MAX_LAYERS:
+        raise check.fail("network.layers", f"{len(layers_value)} layers", f"at most {MAX_LAYERS}")
     layers = []
     for i, entry in enumerate(layers_value, 1):
         where = f"network.layers: layer {i}"
@@ -167,7 +198,7 @@ def _layered_network(check: Checker, table: dict) -> layered.LayeredNetwork:
         check.keys(entry, where, ("units", "activation", "alpha"))
         if "units" not in entry:
             raise check.fail(where, "units missing", "units = a whole number")
-        units = check.integer(entry["units"], f"{where}: units", 1)
+        units = check.integer(entry["units"], f"{where}: units", 1, MAX_UNITS)
         activation = check.text(entry.get("activation", "identity"), f"{where}: activation")
         if activation not in ACTIVATIONS:
             raise check.fail(f"{where}: activation", f"unknown activation '{activation}'", one_of(ACTIVATIONS, activation))
@@ -183,7 +214,12 @@ def _layered_network(check: Checker, table: dict) -> layered.LayeredNetwork:
     naming = check.text(table.get("naming", "sequential"), "network.naming")
     if naming not in layered.NAMINGS:
         raise check.fail("network.naming", f"unknown naming '{naming}'", one_of(layered.NAMINGS, naming))
-    return layered.LayeredNetwork(inputs, tuple(layers), loss, naming)
+    network = layered.LayeredNetwork(inputs, tuple(layers), loss, naming)
+    widths = network.widths()
+    parameters = sum(fan_in * units + units for fan_in, units in zip(widths, widths[1:]))
+    if parameters > MAX_PARAMETERS:  # counted from the widths, before a single name is made
+        raise check.fail("network.layers", f"{parameters:,} parameters", f"at most {MAX_PARAMETERS:,}")
+    return network
 
 
 def _count_list(names: list[str], limit: int = 6) -> str:
@@ -200,7 +236,7 @@ def _layered_parameters(check: Checker, network: layered.LayeredNetwork, table: 
         scheme = check.text(table["init"], "parameters.init")
         if scheme not in SCHEMES:
             raise check.fail("parameters.init", f"unknown init '{scheme}'", one_of(SCHEMES, scheme))
-        return initial_values(network, scheme, seed=check.integer(table.get("seed", seed), "parameters.seed", 0))
+        return initial_values(network, scheme, seed=_seed(check, table.get("seed", seed), "parameters.seed"))
     if "seed" in table:
         raise check.fail("parameters.seed", "seed given without init",
                          "init = \"he_uniform\" or another scheme, to draw the parameters")
@@ -276,6 +312,7 @@ def _layered_data(check: Checker, network: layered.LayeredNetwork, table: dict, 
             if key in table:
                 raise check.fail(f"data.{key}", "given together with file",
                                  "x and t inline, or a file, not both")
+        _check_data_file(check, table["file"], folder)
         return datafile.layered_data(check, network, table, folder)
     for key in ("inputs", "targets", "label"):
         if key in table:
@@ -293,6 +330,23 @@ def _layered_data(check: Checker, network: layered.LayeredNetwork, table: dict, 
     return data
 
 
+def _check_data_file(check: Checker, written, folder: Path | None) -> None:
+    """A data file is read whole: a device or a pipe (/dev/zero) never ends, so only a regular file is read."""
+    import stat
+
+    if not isinstance(written, str):
+        return  # datafile says what it expected
+    if "\x00" in written:
+        raise check.fail("data.file", "contains a NUL character", "a path to a CSV file")
+    path = Path(written) if Path(written).is_absolute() else (folder or Path()) / written
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # datafile names what is wrong (missing, unreadable)
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        raise check.fail("data.file", f"'{written[:60]}' is not a regular file", "a CSV file")
+
+
 def _equations_form(check: Checker, network: dict, parameters_table: dict, data_table: dict, text: str | None,
                     folder: Path | None):
     check.keys(network, "network", EQUATIONS_KEYS)
@@ -300,6 +354,11 @@ def _equations_form(check: Checker, network: dict, parameters_table: dict, data_
     if isinstance(parameters_table.get("init"), str):
         raise check.fail("parameters.init", "init needs a layered network: it needs each weight's fan-in and fan-out",
                          "the equations form lists every parameter: name = number")
+    for section, table in (("parameters", parameters_table), ("data", data_table)):
+        for name in table:
+            if len(str(name)) > MAX_NAME_LENGTH:
+                raise check.fail(f"{section}.{str(name)[:20]}...", f"a name of {len(str(name))} characters",
+                                 f"at most {MAX_NAME_LENGTH}")
     parameters = {name: check.number(v, f"parameters.{name}") for name, v in parameters_table.items()}
     if not parameters:
         raise check.fail("parameters", "no parameters", "at least one trained parameter: name = number")
@@ -313,6 +372,7 @@ def _equations_form(check: Checker, network: dict, parameters_table: dict, data_
                              "in the equations form each data name is read from the column of the same name")
     if "file" in data_table:
         read = [name for name in datafile.names_read(source) if name not in parameters and name not in inline]
+        _check_data_file(check, data_table["file"], folder)
         data, rows = datafile.equations_data(check, data_table["file"], read, folder)
         batch = ("file", rows) if data else None
     for name, value in inline.items():
