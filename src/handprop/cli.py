@@ -120,6 +120,28 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_output_options(train)
     _add_engine_options(train)
 
+    verify = commands.add_parser(
+        "verify", help="check every gradient against finite differences and PyTorch",
+        description="Check the numbers against independent oracles: every gradient against central finite "
+                    "differences of the loss and, when PyTorch is installed, against torch autograd in float64, "
+                    "and the parameters after the steps against torch.optim's. Exit status 1 if a check fails.",
+        epilog="example: handprop verify homework")
+    verify.add_argument("file", nargs="?", default=DEFAULT_PROBLEM, metavar="FILE",
+                        help="problem file, an example's name, or - for standard input (default: homework)")
+    verify.add_argument("--tolerance", type=float, metavar="T",
+                        help="relative tolerance against finite differences (default: 1e-6)")
+    verify.add_argument("--torch-tolerance", type=float, metavar="T",
+                        help="relative tolerance against PyTorch, gradients and updates (default: 1e-10)")
+    verify.add_argument("--steps", type=int, metavar="N", help="steps whose result is compared (default: the problem's)")
+    verify.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+    verify.add_argument("--all", action="store_true", help="show every parameter (default: the worst 20)")
+
+    from .exercise_command import add_exercise_parser
+    from .grading_command import add_grade_parser
+
+    add_exercise_parser(commands)
+    add_grade_parser(commands)
+
     examples = commands.add_parser(
         "examples", help="list the packaged examples, or print one",
         description="List the packaged example problems, or print one's file to start your own from.",
@@ -130,7 +152,7 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("solve", "explain", "diagram", "train", "examples")
+COMMANDS = ("solve", "explain", "diagram", "train", "verify", "exercise", "grade", "examples")
 
 
 def _version() -> str:
@@ -286,6 +308,23 @@ def _train(args) -> int:
     return 0
 
 
+def _verify(args) -> int:
+    from .problem import load
+    from .render.verify import render_verify_json, render_verify_text
+    from .verify import TOLERANCE, TORCH_TOLERANCE, verify
+
+    _positive(args.steps, "--steps")
+    for value, option in ((args.tolerance, "--tolerance"), (args.torch_tolerance, "--torch-tolerance")):
+        if value is not None and not 0 <= value < float("inf"):
+            raise HandpropError(None, option, f"{value!r} is not a tolerance", "a number of 0 or more, such as 1e-6")
+    report = verify(load(args.file), steps=args.steps,
+                    tolerance=TOLERANCE if args.tolerance is None else args.tolerance,
+                    torch_tolerance=TORCH_TOLERANCE if args.torch_tolerance is None else args.torch_tolerance)
+    sys.stdout.write(render_verify_json(report) if args.format == "json"
+                     else render_verify_text(report, all_rows=args.all))
+    return 0 if report.passed else 1
+
+
 def _copy_example(path, directory: str) -> int:
     """Copy an example and the data file it names (its [data] file) into a folder, made if need be."""
     import shutil
@@ -346,7 +385,11 @@ def main(argv: list[str] | None = None) -> int:
         argv.insert(0, "solve")
     try:
         args = _build_parser().parse_args(argv)
-        handlers = {"solve": _solve, "explain": _explain, "diagram": _diagram, "train": _train, "examples": _examples}
+        from .exercise_command import run_exercise
+        from .grading_command import run_grade
+
+        handlers = {"solve": _solve, "explain": _explain, "diagram": _diagram, "train": _train, "verify": _verify,
+                    "exercise": run_exercise, "grade": run_grade, "examples": _examples}
         return handlers[args.command](args)
     except HandpropError as exc:
         sys.stdout.flush()

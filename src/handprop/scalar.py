@@ -34,8 +34,9 @@ class SampleTrace:
 class _Evaluation:
     """One equation's expression, evaluated, with each subexpression's value kept for the reverse pass."""
 
-    def __init__(self, env: dict, fail, log_probabilities: dict):
+    def __init__(self, env: dict, fail, log_probabilities: dict, ops: dict = OPS):
         self.env = env
+        self.ops = ops
         self.fail = fail
         self.log_probabilities = log_probabilities  # softmax output name -> its log, from the logits
         self.cache: dict[int, tuple] = {}  # id(expr) -> (value, argument values)
@@ -59,7 +60,7 @@ class _Evaluation:
         return out
 
     def apply(self, name: str, args: tuple):
-        op = OPS[name]
+        op = self.ops[name]
         if op.domain is not None:
             problem = op.domain(*args)
             if problem:
@@ -88,7 +89,7 @@ class _Evaluation:
             return
         out, args = self.cache[id(expr)]
         try:
-            partials = OPS[expr.op].partials(*args, out)
+            partials = self.ops[expr.op].partials(*args, out)
         except (ZeroDivisionError, OverflowError, ValueError):
             raise self.fail(f"the derivative of {expr.op} at {', '.join(map(repr, args))} is not finite") from None
         for arg, partial in zip(expr.args, partials):
@@ -122,15 +123,17 @@ def _divide(c: float, y: float) -> float:
 
 
 def evaluate_equation(eq: Equation, env: dict, fail, *, partials: bool = True,
-                      log_probabilities: dict | None = None) -> EquationResult:
+                      log_probabilities: dict | None = None, ops: dict | None = None) -> EquationResult:
     """Values of the equation's targets and, per target, {name: local partial}.
 
-    log_probabilities collects, for softmax outputs, their logarithms computed from the logits.
+    log_probabilities collects, for softmax outputs, their logarithms computed from the logits. ops, when
+    given, replaces the op table (a modified derivative, as the grader's mistakes need).
     """
     log_probabilities = {} if log_probabilities is None else log_probabilities
-    evaluation = _Evaluation(env, fail, log_probabilities)
+    ops = OPS if ops is None else ops
+    evaluation = _Evaluation(env, fail, log_probabilities, ops)
     expr = eq.expr
-    if isinstance(expr, Apply) and OPS[expr.op].multi_output:
+    if isinstance(expr, Apply) and ops[expr.op].multi_output:
         args = tuple(evaluation.value(a) for a in expr.args)
         outs = evaluation.apply(expr.op, args)
         if expr.op == "softmax":
@@ -142,7 +145,7 @@ def evaluate_equation(eq: Equation, env: dict, fail, *, partials: bool = True,
             into: dict = {}
             evaluation.backprop(arg, 1.0, into)
             arguments.append(into)
-        jacobian = OPS[expr.op].partials(*args, outs)  # (n_out, n_in)
+        jacobian = ops[expr.op].partials(*args, outs)  # (n_out, n_in)
         rows = []
         for row in jacobian:
             combined: dict = {}
@@ -175,11 +178,14 @@ def _failure(source: str | None, eq: Equation, sample: int, batch_size: int):
 
 
 def run_sample(program: Program, inputs: dict, *, source: str | None = None, sample: int = 0,
-               batch_size: int = 1, backward: bool = True, rounding: int | None = None) -> SampleTrace:
+               batch_size: int = 1, backward: bool = True, rounding: int | None = None,
+               ops: dict | None = None) -> SampleTrace:
     """Forward (and reverse) pass of one sample; inputs hold parameter and data values.
 
     With rounding, every node's value, every local partial and every adjoint is rounded to that many
     decimals before it is used, as by hand (and ln y of a softmax output is ln of the rounded y).
+    With ops, a modified op table is used (say, a derivative taken wrongly, to reproduce a student's
+    mistake); the chain rule then runs plainly over the local partials, as by hand.
 
     >>> from handprop.equations import parse_equations
     >>> p = parse_equations("L = (w*x - t)**2", parameters=["w"], data=["x", "t"])
@@ -190,10 +196,11 @@ def run_sample(program: Program, inputs: dict, *, source: str | None = None, sam
     partials: dict = {}
     results = []
     log_probabilities: dict = {}
+    plain = rounding is not None or ops is not None  # the chain rule as written, over the local partials
     for eq in program.equations:
         fail = _failure(source, eq, sample, batch_size)
         result = evaluate_equation(eq, values, fail, partials=backward,
-                                   log_probabilities=None if rounding is not None else log_probabilities)
+                                   log_probabilities=None if plain else log_probabilities, ops=ops)
         if rounding is not None:
             result = _rounded(result, rounding)
         results.append(result)
@@ -203,7 +210,7 @@ def run_sample(program: Program, inputs: dict, *, source: str | None = None, sam
             partials[target] = row
     adjoints: dict = {}
     if backward:
-        if rounding is None:
+        if not plain:
             adjoints = _reverse(program, values, results, set(log_probabilities))
         else:
             adjoints = _reverse_by_hand(program, values, results, rounding)
@@ -216,17 +223,20 @@ def _rounded(result: EquationResult, places: int) -> EquationResult:
                           [{} for _ in rows], [])
 
 
-def _reverse_by_hand(program: Program, values: dict, results: list, places: int) -> dict:
+def _reverse_by_hand(program: Program, values: dict, results: list, places: int | None) -> dict:
     """The chain rule as a person applies it: each adjoint rounded before it is used (the softmax through
-    its Jacobian, entry by entry)."""
+    its Jacobian, entry by entry); places None: nothing rounded."""
+    def rounded(value: float) -> float:
+        return value if places is None else hand_round(value, places)
+
     adjoints = {name: 0.0 for name in values}
     adjoints[program.loss] = 1.0
     for eq, result in zip(reversed(program.equations), reversed(results)):
         for target, row in zip(eq.targets, result.rows):
-            upstream = adjoints[target] = hand_round(adjoints[target], places)
+            upstream = adjoints[target] = rounded(adjoints[target])
             for name, local_partial in row.items():
-                adjoints[name] += hand_round(upstream * local_partial, places)
-    return {name: hand_round(value, places) for name, value in adjoints.items()}
+                adjoints[name] += rounded(upstream * local_partial)
+    return {name: rounded(value) for name, value in adjoints.items()}
 
 
 def _reverse(program: Program, values: dict, results: list, softmax_outputs: set) -> dict:
@@ -266,14 +276,15 @@ def _reverse(program: Program, values: dict, results: list, softmax_outputs: set
 
 
 def run_batch(program: Program, parameters: dict, data: dict, batch_size: int, *, source: str | None = None,
-              backward: bool = True, rounding: int | None = None) -> tuple[float, dict, list]:
-    """Mean loss, its gradient with respect to each parameter, and the per-sample traces."""
+              backward: bool = True, rounding: int | None = None,
+              ops: dict | None = None) -> tuple[float, dict, list]:
+    """Mean loss, its gradient with respect to each parameter, and the per-sample traces (ops: as run_sample)."""
     traces = []
     for k in range(batch_size):
         inputs = dict(parameters)
         inputs.update({name: values[k] for name, values in data.items()})
         traces.append(run_sample(program, inputs, source=source, sample=k, batch_size=batch_size,
-                                 backward=backward, rounding=rounding))
+                                 backward=backward, rounding=rounding, ops=ops))
     loss = math.fsum(t.values[program.loss] for t in traces) / batch_size
     gradients = {}
     if backward:
