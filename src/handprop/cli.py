@@ -29,6 +29,12 @@ class _Parser(argparse.ArgumentParser):
         raise HandpropError(None, None, message, f"see `{self.prog} --help`")
 
 
+def _add_file_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", nargs="?", default=DEFAULT_PROBLEM, metavar="FILE",
+                        help="problem file (.toml, .json, .yaml), an example's name, or - for standard input "
+                             "(default: homework)")
+
+
 def _add_engine_options(parser: argparse.ArgumentParser) -> None:
     from .engines import DTYPES, ENGINES
 
@@ -59,9 +65,7 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Solve a problem: outputs, loss, every gradient and every updated parameter.",
         epilog="example: handprop solve homework --decimals 4 --nodes",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    solve.add_argument("file", nargs="?", default=DEFAULT_PROBLEM, metavar="FILE",
-                       help="problem file (.toml, .json, .yaml), an example's name, or - for standard input "
-                            "(default: homework)")
+    _add_file_argument(solve)
     solve.add_argument("--format", choices=FORMATS, help="output format (default: table, or from -o's extension)")
     solve.add_argument("--nodes", action="store_true", help="add every intermediate node's value and gradient")
     rounding = solve.add_mutually_exclusive_group()
@@ -77,8 +81,7 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Write the worked solution: the forward pass, the loss, the chain rule for every node and "
                     "parameter, and the update, each in symbols, with the numbers, and as a value.",
         epilog="example: handprop explain homework --expand -o homework.html")
-    explain.add_argument("file", nargs="?", default=DEFAULT_PROBLEM, metavar="FILE",
-                         help="problem file, an example's name, or - for standard input (default: homework)")
+    _add_file_argument(explain)
     explain.add_argument("--format", choices=EXPLAIN_FORMATS,
                          help="markdown (default), latex, pdf (needs pdflatex) or html; or from -o's extension")
     explain.add_argument("--expand", action="store_true",
@@ -96,8 +99,7 @@ def _build_parser() -> argparse.ArgumentParser:
                     "with its parameter), or an equation problem's computation graph, each node with its value "
                     "and gradient.",
         epilog="example: handprop diagram homework --show gradients -o homework.svg")
-    diagram.add_argument("file", nargs="?", default=DEFAULT_PROBLEM, metavar="FILE",
-                         help="problem file, an example's name, or - for standard input (default: homework)")
+    _add_file_argument(diagram)
     diagram.add_argument("--show", choices=DIAGRAM_SHOWS, default="names",
                          help="what edge labels carry besides the name: names (default), values, gradients "
                               "(also on the units), updates")
@@ -126,8 +128,7 @@ def _build_parser() -> argparse.ArgumentParser:
                     "differences of the loss and, when PyTorch is installed, against torch autograd in float64, "
                     "and the parameters after the steps against torch.optim's. Exit status 1 if a check fails.",
         epilog="example: handprop verify homework")
-    verify.add_argument("file", nargs="?", default=DEFAULT_PROBLEM, metavar="FILE",
-                        help="problem file, an example's name, or - for standard input (default: homework)")
+    _add_file_argument(verify)
     verify.add_argument("--tolerance", type=float, metavar="T",
                         help="relative tolerance against finite differences (default: 1e-6)")
     verify.add_argument("--torch-tolerance", type=float, metavar="T",

@@ -18,7 +18,7 @@ def to_dict(solution) -> dict:
         "batch_size": solution.batch_size,
         "optimizer": {"name": solution.problem.optimizer.name, "lr": solution.problem.optimizer.lr,
                       "steps": solution.steps},
-        "output_names": list(solution.outputs),
+        "output_names": list(solution.output_names),
         "loss": solution.loss,
         "outputs": [list(values) for values in solution.output_values],
         "loss_after": solution.loss_after,
@@ -30,16 +30,16 @@ def to_dict(solution) -> dict:
     }
 
 
-def _strict(value):
+def strict_json(value):
     """JSON has no infinity or NaN: such a number (dL/dy where y is exactly 0, say) is written as a string."""
     if isinstance(value, float) and not math.isfinite(value):
         return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
     if isinstance(value, dict):
-        return {key: _strict(item) for key, item in value.items()}
+        return {key: strict_json(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_strict(item) for item in value]
+        return [strict_json(item) for item in value]
     return value
 
 
 def render_json(solution) -> str:
-    return json.dumps(_strict(to_dict(solution)), indent=2, allow_nan=False) + "\n"
+    return json.dumps(strict_json(to_dict(solution)), indent=2, allow_nan=False) + "\n"

@@ -8,9 +8,9 @@ and the row's status; a header says what was checked and at which tolerances, a 
 from __future__ import annotations
 
 import json
-import math
 
 from ..optim import OPTIMIZER_NAMES
+from .json import strict_json
 
 MAX_ROWS = 20  # rows shown unless all are asked for: the worst ones
 TORCH_OPTIMIZERS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
@@ -142,16 +142,5 @@ def to_dict(report) -> dict:
     }
 
 
-def _strict(value):
-    """JSON has no infinity or NaN: such a number is written as a string."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    if isinstance(value, dict):
-        return {key: _strict(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_strict(item) for item in value]
-    return value
-
-
 def render_verify_json(report) -> str:
-    return json.dumps(_strict(to_dict(report)), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(strict_json(to_dict(report)), indent=2, ensure_ascii=False) + "\n"
