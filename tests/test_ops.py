@@ -54,7 +54,7 @@ KINKS = [
     ("leaky_relu", (0.0, 0.1), (0.1, 0.0)),
     ("abs", (0.0,), (0.0,)),
     ("softplus", (20.5,), (1.0,)),
-    ("bce", (0.0, 1.0), (-1e12, 100.0)),  # torch: (y - t) / max(y (1 - y), 1e-12)
+    ("bce", (0.0, 1.0), (-1 / 9.999999960041972e-13, 100.0)),  # torch: (y - t) / max(y (1 - y), float32(1e-12))
 ]
 
 # op, points where partials are compared with central differences

@@ -138,10 +138,12 @@ def _build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--all", action="store_true", help="show every parameter (default: the worst 20)")
 
     from .exercise_command import add_exercise_parser
+    from .export_command import add_export_parser
     from .grading_command import add_grade_parser
 
     add_exercise_parser(commands)
     add_grade_parser(commands)
+    add_export_parser(commands)
 
     examples = commands.add_parser(
         "examples", help="list the packaged examples, or print one",
@@ -153,7 +155,7 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("solve", "explain", "diagram", "train", "verify", "exercise", "grade", "examples")
+COMMANDS = ("solve", "explain", "diagram", "train", "verify", "exercise", "grade", "export", "examples")
 
 
 def _version() -> str:
@@ -387,10 +389,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = _build_parser().parse_args(argv)
         from .exercise_command import run_exercise
+        from .export_command import run_export
         from .grading_command import run_grade
 
         handlers = {"solve": _solve, "explain": _explain, "diagram": _diagram, "train": _train, "verify": _verify,
-                    "exercise": run_exercise, "grade": run_grade, "examples": _examples}
+                    "exercise": run_exercise, "grade": run_grade, "export": run_export, "examples": _examples}
         return handlers[args.command](args)
     except HandpropError as exc:
         sys.stdout.flush()

@@ -74,6 +74,33 @@ class Problem:
         """Data values of sample k (0-based)."""
         return {name: values[k] for name, values in self.data.items()}
 
+    @classmethod
+    def from_layers(cls, inputs, layers, **options) -> "Problem":
+        """A layered problem from Python values; see handprop.api.from_layers.
+
+        >>> Problem.from_layers(1, [1], loss="mse", weights=[2.0], biases=[0.0], x=[1.0], t=[1.0]).parameters
+        {'w1': 2.0, 'b1': 0.0}
+        """
+        from .api import from_layers
+
+        return from_layers(inputs, layers, **options)
+
+    @classmethod
+    def from_equations(cls, text, **options) -> "Problem":
+        """An equations-form problem from Python values; see handprop.api.from_equations.
+
+        >>> Problem.from_equations("L = (w*x - t)**2", parameters={"w": 1.0}, data={"x": 2.0, "t": 1.0}).batch_size
+        1
+        """
+        from .api import from_equations
+
+        return from_equations(text, **options)
+
+    def _repr_html_(self) -> str:
+        from .render.notebook import problem_html
+
+        return problem_html(self)
+
 
 def load(spec: str) -> Problem:
     """Load a problem from a path, an example's name, or '-' for standard input.

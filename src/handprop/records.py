@@ -40,7 +40,7 @@ class Solution:
     problem: object  # the Problem solved (kept for renderers: equations, names, settings)
     loss: float  # at the initial parameters (the batch mean)
     loss_after: float  # after all steps
-    outputs: tuple  # output node names
+    output_names: tuple  # output node names
     output_values: tuple  # per sample, a tuple of output values
     nodes: dict  # name -> NodeRecord
     parameters: dict  # name -> ParameterRecord
@@ -56,3 +56,83 @@ class Solution:
     @property
     def steps(self) -> int:
         return len(self.history)
+
+    @property
+    def outputs(self) -> tuple:
+        """Per sample, the output values (in the order of `output_names`).
+
+        >>> from handprop import load, solve
+        >>> [round(y, 4) for y in solve(load("homework")).outputs[0]]
+        [0.5252, 0.4748]
+        """
+        return self.output_values
+
+    def table(self, *, format: str = "table", decimals: int | None = None, nodes: bool = False) -> str:
+        """The Result table as text: format "table", "markdown", "csv" or "json" (as `handprop solve`).
+
+        >>> from handprop import load, solve
+        >>> print(solve(load("homework")).table().splitlines()[4])
+        out1     0.53
+        """
+        from .render import FORMATS, render
+
+        _check_choice(format, FORMATS, "format")
+        return render(self, format=format, decimals=decimals, nodes=nodes)
+
+    def explain(self, *, format: str = "markdown", decimals: int | None = None, expand: bool = False,
+                sample: int = 1) -> str | bytes:
+        """The worked solution: "markdown", "latex", "html" (text) or "pdf" (bytes; needs pdflatex).
+
+        >>> from handprop import load, solve
+        >>> solve(load("homework")).explain().splitlines()[0]
+        '# Machine Learning Homework 1'
+        """
+        from .render import EXPLAIN_FORMATS, explain
+
+        _check_choice(format, EXPLAIN_FORMATS, "format")
+        return explain(self, format=format, decimals=decimals, expand=expand, sample=sample)
+
+    def diagram(self, *, show: str = "names", bias: str = "units", decimals: int | None = None) -> str:
+        """The network as SVG text; `show` is "names", "values", "gradients" or "updates".
+
+        >>> from handprop import load, solve
+        >>> solve(load("homework")).diagram(show="gradients").startswith("<svg")
+        True
+        """
+        from .render import DIAGRAM_BIASES, DIAGRAM_SHOWS, diagram
+
+        _check_choice(show, DIAGRAM_SHOWS, "show")
+        _check_choice(bias, DIAGRAM_BIASES, "bias")
+        return diagram(self, show=show, bias=bias, decimals=decimals)
+
+    def to_json(self) -> str:
+        """The whole solution as JSON text (docs/json.md).
+
+        >>> import json
+        >>> from handprop import load, solve
+        >>> json.loads(solve(load("homework")).to_json())["output_names"]
+        ['y1', 'y2']
+        """
+        from .render.json import render_json
+
+        return render_json(self)
+
+    def _repr_html_(self) -> str:
+        from .render.notebook import solution_html
+
+        return solution_html(self)
+
+    def _repr_markdown_(self) -> str:
+        return self.explain(format="markdown")
+
+    def _repr_latex_(self) -> str:
+        from .render.notebook import solution_latex
+
+        return solution_latex(self)
+
+
+def _check_choice(value: str, choices, what: str) -> None:
+    if value not in choices:
+        from .errors import HandpropError, one_of
+
+        raise HandpropError(None, what, f"unknown {what} '{value}'", one_of(choices, value))

@@ -52,7 +52,7 @@ def blank(solution):
                                dict.fromkeys(t.adjoints, UNKNOWN)) for t in solution.traces)
     batch = solution.batch_size
     return replace(solution, loss=UNKNOWN, loss_after=UNKNOWN, traces=traces, history=(),
-                   output_values=tuple((UNKNOWN,) * len(solution.outputs) for _ in range(batch)),
+                   output_values=tuple((UNKNOWN,) * len(solution.output_names) for _ in range(batch)),
                    nodes={n: NodeRecord(n, (UNKNOWN,) * batch, (UNKNOWN,) * batch) for n in solution.nodes},
                    parameters={n: ParameterRecord(n, r.initial, UNKNOWN, UNKNOWN)
                                for n, r in solution.parameters.items()})
@@ -64,7 +64,7 @@ def _decimals(solution) -> int:
 
 def questions(solution) -> list[str]:
     problem = solution.problem
-    outputs = ", ".join(f"out{j}" for j in range(1, len(solution.outputs) + 1))
+    outputs = ", ".join(f"out{j}" for j in range(1, len(solution.output_names) + 1))
     names = list(problem.parameters)
     span = f"{names[0]} … {names[-1]}" if len(names) > 2 else ", ".join(names)
     optimizer = problem.optimizer
@@ -101,7 +101,7 @@ def _given_rows(solution) -> list[tuple[str, str]]:
 
 
 def _result_rows(solution) -> list[tuple[str, str]]:
-    rows = [(f"out{j}", "") for j in range(1, len(solution.outputs) + 1)] + [("loss", "")]
+    rows = [(f"out{j}", "") for j in range(1, len(solution.output_names) + 1)] + [("loss", "")]
     return rows + [(name, given(value)) for name, value in solution.problem.parameters.items()]
 
 
