@@ -422,3 +422,19 @@ def test_hostile_equations_from_a_real_process(tmp_path):
     assert result.status == 2 and "Traceback" not in result.err
     assert len(result.err.splitlines()) == 1
     assert not (tmp_path / MARKER).exists()
+
+
+def test_a_problem_too_large_to_work_out_in_full_points_to_train(cli, tmp_path):
+    import time
+
+    from conftest import write
+
+    text = ('[network]\ninputs = 2\nlayers = [{units = 4000, activation = "relu"}, {units = 2, activation = "softmax"}]\n'
+            'loss = "cross_entropy"\n[parameters]\ninit = "he_uniform"\n[data]\nfile = "m.csv"\nlabel = "c"\n'
+            '[optimizer]\nlr = 0.1\n')
+    write(tmp_path, "m.csv", "x1,x2,c\n" + "".join(f"{i / 100},{-i / 100},{i % 2}\n" for i in range(100)))
+    start = time.perf_counter()
+    result = cli(["solve", write(tmp_path, "big.toml", text)])
+    assert time.perf_counter() - start < 5
+    assert result.status == 2 and len(result.err.splitlines()) == 1
+    assert "too large to work out in full" in result.err and "handprop train" in result.err

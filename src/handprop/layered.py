@@ -69,8 +69,11 @@ def _mean_of_squares(ys, ts, divisor: float) -> Expr:
 
 
 def _cross_entropy(ys, ts) -> Expr:
-    # -t1*log(y1) - t2*log(y2) - ..., as the homework writes it.
+    # -t1*log(y1) - t2*log(y2) - ..., as the homework writes it; a long one (a wide softmax) is
+    # -(t1*log(y1) + ... ) with the sum built pairwise, so that its depth stays small.
     terms = [Apply("mul", (Ref(t), Apply("log", (Ref(y),)))) for y, t in zip(ys, ts)]
+    if len(terms) > BALANCED_SUM:
+        return Apply("neg", (_sum(terms),))
     total: Expr = Apply("mul", (Apply("neg", (Ref(ts[0]),)), Apply("log", (Ref(ys[0]),))))
     for term in terms[1:]:
         total = Apply("sub", (total, term))

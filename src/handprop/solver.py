@@ -8,6 +8,7 @@ recorded in the history.
 
 from __future__ import annotations
 
+from .errors import HandpropError
 from .optim import Optimizer, optimizer_step
 from .problem import Problem
 from .records import NodeRecord, ParameterRecord, Solution, StepRecord
@@ -15,6 +16,9 @@ from .rounding import hand_round
 from .scalar import run_batch
 
 HISTORY_VALUES = 2_000_000  # beyond this many parameter values over all steps, the history keeps losses only
+# Worked out in full, a problem costs the interpreter about 30 us per parameter and sample: beyond this
+# product it would take minutes, and `train` (which takes its steps on a faster engine) is the tool.
+MAX_WORKED = 200_000
 
 
 def solve(problem: Problem, *, steps: int | None = None, engine: str = "auto", dtype: str = "float64",
@@ -33,6 +37,11 @@ def solve(problem: Problem, *, steps: int | None = None, engine: str = "auto", d
     program = problem.program
     steps = problem.optimizer.steps if steps is None else steps
     source = problem.source
+    work = len(problem.parameters) * problem.batch_size
+    if work > MAX_WORKED:
+        raise HandpropError(source, None, f"too large to work out in full: {len(problem.parameters)} parameters x "
+                            f"{problem.batch_size} samples = {work}",
+                            f"at most {MAX_WORKED}; `handprop train` takes the steps of larger problems")
     if round_intermediate is not None:
         return _solve_by_hand(problem, steps, round_intermediate)
     loss, gradients, traces = run_batch(program, problem.parameters, problem.data, problem.batch_size, source=source)
