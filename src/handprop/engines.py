@@ -72,6 +72,10 @@ class ScalarEngine:
 
     def step(self, optimizer: Optimizer) -> None:
         optimizer.begin_step()
+        if optimizer.config.is_plain_sgd:
+            lr = optimizer.config.lr  # theta - lr g, the same arithmetic as Optimizer._sgd, without its lookups
+            self.values = [v - lr * g for v, g in zip(self.values, self.grads)]
+            return
         self.values = [optimizer.update(n, v, g) for n, v, g in zip(self.names, self.values, self.grads)]
 
     def outputs(self, rows=None) -> list:
