@@ -179,7 +179,8 @@ def test_float32_loss():
     assert single.W[1].dtype == np.float32
 
 
-@pytest.mark.parametrize("rows", [[4, 0, 2], slice(1, 4), np.array([5, 5, 1])], ids=["list", "slice", "array"])
+@pytest.mark.parametrize("rows", [[4, 0, 2], [1, 2, 3], slice(1, 4), np.array([5, 5, 1])],
+                         ids=["list", "consecutive", "slice", "array"])
 def test_rows_are_a_problem_of_those_rows(rows):
     raw = problem_dict([3, 4, 2], "relu", "softmax", "cross_entropy", 6, seed=8)
     engine = NumpyEngine(from_dict(raw))
@@ -276,9 +277,68 @@ def test_handprop_does_not_import_numpy():
 
 
 def test_every_activation_and_loss_has_a_kernel():
-    from handprop import vectorized
+    from handprop import vectorized_kernels
     from handprop.layered import LOSSES
     from handprop.ops import ACTIVATIONS
 
-    assert set(vectorized._ACTIVATIONS) == set(ACTIVATIONS)
-    assert set(vectorized._LOSSES) == set(LOSSES)
+    assert set(vectorized_kernels.ACTIVATIONS) == set(ACTIVATIONS)
+    assert set(vectorized_kernels.LOSSES) == set(LOSSES)
+
+
+def test_consecutive_rows_are_a_view_of_the_data():
+    engine = NumpyEngine(from_dict(problem_dict([3, 4, 2], "relu", "softmax", "cross_entropy", 6, seed=8)))
+    for rows in ([1, 2, 3], range(2, 6), slice(0, 6)):
+        x, t = engine.samples.batch(rows)
+        assert np.shares_memory(x, engine.X) and np.shares_memory(t, engine.T), rows
+    for rows, picked in (([3, 2, 1], [3, 2, 1]), ([True, False, True, False, False, False], [0, 2]), ([-1], [5])):
+        x, t = engine.samples.batch(rows)
+        assert not np.shares_memory(x, engine.X)
+        assert x.tolist() == engine.X[picked].tolist() and t.tolist() == engine.T[picked].tolist()
+    with pytest.raises(IndexError):
+        engine.samples.batch([5, 6])
+
+
+def test_snapshot_keeps_the_latest_parameters():
+    problem = handprop.load("homework")
+    engine = NumpyEngine(problem)
+    token = engine.snapshot()
+    engine.loss_and_gradients()
+    engine.step(engine.make_optimizer(problem.optimizer))
+    assert engine.parameters_of(token) == problem.parameters != engine.parameters()
+    newer = engine.snapshot()
+    assert engine.parameters_of(newer) == engine.parameters()
+    with pytest.raises(ValueError, match="only the latest"):
+        engine.parameters_of(token)
+
+
+def test_train_keeps_the_last_good_parameters_on_the_numpy_engine():
+    from handprop.training import TrainingDiverged, train
+
+    raw = problem_dict([2, 3, 1], "identity", "identity", "mse", 3, seed=4, optimizer={"lr": 40.0})
+    problem = from_dict(raw)
+    engine = NumpyEngine(problem)
+    optimizer = engine.make_optimizer(problem.optimizer)
+    with np.errstate(all="ignore"):
+        with pytest.raises(handprop.HandpropError, match="not finite"):
+            for _ in range(1000):  # the engine refuses a loss that is not finite
+                engine.loss_and_gradients()
+                last_good = engine.parameters()
+                engine.step(optimizer)
+        with pytest.raises(TrainingDiverged) as stopped:
+            train(problem, steps=1000, engine="numpy")
+    assert stopped.value.result.engine == "numpy"
+    assert stopped.value.result.final == last_good
+
+
+@pytest.mark.parametrize("section", [{"name": "sgd", "lr": 0.3}, {"name": "adam", "lr": 0.01}], ids=["sgd", "adam"])
+def test_the_update_in_chunks_is_the_update(monkeypatch, section):
+    from handprop import vectorized
+
+    monkeypatch.setattr(vectorized, "_SGD_CHUNK", 7)  # the 17 homework parameters in 3 chunks, the last short
+    problem = from_dict(problem_dict([3, 4, 3], "tanh", "softmax", "cross_entropy", 4, seed=11, optimizer=section))
+    assert_same(problem, steps=3)
+    engine = NumpyEngine(problem, dtype="float32")
+    engine.loss_and_gradients()
+    engine.step(engine.make_optimizer(problem.optimizer))
+    assert engine.theta.dtype == np.float32 and np.shares_memory(engine.W[1], engine.theta)
+    assert np.shares_memory(engine.dL_db[2], engine.gradient)

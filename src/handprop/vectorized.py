@@ -3,9 +3,8 @@
 Scope: a layered network (dense layers, one activation each, one loss), many steps and large layers.
 The scalar engine (scalar.py) interprets the lowered equations sample by sample and keeps every value;
 this engine keeps one matrix per quantity and nothing else, and gives the same loss, gradients and
-updates to rounding (1e-12 relative in float64). Conventions are the op table's (ops.py) and
-torch.nn.functional's: relu'(0) = 0, leaky_relu'(0) = alpha, softplus linear above 20, softmax with
-the row maximum subtracted, ln y of a softmax output taken from the logits (log-softmax).
+updates to rounding (1e-12 relative in float64). The activation and loss kernels, and their
+conventions, are in vectorized_kernels.py.
 
 Shapes follow torch.nn.Linear: W[n] is (units, fan_in), b[n] is (units,), activations are
 (batch, units), so a layer is h = a_prev @ W.T + b. The batch loss is the mean of the per-sample
@@ -14,207 +13,46 @@ losses; the 1/batch is folded into dL/do of the output layer, so every gradient 
 Backward, per layer n from the last: given delta = dL/dh[n]  (batch, units)
     dL/dW[n] = delta.T @ a[n-1]      dL/db[n] = sum of delta over the batch
     dL/da[n-1] = delta @ W[n]        dL/dh[n-1] = dL/da[n-1] * f'(h[n-1])   (softmax: its Jacobian-vector product)
-and no gradient with respect to the inputs. Every step writes into buffers made once per batch size.
+and no gradient with respect to the inputs. The (batch, units) matrices are stored unit by unit, so the
+products are written as h.T = W @ a_prev.T and dL/da[n-1].T = W.T @ delta.T into C-contiguous
+(units, batch) arrays. With OpenBLAS on one thread, a step took 7-8% less time this way than with
+row-major matrices for a 784-128-10 network at batch 64, and about 10% more for ten layers of 32 units
+at batch 16, where NumPy's per-call overhead dominates (benchmarks/bench_training.py).
+
+Memory: every parameter lives in one flat vector `theta`, and W[n], b[n] are views into it; the
+gradients likewise in one flat vector. An elementwise optimizer step is then a few whole-vector
+operations however many layers there are, and a snapshot of the parameters is one copy. Each step
+writes into buffers made once per batch size (vectorized_batches.py picks the batch's rows).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from . import layered
 from .errors import HandpropError
 from .optim import Optimizer, OptimizerConfig
+from .vectorized_batches import Samples, cached
+from .vectorized_kernels import ACTIVATIONS, LOSSES, LayerBuffers, softmax_cross_entropy
 
-_SOFTPLUS_THRESHOLD = 20.0  # as ops.py and torch.nn.functional.softplus: x itself above it
-_BUFFER_SIZES_KEPT = 4  # batch sizes whose buffers stay cached (a full batch and a last, shorter one)
-
-
-class _Buffers:
-    """One layer's matrices for one batch size; `a` is `h` itself for the identity."""
-
-    def __init__(self, batch: int, units: int, activation: str, dtype, *, output: bool):
-        self.h = np.empty((batch, units), dtype)  # (batch, units) pre-activation
-        self.a = self.h if activation == "identity" else np.empty((batch, units), dtype)  # (batch, units)
-        self.delta = np.empty((batch, units), dtype)  # (batch, units) dL/dh, then dL/da on its way down
-        self.scratch = np.empty((batch, units), dtype)
-        self.scratch2 = np.empty((batch, units), dtype) if output or activation == "softplus" else None
-        self.mask = np.empty((batch, units), bool)
-        self.row_max = np.empty((batch, 1), dtype)  # softmax: the subtracted maximum
-        self.row_sum = np.empty((batch, 1), dtype)  # softmax: sum of the exponentials
-        self.row_dot = np.empty((batch, 1), dtype)
+_SGD_CHUNK = 32_768  # parameters per pass of plain SGD: lr*g stays in cache for the subtraction that follows
 
 
-def _sigmoid(x, out, scratch, mask) -> None:
-    # As ops._sigmoid, split by sign so that exp never overflows: 1/(1 + e^-x) for x >= 0, e^x/(1 + e^x) below.
-    np.greater_equal(x, 0.0, out=mask)
-    np.abs(x, out=scratch)
-    np.negative(scratch, out=scratch)
-    np.exp(scratch, out=scratch)  # e^-|x|, at most 1
-    np.add(scratch, 1.0, out=out)
-    np.maximum(scratch, mask, out=scratch)  # the numerator: 1 where x >= 0, e^x below
-    np.divide(scratch, out, out=out)
+@dataclass(frozen=True)
+class _Dense:
+    """One layer's views into the flat parameter and gradient vectors, and its activation's kernels."""
 
-
-# Each activation's forward and its backward (delta *= f'(h), in place) side by side.
-
-def _identity_forward(u: _Buffers, alpha: float) -> None:
-    pass  # u.a is u.h
-
-
-def _identity_backward(u: _Buffers, alpha: float) -> None:
-    pass
-
-
-def _relu_forward(u: _Buffers, alpha: float) -> None:
-    np.maximum(u.h, 0.0, out=u.a)
-
-
-def _relu_backward(u: _Buffers, alpha: float) -> None:
-    np.greater(u.h, 0.0, out=u.mask)  # relu'(0) = 0, as the homework's u(0) = 0
-    np.multiply(u.delta, u.mask, out=u.delta)
-
-
-def _leaky_relu_forward(u: _Buffers, alpha: float) -> None:
-    # x if x > 0 else alpha*x is max(x, alpha*x) for alpha <= 1 and min(x, alpha*x) above.
-    np.multiply(u.h, alpha, out=u.a)
-    (np.maximum if alpha <= 1 else np.minimum)(u.h, u.a, out=u.a)
-
-
-def _leaky_relu_backward(u: _Buffers, alpha: float) -> None:
-    np.less_equal(u.h, 0.0, out=u.mask)  # leaky_relu'(0) = alpha
-    np.multiply(u.delta, alpha, out=u.delta, where=u.mask)
-
-
-def _sigmoid_forward(u: _Buffers, alpha: float) -> None:
-    _sigmoid(u.h, u.a, u.scratch, u.mask)
-
-
-def _sigmoid_backward(u: _Buffers, alpha: float) -> None:
-    np.subtract(1.0, u.a, out=u.scratch)
-    np.multiply(u.a, u.scratch, out=u.scratch)  # y (1 - y)
-    np.multiply(u.delta, u.scratch, out=u.delta)
-
-
-def _tanh_forward(u: _Buffers, alpha: float) -> None:
-    np.tanh(u.h, out=u.a)
-
-
-def _tanh_backward(u: _Buffers, alpha: float) -> None:
-    np.multiply(u.a, u.a, out=u.scratch)
-    np.subtract(1.0, u.scratch, out=u.scratch)  # 1 - y^2
-    np.multiply(u.delta, u.scratch, out=u.delta)
-
-
-def _softplus_forward(u: _Buffers, alpha: float) -> None:
-    np.minimum(u.h, _SOFTPLUS_THRESHOLD, out=u.scratch)  # no overflow where x itself is taken
-    np.exp(u.scratch, out=u.scratch)
-    np.log1p(u.scratch, out=u.a)
-    np.greater(u.h, _SOFTPLUS_THRESHOLD, out=u.mask)
-    np.copyto(u.a, u.h, where=u.mask)
-
-
-def _softplus_backward(u: _Buffers, alpha: float) -> None:
-    _sigmoid(u.h, u.scratch, u.scratch2, u.mask)
-    np.greater(u.h, _SOFTPLUS_THRESHOLD, out=u.mask)
-    np.maximum(u.scratch, u.mask, out=u.scratch)  # 1 above the threshold (sigmoid <= 1), sigmoid(x) below
-    np.multiply(u.delta, u.scratch, out=u.delta)
-
-
-def _softmax_forward(u: _Buffers, alpha: float) -> None:
-    np.maximum.reduce(u.h, axis=1, keepdims=True, out=u.row_max)  # (batch, 1)
-    np.subtract(u.h, u.row_max, out=u.a)
-    np.exp(u.a, out=u.a)
-    np.add.reduce(u.a, axis=1, keepdims=True, out=u.row_sum)  # (batch, 1)
-    np.divide(u.a, u.row_sum, out=u.a)
-
-
-def _softmax_backward(u: _Buffers, alpha: float) -> None:
-    # dL/do = y * (dL/dy - sum_i dL/dy_i y_i), the Jacobian y_i (delta_ij - y_j) applied to dL/dy.
-    np.multiply(u.delta, u.a, out=u.scratch)
-    np.add.reduce(u.scratch, axis=1, keepdims=True, out=u.row_dot)  # (batch, 1)
-    np.subtract(u.delta, u.row_dot, out=u.delta)
-    np.multiply(u.delta, u.a, out=u.delta)
-
-
-_ACTIVATIONS = {
-    "identity": (_identity_forward, _identity_backward),
-    "relu": (_relu_forward, _relu_backward),
-    "leaky_relu": (_leaky_relu_forward, _leaky_relu_backward),
-    "sigmoid": (_sigmoid_forward, _sigmoid_backward),
-    "tanh": (_tanh_forward, _tanh_backward),
-    "softplus": (_softplus_forward, _softplus_backward),
-    "softmax": (_softmax_forward, _softmax_backward),
-}
-
-
-# Each loss: the batch's mean loss, and u.delta = (1/batch) dL_k/dy for each sample k (the output layer's
-# activation backward follows). The per-sample formulas are layered.LOSSES's.
-
-def _softmax_cross_entropy(u: _Buffers, t, batch: int) -> float:
-    # ln y = o - logsumexp(o), from the softmax's own row maximum and sum: exact where y rounds to 0.
-    np.log(u.row_sum, out=u.row_dot)
-    np.add(u.row_dot, u.row_max, out=u.row_dot)  # (batch, 1) logsumexp(o)
-    np.subtract(u.h, u.row_dot, out=u.scratch)  # (batch, n_out) ln y
-    np.multiply(u.scratch, t, out=u.scratch)
-    loss = -float(u.scratch.sum()) / batch
-    # dL/do = y sum(t) - t: the softmax's Jacobian applied to dL/dy = -t/y, written out.
-    np.add.reduce(t, axis=1, keepdims=True, out=u.row_dot)  # (batch, 1) sum of t
-    np.multiply(u.a, u.row_dot, out=u.delta)
-    np.subtract(u.delta, t, out=u.delta)
-    np.multiply(u.delta, 1.0 / batch, out=u.delta)
-    return loss
-
-
-def _cross_entropy(u: _Buffers, t, batch: int) -> float:
-    np.log(u.a, out=u.scratch)
-    np.multiply(u.scratch, t, out=u.scratch)
-    loss = -float(u.scratch.sum()) / batch
-    np.divide(t, u.a, out=u.delta)
-    np.multiply(u.delta, -1.0 / batch, out=u.delta)  # dL/dy = -t/y
-    return loss
-
-
-def _binary_cross_entropy(u: _Buffers, t, batch: int) -> float:
-    n_out = u.a.shape[1]
-    one_minus_y, one_minus_t = u.scratch2, u.delta  # delta is free until the gradient is written into it
-    np.subtract(1.0, u.a, out=one_minus_y)
-    np.subtract(1.0, t, out=one_minus_t)
-    np.log(one_minus_y, out=u.scratch)
-    np.multiply(u.scratch, one_minus_t, out=u.scratch)
-    total = float(u.scratch.sum())  # sum of (1 - t) ln(1 - y)
-    np.log(u.a, out=u.scratch)
-    np.multiply(u.scratch, t, out=u.scratch)
-    total += float(u.scratch.sum())  # plus sum of t ln y
-    # dL/dy = ((1 - t)/(1 - y) - t/y) / n_out
-    np.divide(one_minus_t, one_minus_y, out=u.delta)
-    np.divide(t, u.a, out=u.scratch)
-    np.subtract(u.delta, u.scratch, out=u.delta)
-    np.multiply(u.delta, 1.0 / (n_out * batch), out=u.delta)
-    return -total / (n_out * batch)
-
-
-def _squares(u: _Buffers, t, batch: int, divisor: float, slope: float) -> float:
-    """sum (y - t)^2 / divisor per sample; dL/dy = slope (y - t)."""
-    np.subtract(u.a, t, out=u.scratch)  # (batch, n_out) y - t
-    np.multiply(u.scratch, u.scratch, out=u.scratch2)
-    loss = float(u.scratch2.sum()) / divisor / batch
-    np.multiply(u.scratch, slope / batch, out=u.delta)
-    return loss
-
-
-def _mse(u: _Buffers, t, batch: int) -> float:
-    n_out = u.a.shape[1]
-    return _squares(u, t, batch, float(n_out), 2.0 / n_out)
-
-
-def _half_sse(u: _Buffers, t, batch: int) -> float:
-    return _squares(u, t, batch, 2.0, 1.0)
-
-
-_LOSSES = {"cross_entropy": _cross_entropy, "binary_cross_entropy": _binary_cross_entropy, "mse": _mse,
-          "half_sse": _half_sse}
+    W: np.ndarray  # (units, fan_in)
+    b: np.ndarray  # (units,)
+    dL_dW: np.ndarray  # (units, fan_in)
+    dL_db: np.ndarray  # (units,)
+    forward: object
+    backward: object
+    alpha: float
 
 
 class NumpyEngine:
@@ -229,6 +67,8 @@ class NumpyEngine:
     0.2166
     """
 
+    name = "numpy"
+
     def __init__(self, problem, *, dtype: str = "float64"):
         network = problem.network
         if not isinstance(network, layered.LayeredNetwork):
@@ -239,40 +79,42 @@ class NumpyEngine:
         self.source = problem.source
         self.dtype = np.dtype(dtype)
         self.order = tuple(problem.program.parameters)
-        values = problem.parameters
-        self.W: dict[int, np.ndarray] = {}  # n -> (units, fan_in), as torch.nn.Linear.weight
-        self.b: dict[int, np.ndarray] = {}  # n -> (units,)
-        self.names: dict[str, list[str]] = {}  # slot "W1", "b1", ... -> its parameters' names, row by row
-        for n, (rows, biases) in enumerate(zip(layered.weight_rows(network), layered.bias_names(network)), 1):
-            self.W[n] = np.array([[values[name] for name in row] for row in rows], self.dtype)
-            self.b[n] = np.array([values[name] for name in biases], self.dtype)
-            self.names[f"W{n}"] = [name for row in rows for name in row]
-            self.names[f"b{n}"] = list(biases)
-        self.dL_dW = {n: np.zeros_like(w) for n, w in self.W.items()}
-        self.dL_db = {n: np.zeros_like(b) for n, b in self.b.items()}
-        self._update = {slot: np.empty_like(self._slot(slot)) for slot in self.names}  # plain SGD's lr * g
-        # problem.data holds one tuple per name; the engine wants one row per sample.
-        by_name = [problem.data[name] for name in network.inputs + network.targets]
-        columns = np.array(by_name, self.dtype)  # (inputs + outputs, samples)
-        self.X = np.ascontiguousarray(columns[:len(network.inputs)].T)  # (samples, inputs)
-        self.T = np.ascontiguousarray(columns[len(network.inputs):].T)  # (samples, outputs)
-        last = network.layers[-1]
+        # The flat layout: W1 row by row, b1, W2, b2, ...; _position maps each name to its place in it.
+        flat_names = []
+        for rows, biases in zip(layered.weight_rows(network), layered.bias_names(network)):
+            flat_names += [name for row in rows for name in row] + list(biases)
+        self._position = {name: i for i, name in enumerate(flat_names)}
+        self._index = np.array([self._position[name] for name in self.order], np.intp)  # program order -> flat
+        self.theta = np.array([problem.parameters[name] for name in flat_names], self.dtype)
+        self.gradient = np.zeros_like(self.theta)
+        size = self.theta.size
+        update = np.empty(min(size, _SGD_CHUNK), self.dtype)  # plain SGD's lr * g, one chunk at a time
+        self._sgd_chunks = [(self.theta[i:i + _SGD_CHUNK], self.gradient[i:i + _SGD_CHUNK],
+                             update[:min(_SGD_CHUNK, size - i)]) for i in range(0, size, _SGD_CHUNK)]
+        self._saved, self._snapshots = None, 0  # the latest snapshot's copy of theta (made at the first)
+        self.W, self.b, self.dL_dW, self.dL_db = {}, {}, {}, {}  # n -> views: (units, fan_in), (units,)
+        self._layers: list[_Dense] = []
+        start = 0
+        for n, (layer, fan_in) in enumerate(zip(network.layers, network.widths()), 1):
+            middle, end = start + layer.units * fan_in, start + layer.units * (fan_in + 1)
+            self.W[n] = self.theta[start:middle].reshape(layer.units, fan_in)
+            self.dL_dW[n] = self.gradient[start:middle].reshape(layer.units, fan_in)
+            self.b[n], self.dL_db[n] = self.theta[middle:end], self.gradient[middle:end]
+            self._layers.append(_Dense(self.W[n], self.b[n], self.dL_dW[n], self.dL_db[n],
+                                       *ACTIVATIONS[layer.activation], layer.alpha))
+            start = end
+        self.samples = Samples(problem, self.dtype)
+        self.X, self.T = self.samples.X, self.samples.T  # (samples, inputs), (samples, outputs)
         # Softmax outputs with cross-entropy: ln y from the logits and dL/do directly, as torch's cross_entropy.
-        self._fused = last.activation == "softmax" and network.loss == "cross_entropy"
-        self._loss = _softmax_cross_entropy if self._fused else _LOSSES[network.loss]
-        self._buffers: dict[int, list[_Buffers]] = {}
-        self._gathered: dict[int, tuple] = {}  # batch size -> (x, t) buffers for rows given as indices
+        self._fused = network.layers[-1].activation == "softmax" and network.loss == "cross_entropy"
+        unit_targets = bool(np.all(self.T.sum(axis=1) == 1.0))  # one-hot rows: dL/do = y - t
+        self._loss = partial(softmax_cross_entropy, unit_targets=unit_targets) if self._fused else LOSSES[network.loss]
+        self._buffers: dict[int, list[LayerBuffers]] = {}  # batch size -> each layer's matrices
 
     # --- parameters and gradients by name
 
-    def _slot(self, slot: str) -> np.ndarray:
-        return (self.W if slot[0] == "W" else self.b)[int(slot[1:])]
-
-    def _by_name(self, arrays) -> dict:
-        flat: dict = {}
-        for slot, names in self.names.items():
-            flat.update(zip(names, arrays(slot).ravel().tolist()))
-        return {name: flat[name] for name in self.order}
+    def _named(self, flat: np.ndarray) -> dict:
+        return dict(zip(self.order, flat[self._index].tolist()))
 
     def parameters(self) -> dict:
         """name -> current value, in the program's order.
@@ -281,7 +123,7 @@ class NumpyEngine:
         >>> NumpyEngine(load("homework")).parameters()["b5"]
         0.7
         """
-        return self._by_name(self._slot)
+        return self._named(self.theta)
 
     def set_parameters(self, values: dict) -> None:
         """Set the named parameters (all or some of them) in place.
@@ -292,17 +134,41 @@ class NumpyEngine:
         >>> engine.W[1][0, 0]
         np.float64(0.25)
         """
-        unknown = set(values) - set(self.order)
+        unknown = set(values) - set(self._position)
         if unknown:
             raise ValueError(f"unknown parameters: {', '.join(sorted(unknown))}")
-        for slot, names in self.names.items():
-            array = self._slot(slot)
-            given = [(i, values[name]) for i, name in enumerate(names) if name in values]
-            if len(given) == len(names):
-                array[...] = np.array([value for _, value in given], self.dtype).reshape(array.shape)
-            else:
-                for i, value in given:
-                    array.flat[i] = value
+        places = [self._position[name] for name in values]
+        self.theta[places] = np.array(list(values.values()), self.dtype)
+
+    def snapshot(self) -> int:
+        """Keep a copy of the parameters (one copy into a buffer made once); a token for parameters_of.
+
+        Only the latest snapshot is kept: the training loop's last parameters whose loss was finite.
+
+        >>> from handprop import load
+        >>> engine = NumpyEngine(load("homework"))
+        >>> token = engine.snapshot()
+        >>> engine.set_parameters({"w1": 9.0})
+        >>> engine.parameters_of(token)["w1"]
+        0.1
+        """
+        if self._saved is None:
+            self._saved = np.empty_like(self.theta)
+        np.copyto(self._saved, self.theta)
+        self._snapshots += 1
+        return self._snapshots
+
+    def parameters_of(self, token: int) -> dict:
+        """name -> value at the snapshot `token` (which must be the latest one).
+
+        >>> from handprop import load
+        >>> engine = NumpyEngine(load("homework"))
+        >>> engine.parameters_of(engine.snapshot()) == engine.parameters()
+        True
+        """
+        if token != self._snapshots or self._saved is None:
+            raise ValueError(f"snapshot {token} is gone: only the latest ({self._snapshots}) is kept")
+        return self._named(self._saved)
 
     def gradients(self) -> dict:
         """name -> dL/dname from the last loss_and_gradients, in the program's order.
@@ -313,51 +179,23 @@ class NumpyEngine:
         >>> round(engine.gradients()["b4"], 4)
         -0.4748
         """
-        return self._by_name(lambda slot: (self.dL_dW if slot[0] == "W" else self.dL_db)[int(slot[1:])])
+        return self._named(self.gradient)
 
     # --- forward, loss, backward
 
-    def _layer_buffers(self, batch: int) -> list[_Buffers]:
-        buffers = self._buffers.get(batch)
-        if buffers is None:
-            if len(self._buffers) >= _BUFFER_SIZES_KEPT:
-                self._buffers.pop(next(iter(self._buffers)))
-            last = len(self.network.layers) - 1
-            buffers = [_Buffers(batch, layer.units, layer.activation, self.dtype, output=i == last)
-                       for i, layer in enumerate(self.network.layers)]
-            self._buffers[batch] = buffers
-        return buffers
+    def _layer_buffers(self, batch: int) -> list[LayerBuffers]:
+        last = len(self.network.layers) - 1
+        return cached(self._buffers, batch, lambda: [
+            LayerBuffers(batch, layer.units, layer.activation, self.dtype, output=i == last)
+            for i, layer in enumerate(self.network.layers)])
 
-    def _batch(self, rows):
-        """(x, t) for the rows: the data themselves, a view for a slice, else gathered into a buffer."""
-        if rows is None:
-            return self.X, self.T
-        if isinstance(rows, slice):
-            x, t = self.X[rows], self.T[rows]
-        else:
-            rows = np.asarray(rows)
-            if rows.dtype == bool:
-                rows = np.flatnonzero(rows)
-            batch = len(rows)
-            gathered = self._gathered.get(batch)
-            if gathered is None:
-                if len(self._gathered) >= _BUFFER_SIZES_KEPT:
-                    self._gathered.pop(next(iter(self._gathered)))
-                gathered = (np.empty((batch, self.X.shape[1]), self.dtype),
-                            np.empty((batch, self.T.shape[1]), self.dtype))
-                self._gathered[batch] = gathered
-            x, t = np.take(self.X, rows, axis=0, out=gathered[0]), np.take(self.T, rows, axis=0, out=gathered[1])
-        if len(x) == 0:
-            raise ValueError("rows selects no samples")
-        return x, t
-
-    def _forward(self, x) -> list[_Buffers]:
+    def _forward(self, x) -> list[LayerBuffers]:
         buffers = self._layer_buffers(len(x))
         a_prev = x  # (batch, fan_in)
-        for n, (layer, u) in enumerate(zip(self.network.layers, buffers), 1):
-            np.matmul(a_prev, self.W[n].T, out=u.h)  # (batch, units)
-            np.add(u.h, self.b[n], out=u.h)
-            _ACTIVATIONS[layer.activation][0](u, layer.alpha)
+        for layer, u in zip(self._layers, buffers):
+            np.matmul(layer.W, a_prev.T, out=u.h.T)  # (units, batch): h transposed
+            np.add(u.h, layer.b, out=u.h)
+            layer.forward(u, layer.alpha)
             a_prev = u.a
         return buffers
 
@@ -368,26 +206,26 @@ class NumpyEngine:
         >>> round(NumpyEngine(load("homework")).loss_and_gradients(rows=[0]), 4)
         0.644
         """
-        x, t = self._batch(rows)
+        x, t = self.samples.batch(rows)
         batch = len(x)
         buffers = self._forward(x)
-        layers = self.network.layers
+        layers = self._layers
         output = buffers[-1]
         loss = self._loss(output, t, batch)  # output.delta = dL/dy / batch, or dL/do when fused
         if not math.isfinite(loss):
             raise HandpropError(self.source, "loss", f"is {loss} (not finite)",
                                 "outputs inside the loss's domain, e.g. y strictly between 0 and 1")
         if not self._fused:
-            _ACTIVATIONS[layers[-1].activation][1](output, layers[-1].alpha)
-        for n in range(len(layers), 0, -1):
-            u = buffers[n - 1]
-            a_prev = buffers[n - 2].a if n > 1 else x  # (batch, fan_in)
-            np.matmul(u.delta.T, a_prev, out=self.dL_dW[n])  # (units, fan_in)
-            np.add.reduce(u.delta, axis=0, out=self.dL_db[n])  # (units,)
-            if n > 1:
-                below = buffers[n - 2]
-                np.matmul(u.delta, self.W[n], out=below.delta)  # (batch, fan_in) dL/da[n-1]
-                _ACTIVATIONS[layers[n - 2].activation][1](below, layers[n - 2].alpha)
+            layers[-1].backward(output, layers[-1].alpha)
+        for n in range(len(layers) - 1, -1, -1):
+            layer, u = layers[n], buffers[n]
+            a_prev = buffers[n - 1].a if n else x  # (batch, fan_in)
+            np.matmul(u.delta.T, a_prev, out=layer.dL_dW)  # (units, fan_in)
+            np.add.reduce(u.delta, axis=0, out=layer.dL_db)  # (units,)
+            if n:
+                below = buffers[n - 1]
+                np.matmul(layer.W.T, u.delta.T, out=below.delta.T)  # (fan_in, batch): dL/da[n-1] transposed
+                layers[n - 1].backward(below, layers[n - 1].alpha)
         return loss
 
     def outputs(self, rows=None) -> np.ndarray:
@@ -397,7 +235,7 @@ class NumpyEngine:
         >>> NumpyEngine(load("homework")).outputs().round(4)
         array([[0.5252, 0.4748]])
         """
-        x, _ = self._batch(rows)
+        x, _ = self.samples.batch(rows)
         return self._forward(x)[-1].a.copy()
 
     def accuracy(self, rows=None) -> float | None:
@@ -411,7 +249,7 @@ class NumpyEngine:
         1.0
         """
         last, loss = self.network.layers[-1], self.network.loss
-        x, t = self._batch(rows)
+        x, t = self.samples.batch(rows)
         if last.activation == "softmax" or (loss == "cross_entropy" and last.units > 1):
             y = self._forward(x)[-1].a
             return float(np.mean(np.argmax(y, axis=1) == np.argmax(t, axis=1)))
@@ -433,10 +271,11 @@ class NumpyEngine:
         return Optimizer(config, sqrt=np.sqrt, maximum=np.maximum)
 
     def step(self, optimizer: Optimizer) -> None:
-        """One step of the optimizer on every slot W1, b1, W2, ... from the last gradients.
+        """One step of the optimizer on every parameter at once, from the last gradients.
 
-        Plain SGD updates in place; the other rules go through Optimizer.update, slot by slot.
-        An Optimizer made with math.sqrt and max (the scalar path's) is given NumPy's.
+        Plain SGD updates in place, a cache-sized chunk of the flat vector at a time; the other rules go through
+        Optimizer.update with the whole vector as one slot (every rule is elementwise). An Optimizer
+        made with math.sqrt and max (the scalar path's) is given NumPy's.
 
         >>> from handprop import load
         >>> problem = load("homework")
@@ -449,16 +288,12 @@ class NumpyEngine:
         optimizer.begin_step()
         if optimizer.config.is_plain_sgd:
             lr = optimizer.config.lr
-            for n in self.W:
-                for theta, grad, update in ((self.W[n], self.dL_dW[n], self._update[f"W{n}"]),
-                                            (self.b[n], self.dL_db[n], self._update[f"b{n}"])):
-                    np.multiply(grad, lr, out=update)
-                    np.subtract(theta, update, out=theta)  # theta - lr g, as the scalar path
+            for theta, grad, update in self._sgd_chunks:
+                np.multiply(grad, lr, out=update)
+                np.subtract(theta, update, out=theta)  # theta - lr g, as the scalar path
             return
         if optimizer.sqrt is math.sqrt or optimizer.maximum is max:
             optimizer.sqrt, optimizer.maximum = np.sqrt, np.maximum
-        for n in self.W:
-            # A copy of the gradient: the optimizer may keep it as state (SGD's first momentum buffer), and
-            # the gradient buffers are overwritten by the next loss_and_gradients.
-            self.W[n] = np.ascontiguousarray(optimizer.update(f"W{n}", self.W[n], self.dL_dW[n].copy()), self.dtype)
-            self.b[n] = np.ascontiguousarray(optimizer.update(f"b{n}", self.b[n], self.dL_db[n].copy()), self.dtype)
+        # A copy of the gradient: the optimizer may keep it as state (SGD's first momentum buffer), and the
+        # gradient vector is overwritten by the next loss_and_gradients.
+        np.copyto(self.theta, optimizer.update("parameters", self.theta, self.gradient.copy()))

@@ -1,0 +1,214 @@
+"""The NumPy engine's kernels: each activation's forward and backward, and each loss, on a whole batch.
+
+Every kernel writes into the preallocated matrices of one layer (LayerBuffers) and allocates nothing
+the size of a layer. Conventions are the op table's (ops.py) and torch.nn.functional's: relu'(0) = 0,
+leaky_relu'(0) = alpha, softplus linear above 20, softmax with the row maximum subtracted, ln y of a
+softmax output taken from the logits (log-softmax). The per-sample loss formulas are layered.LOSSES's.
+
+Shapes: every matrix here is (batch, units) unless its comment says otherwise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SOFTPLUS_THRESHOLD = 20.0  # as ops.py and torch.nn.functional.softplus: x itself above it
+
+
+class LayerBuffers:
+    """One layer's matrices for one batch size; `a` is `h` itself for the identity.
+
+    Each (batch, units) matrix is stored unit by unit (Fortran order): its transpose, (units, batch), is
+    C-contiguous, and the engine's products write into that transpose (see vectorized.py).
+    """
+
+    def __init__(self, batch: int, units: int, activation: str, dtype, *, output: bool):
+        def matrix(kind=dtype):
+            return np.empty((batch, units), kind, order="F")
+
+        self.h = matrix()  # pre-activation
+        self.a = self.h if activation == "identity" else matrix()
+        self.delta = matrix()  # dL/dh, and dL/da on its way down
+        self.scratch = matrix()
+        self.scratch2 = matrix() if output or activation == "softplus" else None
+        self.mask = matrix(bool)
+        self.row_max = np.empty((batch, 1), dtype)  # softmax: the subtracted maximum
+        self.row_sum = np.empty((batch, 1), dtype)  # softmax: sum of the exponentials
+        self.row_dot = np.empty((batch, 1), dtype)
+
+
+def _sigmoid(x, out, scratch, mask) -> None:
+    # As ops._sigmoid, split by sign so that exp never overflows: 1/(1 + e^-x) for x >= 0, e^x/(1 + e^x) below.
+    np.greater_equal(x, 0.0, out=mask)
+    np.abs(x, out=scratch)
+    np.negative(scratch, out=scratch)
+    np.exp(scratch, out=scratch)  # e^-|x|, at most 1
+    np.add(scratch, 1.0, out=out)
+    np.maximum(scratch, mask, out=scratch)  # the numerator: 1 where x >= 0, e^x below
+    np.divide(scratch, out, out=out)
+
+
+# Each activation's forward (u.a from u.h) and its backward (u.delta *= f'(h), in place) side by side.
+
+def _identity_forward(u: LayerBuffers, alpha: float) -> None:
+    pass  # u.a is u.h
+
+
+def _identity_backward(u: LayerBuffers, alpha: float) -> None:
+    pass
+
+
+def _relu_forward(u: LayerBuffers, alpha: float) -> None:
+    np.maximum(u.h, 0.0, out=u.a)
+
+
+def _relu_backward(u: LayerBuffers, alpha: float) -> None:
+    np.greater(u.h, 0.0, out=u.mask)  # relu'(0) = 0, as the homework's u(0) = 0
+    np.multiply(u.delta, u.mask, out=u.delta)
+
+
+def _leaky_relu_forward(u: LayerBuffers, alpha: float) -> None:
+    # x if x > 0 else alpha*x is max(x, alpha*x) for alpha <= 1 and min(x, alpha*x) above.
+    np.multiply(u.h, alpha, out=u.a)
+    (np.maximum if alpha <= 1 else np.minimum)(u.h, u.a, out=u.a)
+
+
+def _leaky_relu_backward(u: LayerBuffers, alpha: float) -> None:
+    np.less_equal(u.h, 0.0, out=u.mask)  # leaky_relu'(0) = alpha
+    np.multiply(u.delta, alpha, out=u.delta, where=u.mask)
+
+
+def _sigmoid_forward(u: LayerBuffers, alpha: float) -> None:
+    _sigmoid(u.h, u.a, u.scratch, u.mask)
+
+
+def _sigmoid_backward(u: LayerBuffers, alpha: float) -> None:
+    np.subtract(1.0, u.a, out=u.scratch)
+    np.multiply(u.a, u.scratch, out=u.scratch)  # y (1 - y)
+    np.multiply(u.delta, u.scratch, out=u.delta)
+
+
+def _tanh_forward(u: LayerBuffers, alpha: float) -> None:
+    np.tanh(u.h, out=u.a)
+
+
+def _tanh_backward(u: LayerBuffers, alpha: float) -> None:
+    np.multiply(u.a, u.a, out=u.scratch)
+    np.subtract(1.0, u.scratch, out=u.scratch)  # 1 - y^2
+    np.multiply(u.delta, u.scratch, out=u.delta)
+
+
+def _softplus_forward(u: LayerBuffers, alpha: float) -> None:
+    np.minimum(u.h, SOFTPLUS_THRESHOLD, out=u.scratch)  # no overflow where x itself is taken
+    np.exp(u.scratch, out=u.scratch)
+    np.log1p(u.scratch, out=u.a)
+    np.greater(u.h, SOFTPLUS_THRESHOLD, out=u.mask)
+    np.copyto(u.a, u.h, where=u.mask)
+
+
+def _softplus_backward(u: LayerBuffers, alpha: float) -> None:
+    _sigmoid(u.h, u.scratch, u.scratch2, u.mask)
+    np.greater(u.h, SOFTPLUS_THRESHOLD, out=u.mask)
+    np.maximum(u.scratch, u.mask, out=u.scratch)  # 1 above the threshold (sigmoid <= 1), sigmoid(x) below
+    np.multiply(u.delta, u.scratch, out=u.delta)
+
+
+def _softmax_forward(u: LayerBuffers, alpha: float) -> None:
+    np.maximum.reduce(u.h, axis=1, keepdims=True, out=u.row_max)  # (batch, 1)
+    np.subtract(u.h, u.row_max, out=u.a)
+    np.exp(u.a, out=u.a)
+    np.add.reduce(u.a, axis=1, keepdims=True, out=u.row_sum)  # (batch, 1)
+    np.divide(u.a, u.row_sum, out=u.a)
+
+
+def _softmax_backward(u: LayerBuffers, alpha: float) -> None:
+    # dL/do = y * (dL/dy - sum_i dL/dy_i y_i), the Jacobian y_i (delta_ij - y_j) applied to dL/dy.
+    np.multiply(u.delta, u.a, out=u.scratch)
+    np.add.reduce(u.scratch, axis=1, keepdims=True, out=u.row_dot)  # (batch, 1)
+    np.subtract(u.delta, u.row_dot, out=u.delta)
+    np.multiply(u.delta, u.a, out=u.delta)
+
+
+ACTIVATIONS = {
+    "identity": (_identity_forward, _identity_backward),
+    "relu": (_relu_forward, _relu_backward),
+    "leaky_relu": (_leaky_relu_forward, _leaky_relu_backward),
+    "sigmoid": (_sigmoid_forward, _sigmoid_backward),
+    "tanh": (_tanh_forward, _tanh_backward),
+    "softplus": (_softplus_forward, _softplus_backward),
+    "softmax": (_softmax_forward, _softmax_backward),
+}
+
+
+# Each loss: the batch's mean loss, and u.delta = (1/batch) dL_k/dy for each sample k (the output layer's
+# activation backward follows). `t` is (batch, n_out).
+
+def softmax_cross_entropy(u: LayerBuffers, t, batch: int, *, unit_targets: bool = False) -> float:
+    """Cross-entropy of softmax outputs from the logits, as torch's cross_entropy; u.delta = dL/do / batch.
+
+    `unit_targets`: every target row sums to exactly 1 (one-hot rows do), so dL/do = y - t.
+    """
+    # ln y = o - logsumexp(o), from the softmax's own row maximum and sum: exact where y rounds to 0.
+    np.log(u.row_sum, out=u.row_dot)
+    np.add(u.row_dot, u.row_max, out=u.row_dot)  # (batch, 1) logsumexp(o)
+    np.subtract(u.h, u.row_dot, out=u.scratch)  # ln y
+    np.multiply(u.scratch, t, out=u.scratch)
+    loss = -float(u.scratch.sum()) / batch
+    # dL/do = y sum(t) - t: the softmax's Jacobian applied to dL/dy = -t/y, written out.
+    if unit_targets:
+        np.subtract(u.a, t, out=u.delta)
+    else:
+        np.add.reduce(t, axis=1, keepdims=True, out=u.row_dot)  # (batch, 1) sum of t
+        np.multiply(u.a, u.row_dot, out=u.delta)
+        np.subtract(u.delta, t, out=u.delta)
+    np.multiply(u.delta, 1.0 / batch, out=u.delta)
+    return loss
+
+
+def _cross_entropy(u: LayerBuffers, t, batch: int) -> float:
+    np.log(u.a, out=u.scratch)
+    np.multiply(u.scratch, t, out=u.scratch)
+    loss = -float(u.scratch.sum()) / batch
+    np.divide(t, u.a, out=u.delta)
+    np.multiply(u.delta, -1.0 / batch, out=u.delta)  # dL/dy = -t/y
+    return loss
+
+
+def _binary_cross_entropy(u: LayerBuffers, t, batch: int) -> float:
+    n_out = u.a.shape[1]
+    one_minus_y, one_minus_t = u.scratch2, u.delta  # delta is free until the gradient is written into it
+    np.subtract(1.0, u.a, out=one_minus_y)
+    np.subtract(1.0, t, out=one_minus_t)
+    np.log(one_minus_y, out=u.scratch)
+    np.multiply(u.scratch, one_minus_t, out=u.scratch)
+    total = float(u.scratch.sum())  # sum of (1 - t) ln(1 - y)
+    np.log(u.a, out=u.scratch)
+    np.multiply(u.scratch, t, out=u.scratch)
+    total += float(u.scratch.sum())  # plus sum of t ln y
+    # dL/dy = ((1 - t)/(1 - y) - t/y) / n_out
+    np.divide(one_minus_t, one_minus_y, out=u.delta)
+    np.divide(t, u.a, out=u.scratch)
+    np.subtract(u.delta, u.scratch, out=u.delta)
+    np.multiply(u.delta, 1.0 / (n_out * batch), out=u.delta)
+    return -total / (n_out * batch)
+
+
+def _squares(u: LayerBuffers, t, batch: int, divisor: float, slope: float) -> float:
+    """sum (y - t)^2 / divisor per sample; dL/dy = slope (y - t)."""
+    np.subtract(u.a, t, out=u.scratch)  # y - t
+    loss = float(np.vdot(u.scratch.T, u.scratch.T)) / divisor / batch  # .T: C-contiguous, so no copy
+    np.multiply(u.scratch, slope / batch, out=u.delta)
+    return loss
+
+
+def _mse(u: LayerBuffers, t, batch: int) -> float:
+    n_out = u.a.shape[1]
+    return _squares(u, t, batch, float(n_out), 2.0 / n_out)
+
+
+def _half_sse(u: LayerBuffers, t, batch: int) -> float:
+    return _squares(u, t, batch, 2.0, 1.0)
+
+
+LOSSES = {"cross_entropy": _cross_entropy, "binary_cross_entropy": _binary_cross_entropy, "mse": _mse,
+          "half_sse": _half_sse}
