@@ -484,8 +484,6 @@ def test_explain_sgd_with_weight_decay_alone(cli, tmp_path):
     assert_refused_or_solved(cli(["explain", str(path)]))
 
 
-@pytest.mark.xfail(reason="the NumPy engine lets NumPy's RuntimeWarnings (log of 0) reach standard error, lines "
-                          "before the one error line", strict=False)
 def test_numpy_engine_writes_one_line(tmp_path):
     from conftest import run_process
 

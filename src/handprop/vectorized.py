@@ -208,10 +208,13 @@ class NumpyEngine:
         """
         x, t = self.samples.batch(rows)
         batch = len(x)
-        buffers = self._forward(x)
+        # An overflow or a log of 0 shows as a loss that is not finite, which is reported below in one
+        # line: NumPy's own warnings would only add lines before it.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            buffers = self._forward(x)
+            output = buffers[-1]
+            loss = self._loss(output, t, batch)  # output.delta = dL/dy / batch, or dL/do when fused
         layers = self._layers
-        output = buffers[-1]
-        loss = self._loss(output, t, batch)  # output.delta = dL/dy / batch, or dL/do when fused
         if not math.isfinite(loss):
             raise HandpropError(self.source, "loss", f"is {loss} (not finite)",
                                 "outputs inside the loss's domain, e.g. y strictly between 0 and 1")
