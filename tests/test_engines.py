@@ -64,3 +64,9 @@ def test_train_gives_one_answer_whichever_engine():
 def test_explain_takes_the_engine_option(cli):
     result = cli(["explain", "xor", "--engine", "numpy"])
     assert result.status == 0 and "## Update" in result.out
+
+
+def test_the_command_line_lists_the_engines_there_are():
+    from handprop import cli, engines
+
+    assert cli.ENGINES == engines.ENGINES and cli.DTYPES == engines.DTYPES

@@ -22,8 +22,33 @@ EXPLAIN_EXTENSIONS = {".md": "markdown", ".markdown": "markdown", ".tex": "latex
                       ".htm": "html"}
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help layout at a set width: asking the terminal for its width costs an import of shutil,
+    and argparse builds a formatter for every option it is given, not only for --help."""
+
+    def __init__(self, prog: str, **options):
+        options.setdefault("width", _help_width())
+        super().__init__(prog, **options)
+
+
+class _RawFormatter(argparse.RawDescriptionHelpFormatter, _Formatter):
+    pass
+
+
+def _help_width() -> int:
+    columns = os.environ.get("COLUMNS", "")
+    return max(40, min(int(columns), 120)) - 2 if columns.isdigit() else 98
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with usage errors as one line and exit status 2."""
+
+    def __init__(self, *args, **options):
+        if options.get("formatter_class") in (None, argparse.HelpFormatter):
+            options["formatter_class"] = _Formatter
+        elif options["formatter_class"] is argparse.RawDescriptionHelpFormatter:
+            options["formatter_class"] = _RawFormatter
+        super().__init__(*args, **options)
 
     def error(self, message: str):
         raise HandpropError(None, None, message, f"see `{self.prog} --help`")
@@ -35,9 +60,11 @@ def _add_file_argument(parser: argparse.ArgumentParser) -> None:
                              "(default: homework)")
 
 
-def _add_engine_options(parser: argparse.ArgumentParser) -> None:
-    from .engines import DTYPES, ENGINES
+ENGINES = ("auto", "scalar", "numpy")  # as engines.ENGINES, without importing the engines at start-up
+DTYPES = ("float64", "float32")
 
+
+def _add_engine_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engine", choices=ENGINES, default="auto",
                         help="who takes the steps: scalar (plain Python), numpy (layered networks), or auto "
                              "(default: a small network stays scalar, else the faster one, measured)")
@@ -140,10 +167,12 @@ def _build_parser() -> argparse.ArgumentParser:
     from .exercise_command import add_exercise_parser
     from .export_command import add_export_parser
     from .grading_command import add_grade_parser
+    from .serve_command import add_serve_parser
 
     add_exercise_parser(commands)
     add_grade_parser(commands)
     add_export_parser(commands)
+    add_serve_parser(commands)
 
     examples = commands.add_parser(
         "examples", help="list the packaged examples, or print one",
@@ -155,7 +184,7 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("solve", "explain", "diagram", "train", "verify", "exercise", "grade", "export", "examples")
+COMMANDS = ("solve", "explain", "diagram", "train", "verify", "exercise", "grade", "export", "serve", "examples")
 
 
 def _version() -> str:
@@ -391,9 +420,11 @@ def main(argv: list[str] | None = None) -> int:
         from .exercise_command import run_exercise
         from .export_command import run_export
         from .grading_command import run_grade
+        from .serve_command import run_serve
 
         handlers = {"solve": _solve, "explain": _explain, "diagram": _diagram, "train": _train, "verify": _verify,
-                    "exercise": run_exercise, "grade": run_grade, "export": run_export, "examples": _examples}
+                    "exercise": run_exercise, "grade": run_grade, "export": run_export, "serve": run_serve,
+                    "examples": _examples}
         return handlers[args.command](args)
     except HandpropError as exc:
         sys.stdout.flush()
