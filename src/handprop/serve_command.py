@@ -1,0 +1,71 @@
+"""`handprop serve`: the command's options and what it runs (a thin shell over serve.py)."""
+
+from __future__ import annotations
+
+import sys
+
+DEFAULT_PORT = 8765
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def add_serve_parser(commands) -> None:
+    parser = commands.add_parser(
+        "serve", help="a local web page: edit a problem, see its solution change as you type",
+        description="Start a local web app for one problem: its text in an editor, and beside it the diagram, "
+                    "the Result table and the worked solution, worked out again on every edit. It listens on "
+                    "127.0.0.1 only unless --host says otherwise, and needs Flask (pip install 'handprop[serve]').",
+        epilog="example: handprop serve homework")
+    parser.add_argument("file", nargs="?", default="homework", metavar="FILE",
+                        help="problem file (.toml, .json, .yaml) or an example's name (default: homework); "
+                             "Save writes to a file given here")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, metavar="P",
+                        help=f"port to listen on (default: {DEFAULT_PORT}; 0 picks a free one)")
+    parser.add_argument("--host", default="127.0.0.1", metavar="H",
+                        help="address to listen on (default: 127.0.0.1, this machine only)")
+    parser.add_argument("--open", action="store_true", help="open the page in the web browser")
+
+
+def run_serve(args) -> int:
+    from .errors import HandpropError
+    from .files import read_source
+
+    try:
+        import flask  # noqa: F401  (only to say early that it is missing)
+    except ImportError:
+        raise HandpropError(None, None, "handprop serve needs Flask", "pip install 'handprop[serve]'") from None
+    if not 0 <= args.port <= 65535:
+        raise HandpropError(None, "--port", f"{args.port} is out of range", "0 to 65535")
+    label, text, kind, path = read_source(args.file)
+    if path is not None and _is_example(path):
+        path = None  # the packaged examples are not saved over
+    from werkzeug.serving import make_server
+
+    from .serve import create_app
+
+    hosts = ("127.0.0.1", "localhost", "[::1]") if args.host in LOOPBACK else None
+    app = create_app(text, kind=kind, label=label, path=path, hosts=hosts)
+    try:
+        server = make_server(args.host, args.port, app, threaded=True)
+    except (OSError, SystemExit) as exc:
+        raise HandpropError(None, "--port", f"cannot listen on {args.host}:{args.port}: "
+                            f"{getattr(exc, 'strerror', None) or exc}", "a free port, or --port 0") from None
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    url = f"http://{shown}:{server.port}/"
+    print(f"handprop serve: {label} at {url} (Ctrl+C stops it)", flush=True)
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        sys.stderr.write("\n")
+    finally:
+        server.server_close()
+    return 0
+
+
+def _is_example(path) -> bool:
+    from .files import EXAMPLES_DIR
+
+    return path.resolve().parent == EXAMPLES_DIR.resolve()

@@ -1,0 +1,217 @@
+"""`handprop serve`: the app's API through Flask's test client, and the page in a real browser."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("flask")
+
+from conftest import ARTIFACTS  # noqa: E402
+from handprop.errors import HandpropError  # noqa: E402
+from handprop.files import example_path  # noqa: E402
+from handprop.render.numbers import fixed  # noqa: E402
+from handprop.serve import create_app, load_text  # noqa: E402
+from handprop.solver import solve  # noqa: E402
+
+HOMEWORK = example_path("homework").read_text(encoding="utf-8")
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture
+def client():
+    return create_app(HOMEWORK, label="homework").test_client()
+
+
+def post(client, url, text, **fields):
+    return client.post(url, json={"text": text, "label": "homework", **fields})
+
+
+def test_page_is_served_with_its_assets(client):
+    page = client.get("/")
+    assert page.status_code == 200 and b"<textarea" in page.data and b"Machine Learning Homework 1" in page.data
+    assert b"http" not in page.data.replace(b"http-equiv", b"")  # no CDN: every asset from the app
+    for name in ("app.js", "style.css", "math-font.woff2"):
+        assert client.get(f"/assets/{name}").status_code == 200
+    assert client.get("/assets/../serve.py").status_code == 404
+
+
+def test_solve_answers_the_table_diagram_and_worked_solution(client):
+    answer = post(client, "/api/solve", HOMEWORK).get_json()
+    assert answer["ok"] and "0.53" in answer["table"]
+    assert answer["diagram"].startswith("<svg") and "<math" in answer["html"] and answer["lr"] == 0.5
+    four = post(client, "/api/solve", HOMEWORK, decimals="4", lr="0.1").get_json()
+    updated = solve(load_text(HOMEWORK, lr=0.1)).parameters["w7"].updated
+    assert fixed(updated, 4) in four["table"]
+
+
+def test_broken_text_gives_the_one_line_error(client):
+    broken = HOMEWORK.replace("lr = 0.5", "lr = -1")
+    answer = post(client, "/api/solve", broken).get_json()
+    with pytest.raises(HandpropError) as raised:
+        load_text(broken, label="homework")
+    assert answer == {"ok": False, "error": raised.value.line()} and "\n" not in answer["error"]
+    assert "optimizer.lr" in answer["error"]
+    assert post(client, "/api/solve", HOMEWORK, lr="fast").get_json()["error"].startswith("learning rate:")
+    assert not post(client, "/api/solve", HOMEWORK, decimals="99").get_json()["ok"]
+
+
+def test_data_files_and_long_runs_are_refused(client):
+    moons = example_path("moons").read_text(encoding="utf-8")
+    assert "reads no data files" in post(client, "/api/solve", moons).get_json()["error"]
+    many = HOMEWORK.replace("steps = 1", "steps = 5000")
+    assert "at most 1000" in post(client, "/api/solve", many).get_json()["error"]
+
+
+def test_oversized_and_malformed_bodies(client):
+    big = client.post("/api/solve", data=b"{" + b" " * 1_100_000 + b"}", content_type="application/json")
+    assert big.status_code == 413 and big.get_json()["ok"] is False
+    bad = client.post("/api/solve", data=b'{"text": ', content_type="application/json")
+    assert bad.status_code == 400 and bad.get_json()["error"]
+    assert client.post("/api/solve", data=b'["text"]', content_type="application/json").status_code == 400
+
+
+def test_internal_error_is_caught_and_the_server_keeps_going(client, monkeypatch):
+    import handprop.serve as serve
+
+    def broken(*args, **options):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(serve, "solution_parts", broken)
+    answer = post(client, "/api/solve", HOMEWORK)
+    assert answer.status_code == 500 and answer.get_json() == {"ok": False, "error": "internal error"}
+    monkeypatch.undo()
+    assert post(client, "/api/solve", HOMEWORK).get_json()["ok"]
+
+
+def test_other_host_names_are_refused(client):
+    assert client.get("/", headers={"Host": "attacker.example"}).status_code == 403
+
+
+@pytest.mark.parametrize("name", ["homework", "homework_equations", "shared_weight"])
+def test_step_rewrites_the_parameters_to_their_values_after_one_step(client, name):
+    text = example_path(name).read_text(encoding="utf-8")
+    answer = post(client, "/api/step", text).get_json()
+    assert answer["ok"]
+    expected = {n: r.updated for n, r in solve(load_text(text), steps=1).parameters.items()}
+    assert load_text(answer["text"]).parameters == expected
+    assert answer["text"].count("[parameters]") == 1 and "[optimizer]" in answer["text"]
+
+
+def test_step_on_json_says_it_cannot(client):
+    text = example_path("logistic_bce").read_text(encoding="utf-8")
+    answer = client.post("/api/step", json={"text": text, "kind": "json", "label": "logistic_bce"}).get_json()
+    assert not answer["ok"] and "TOML" in answer["error"]
+
+
+def test_examples_and_their_texts(client):
+    names = [e["name"] for e in client.get("/api/examples").get_json()["examples"]]
+    assert "homework" in names and "moons" not in names  # moons reads a data file
+    example = client.get("/api/examples/homework").get_json()
+    assert example["text"] == HOMEWORK and example["kind"] == "toml"
+    assert client.get("/api/examples/..%2Fcli").status_code == 404
+
+
+def test_worked_solution_download(client):
+    page = client.post("/api/explain.html", data={"text": HOMEWORK, "label": "homework"})
+    assert page.status_code == 200 and page.data.startswith(b"<!DOCTYPE html>")
+    assert page.headers["Content-Disposition"] == 'attachment; filename="homework.html"'
+    bad = client.get("/api/explain.html", query_string={"text": "[network", "label": "homework"})
+    assert bad.status_code == 400 and b"homework" in bad.data
+
+
+def test_save_writes_only_the_file_it_started_with(tmp_path):
+    target = tmp_path / "mine.toml"
+    target.write_text(HOMEWORK)
+    client = create_app(HOMEWORK, label=str(target), path=target).test_client()
+    assert client.post("/api/save", json={"text": HOMEWORK + "# edited\n"}).get_json()["ok"]
+    assert target.read_text().endswith("# edited\n") and sorted(tmp_path.iterdir()) == [target]
+    assert not create_app(HOMEWORK).test_client().post("/api/save", json={"text": "x"}).get_json()["ok"]
+
+
+def test_serve_without_flask_is_a_one_line_error(cli, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "flask", None)
+    result = cli(["serve", "homework", "--port", "0"])
+    assert result.status == 2 and "needs Flask" in result.err
+
+
+# -- in a real browser ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def browser_page():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
+        pytest.skip("no Chromium at /usr/bin/chromium")
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, create_app(HOMEWORK, label="homework"), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(f"http://127.0.0.1:{server.port}/")
+            yield page
+            browser.close()
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+def _row(page, name: str) -> list[str]:
+    return page.evaluate("""(name) => {
+        const row = [...document.querySelectorAll('#table tbody tr')].find(r => r.cells[0].textContent === name);
+        return row ? [...row.cells].slice(1).map(c => c.textContent) : null; }""", name)
+
+
+def _expected_row(text: str, name: str, places: int) -> list[str]:
+    record = solve(load_text(text)).parameters[name]
+    return [fixed(v, places).replace("-", "\u2212") for v in (record.initial, record.gradient, record.updated)]
+
+
+def test_the_page_recomputes_as_you_edit(browser_page):
+    page = browser_page
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.wait_for_function("document.querySelector('#table table') !== null")
+    assert _row(page, "w1") == _expected_row(HOMEWORK, "w1", 2)
+    page.select_option("#decimals", "4")
+    page.wait_for_function("document.querySelector('#table').textContent.includes('0.1000')")
+    page.screenshot(path=str(ARTIFACTS / "serve-homework.png"))
+
+    edited = HOMEWORK.replace("w = [0.1, 0.5", "w = [0.2, 0.5")
+    assert edited != HOMEWORK
+    page.fill("#text", edited)
+    expected = _expected_row(edited, "w1", 4)
+    page.wait_for_function("(e) => document.querySelector('#table').textContent.includes(e)", arg=expected[2])
+    assert _row(page, "w1") == expected and _row(page, "w2") == _expected_row(edited, "w2", 4)
+
+    page.fill("#text", edited.replace("lr = 0.5", "lr = oops"))
+    page.wait_for_selector("#error:not([hidden])")
+    assert "line 21" in page.text_content("#error")
+    assert _row(page, "w1") == expected  # the last good solution stays
+    page.screenshot(path=str(ARTIFACTS / "serve-error.png"))
+
+    page.fill("#text", edited)
+    page.wait_for_selector("#error", state="hidden")
+    page.click("#step")
+    page.wait_for_function("(e) => document.querySelector('#text').value !== e", arg=edited)
+    stepped = page.input_value("#text")
+    after = _expected_row(stepped, "w1", 4)
+    assert after[0] == expected[2]  # the new start is the old step's result
+    page.wait_for_function("(e) => document.querySelector('#table').textContent.includes(e)", arg=after[2])
+    page.screenshot(path=str(ARTIFACTS / "serve-step.png"))
+
+    page.click("#reset")
+    page.wait_for_function("(e) => document.querySelector('#text').value === e", arg=HOMEWORK)
+    page.wait_for_function("(e) => document.querySelector('#table').textContent.includes(e)",
+                           arg=_expected_row(HOMEWORK, "w1", 4)[2])
+    assert _row(page, "w1") == _expected_row(HOMEWORK, "w1", 4)
+    assert page.locator("#example option").count() > 2
