@@ -101,6 +101,7 @@ def matrices(problem) -> tuple[list, list, list, list]:
 # --- the contenders: each a function that takes one step and returns that step's loss
 
 def handprop_stepper(problem, *, engine: str, dtype: str = "float64", batch: int | None = None):
+    """handprop's step through make_engine, loss_and_gradients and step; and the engine's name."""
     machine = make_engine(problem, engine=engine, dtype=dtype)
     optimizer = machine.make_optimizer(problem.optimizer)
     samples = problem.batch_size
@@ -121,6 +122,7 @@ def handprop_stepper(problem, *, engine: str, dtype: str = "float64", batch: int
 
 
 def torch_stepper(problem, *, dtype: str = "float64", batch: int | None = None):
+    """PyTorch autograd: nn.Sequential of Linear and ReLU, F.cross_entropy on the logits, optim.SGD."""
     weights, biases, x_rows, t_rows = matrices(problem)
     kind = getattr(torch, dtype)
     modules = []

@@ -32,7 +32,7 @@ from handprop.ops import ACTIVATIONS, FUNCTIONS, OPS  # noqa: E402
 from handprop.optim import OPTIMIZERS  # noqa: E402
 from handprop.problem import from_dict  # noqa: E402
 from handprop.program import Apply, Const, Ref  # noqa: E402
-from handprop.verify import AMPLIFIED, FLOOR, verify  # noqa: E402
+from handprop.verify import AMPLIFIED, CHAOTIC, FLOOR, verify  # noqa: E402
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 requires_torch = pytest.mark.skipif(not HAS_TORCH, reason="needs torch (pip install 'handprop[torch]')")
@@ -247,7 +247,7 @@ def test_layered_networks_agree_with_finite_differences_and_torch(raw):
     check_report(verify(problem, steps=3), raw)
 
 
-@_settings(80)
+@_settings(120)
 @given(equation_problems())
 def test_equation_programs_agree_with_finite_differences_and_torch(raw):
     problem, _ = solvable(raw)
@@ -336,13 +336,18 @@ def _by_name(problem, linears, pick) -> dict:
 
 
 def _close(a: float, b: float, scale: float, rounding: float) -> bool:
-    """Within 1e-10 relative (absolute below FLOOR of the scale), or within the rounding amplified."""
-    return abs(a - b) <= TORCH_TOLERANCE * max(abs(a), abs(b), FLOOR * scale) + AMPLIFIED * rounding
+    """Within 1e-10 relative (absolute below FLOOR of the scale), or within the rounding amplified; a value
+    that rounding alone moves by more than CHAOTIC of itself is not compared (as verify does)."""
+    size = max(abs(a), abs(b), FLOOR * scale)
+    if rounding > CHAOTIC * size:
+        event("a value not compared: rounding alone moves it too far")
+        return True
+    return abs(a - b) <= TORCH_TOLERANCE * size + AMPLIFIED * rounding
 
 
 @requires_torch
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
-@_settings(15)
+@_settings(20)
 @given(data=st.data())
 def test_layered_networks_agree_with_nn_sequential_and_torch_optim(optimizer, data):
     raw = data.draw(layered_problems(optimizer))

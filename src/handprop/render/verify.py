@@ -65,20 +65,24 @@ def _verdict(report) -> str:
     def names(checks: list) -> str:
         return ", ".join(c.name for c in checks[:10]) + (f" and {len(checks) - 10} more" if len(checks) > 10 else "")
 
-    kink_text = f"; {_plural(len(kinks), 'kink')} not held to finite differences ({names(kinks)})" if kinks else ""
+    notes = f"; {_plural(len(kinks), 'kink')} not held to finite differences ({names(kinks)})" if kinks else ""
+    unresolved = report.unresolved
+    if unresolved:
+        notes += f"; {len(unresolved)} not held to PyTorch, which rounding alone moves too far ({names(unresolved)})"
     if report.passed:
         agree = f"{total - len(kinks)} of {total}" if kinks else f"all {total}"
         text = f"verdict: ok, {agree} gradients agree with finite differences"
         if report.torch_version is not None:
-            text += (f"; all {total} agree with PyTorch, and the parameters after {_plural(report.steps, 'step')} "
+            held = f"{total - len(unresolved)} of {total}" if unresolved else f"all {total}"
+            text += (f"; {held} agree with PyTorch, and the parameters after {_plural(report.steps, 'step')} "
                      f"with torch.optim's")
-        return text + kink_text
+        return text + notes
     parts = []
     if failures:
         parts.append(f"{len(failures)} of {total} parameters disagree ({names(failures)})")
     if report.loss_failed:
         parts.append("the loss disagrees with PyTorch's")
-    return "verdict: FAILED, " + "; ".join(parts) + kink_text
+    return "verdict: FAILED, " + "; ".join(parts) + notes
 
 
 def render_verify_text(report, *, all_rows: bool = False) -> str:
@@ -122,6 +126,7 @@ def to_dict(report) -> dict:
                  "rounding": report.loss_rounding},
         "failures": [check.name for check in report.failures],
         "kinks": [check.name for check in report.kinks],
+        "unresolved": [check.name for check in report.unresolved],
         "parameters": {
             check.name: {
                 "gradient": check.gradient,
