@@ -23,7 +23,7 @@ def test_hand_round_is_half_away_from_zero_on_the_written_number(value, places, 
 
 def homework_by_hand(places: int = 2) -> dict:
     """The homework as a student computes it, rounding each intermediate value to `places` decimals."""
-    x1, x2, t1, t2, lr = 0.26, 0.33, 1.0, 0.0, 0.5
+    x1, x2, t1, t2 = 0.26, 0.33, 1.0, 0.0
     w = [0.1, 0.5, 0.2, 0.4, 0.4, 0.1, 0.1, 0.5, 0.3, 0.2, 0.1, 0.4]
     b = [0.3, 0.3, 0.3, 0.7, 0.7]
     h = [r(w[2 * i] * x1 + w[2 * i + 1] * x2 + b[i], places) for i in range(3)]
