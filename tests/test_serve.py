@@ -215,3 +215,26 @@ def test_the_page_recomputes_as_you_edit(browser_page):
                            arg=_expected_row(HOMEWORK, "w1", 4)[2])
     assert _row(page, "w1") == _expected_row(HOMEWORK, "w1", 4)
     assert page.locator("#example option").count() > 2
+
+
+def test_by_hand_rounds_every_intermediate_value(client):
+    answer = post(client, "/api/solve", HOMEWORK, decimals="2", by_hand=True).get_json()
+    by_hand = solve(load_text(HOMEWORK), round_intermediate=2)
+    assert answer["ok"] and f">{fixed(by_hand.output_values[0][0], 2)}<" in answer["table"]  # 0.52, as by hand
+    assert ">0.52<" in answer["table"] and ">0.53<" in post(client, "/api/solve", HOMEWORK, decimals="2").get_json()["table"]
+
+
+def test_clicking_a_parameter_jumps_to_its_derivation_and_marks_its_path(browser_page):
+    page = browser_page
+    page.wait_for_function("document.querySelector('#diagram svg') !== null")
+    page.click('#diagram g[data-label="edge-w1"]')
+    marked = page.evaluate("[...document.querySelectorAll('#diagram g.path[data-edge]')].map(g => g.dataset.edge)")
+    # w1 feeds a1; a1 feeds y1 and y2 (w7, w10); both outputs feed the loss.
+    assert sorted(marked) == sorted(["edge-w1", "edge-w7", "edge-w10", "edge-y1-L", "edge-y2-L"])
+    in_view = page.evaluate("""(() => { const r = document.getElementById('param-w1').getBoundingClientRect();
+        return r.top >= -2 && r.top < window.innerHeight; })()""")
+    assert in_view
+    page.click("#table tbody tr:has(code:text-is('b5'))")
+    marked = page.evaluate("[...document.querySelectorAll('#diagram g.path[data-edge]')].map(g => g.dataset.edge)")
+    assert sorted(marked) == ["edge-y2-L"]  # b5 sits on y2: its own path is y2's edge to the loss
+    page.screenshot(path=str(ARTIFACTS / "serve-path.png"))

@@ -64,7 +64,15 @@ def solution_parts(solution, *, decimals: int | None = None) -> dict:
     from .render.derivation import build
     from .render.notebook import _sections_html, result_table_html
 
-    return {"diagram": diagram(solution, show="values", decimals=decimals),
+    # Where each bias drawn on its unit enters the diagram, for the page to trace its chain-rule path.
+    units = {}
+    network = solution.problem.network
+    if network is not None:
+        from .layered import bias_names, unit_names
+
+        for layer_biases, layer_units in zip(bias_names(network), unit_names(network)):
+            units.update({b: post for b, (_, post) in zip(layer_biases, layer_units)})
+    return {"diagram": diagram(solution, show="values", decimals=decimals), "bias_units": units,
             "table": result_table_html(solution, decimals=decimals),
             "html": _sections_html(build(solution, decimals=decimals)),
             "title": solution.title, "lr": solution.problem.optimizer.lr}
@@ -206,7 +214,10 @@ def create_app(text: str, *, kind: str = "toml", label: str = "problem.toml", pa
 
         data = body()
         decimals = decimals_of(data)
-        return answer({"ok": True, **solution_parts(solve(problem_of(data)), decimals=decimals)})
+        # By hand: every intermediate value rounded to the decimals shown (4 when none are chosen).
+        by_hand = (decimals if decimals is not None else 4) if data.get("by_hand") is True else None
+        return answer({"ok": True, **solution_parts(solve(problem_of(data), round_intermediate=by_hand),
+                                                    decimals=decimals)})
 
     @app.post("/api/step")
     def step():

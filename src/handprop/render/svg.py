@@ -65,7 +65,8 @@ def render_svg(scene: Scene) -> str:
             shape = f'<polyline points="{points}" fill="none" {stroke}/>'
         if edge.arrow:
             shape += _arrowhead(edge.points[-2], edge.points[-1], edge.color)
-        out.append(f'<g data-edge={quoteattr(edge.id)}><title>{escape(edge.title)}</title>{shape}</g>')
+        out.append(f'<g data-edge={quoteattr(edge.id)} data-source={quoteattr(edge.source)} '
+                   f'data-target={quoteattr(edge.target)}><title>{escape(edge.title)}</title>{shape}</g>')
     for node in scene.nodes:
         if node.shape == "circle":
             shape = (f'<circle cx="{_f(node.cx)}" cy="{_f(node.cy)}" r="{_f(node.r)}" fill="{node.fill}" '

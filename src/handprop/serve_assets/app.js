@@ -5,10 +5,11 @@
   const $ = (id) => document.getElementById(id);
   const text = $("text"), lr = $("lr"), decimals = $("decimals"), error = $("error"), status = $("status");
   let source = { text: initial.text, kind: initial.kind, label: initial.label, canSave: initial.can_save };
-  let asked = 0, timer = null;
+  let asked = 0, timer = null, biasUnits = {};
 
   function request() {
-    return { text: text.value, kind: source.kind, label: source.label, lr: lr.value.trim(), decimals: decimals.value };
+    return { text: text.value, kind: source.kind, label: source.label, lr: lr.value.trim(), decimals: decimals.value,
+             by_hand: $("by-hand").checked };
   }
 
   async function post(url, body) {
@@ -44,6 +45,7 @@
     }
     showError("");
     $("diagram").innerHTML = answer.diagram;
+    biasUnits = answer.bias_units || {};
     $("table").innerHTML = answer.table;
     $("worked").innerHTML = answer.html;
     $("title").textContent = answer.title;
@@ -55,7 +57,7 @@
   function later() {
     clearTimeout(timer);
     status.textContent = "editing…";
-    timer = setTimeout(solve, 300);
+    timer = setTimeout(solve, 60);
   }
 
   function load(from) {
@@ -81,6 +83,51 @@
     return base.includes(".") ? base : `${base}.${source.kind}`;
   }
 
+  // Clicking a parameter (its edge or label in the diagram, or its row in the table) jumps to its
+  // derivation and marks its chain-rule path: its edge and every edge from there on to the loss.
+  function slug(name) {
+    return name.replace(/[^A-Za-z0-9]+/g, " ").trim().split(" ").join("-");
+  }
+
+  function highlight(parameter) {
+    const svg = $("diagram").querySelector("svg");
+    for (const marked of document.querySelectorAll(".path")) marked.classList.remove("path");
+    if (svg) {
+      const edges = Array.from(svg.querySelectorAll("g[data-edge]"));
+      // The parameter's own edges (a weight's, or a computation graph's leaf), else the unit it sits on.
+      const starts = edges.filter((g) => g.dataset.edge === `edge-${parameter}` || g.dataset.source === parameter);
+      const frontier = starts.length ? starts.map((g) => g.dataset.target) : (biasUnits[parameter] ? [biasUnits[parameter]] : []);
+      const seen = new Set(frontier);
+      for (const g of starts) g.classList.add("path");
+      while (frontier.length) {
+        const node = frontier.pop();
+        for (const g of edges) {
+          if (g.dataset.source === node) {
+            g.classList.add("path");
+            if (!seen.has(g.dataset.target)) { seen.add(g.dataset.target); frontier.push(g.dataset.target); }
+          }
+        }
+      }
+      const label = svg.querySelector(`g[data-label="edge-${parameter}"]`);
+      if (label) label.classList.add("path");
+    }
+    const section = document.getElementById(`param-${slug(parameter)}`);
+    if (section) {
+      section.classList.add("path");
+      section.scrollIntoView({ block: "start" });
+    }
+  }
+
+  $("diagram").addEventListener("click", (event) => {
+    const group = event.target.closest("g[data-edge], g[data-label]");
+    if (group) highlight((group.dataset.edge || group.dataset.label).replace(/^edge-/, ""));
+  });
+  $("table").addEventListener("click", (event) => {
+    const row = event.target.closest("tr");
+    const name = row && row.querySelector("code") && row.querySelector("code").textContent;
+    if (name) highlight(name);
+  });
+  $("by-hand").addEventListener("change", solve);
   text.addEventListener("input", later);
   lr.addEventListener("input", later);
   decimals.addEventListener("change", solve);
