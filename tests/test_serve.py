@@ -238,3 +238,12 @@ def test_clicking_a_parameter_jumps_to_its_derivation_and_marks_its_path(browser
     marked = page.evaluate("[...document.querySelectorAll('#diagram g.path[data-edge]')].map(g => g.dataset.edge)")
     assert sorted(marked) == ["edge-y2-L"]  # b5 sits on y2: its own path is y2's edge to the loss
     page.screenshot(path=str(ARTIFACTS / "serve-path.png"))
+
+
+@pytest.mark.parametrize("path, start", [("/api/explain.html", b"<!DOCTYPE html>"), ("/api/explain.md", b"# Machine"),
+                                         ("/api/explain.tex", b"\\documentclass"), ("/api/diagram.svg", b"<svg")])
+def test_downloads_in_every_format(client, path, start):
+    response = client.post(path, data={"text": HOMEWORK, "label": "homework"})
+    assert response.status_code == 200 and response.data.startswith(start)
+    assert "attachment" in response.headers["Content-Disposition"]
+    assert client.post("/api/explain.docx", data={"text": HOMEWORK}).status_code == 404

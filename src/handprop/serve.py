@@ -225,22 +225,32 @@ def create_app(text: str, *, kind: str = "toml", label: str = "problem.toml", pa
         return answer({"ok": True, "text": stepped_text(data["text"], problem_of(data),
                                                         kind=str(data.get("kind") or "toml"))})
 
-    @app.route("/api/explain.html", methods=["GET", "POST"])
-    def explain_page():
-        from .render import explain
+    @app.route("/api/explain.<extension>", methods=["GET", "POST"])
+    @app.route("/api/<kind>.<extension>", methods=["GET", "POST"])
+    def download(extension: str, kind: str = "explain"):
+        """The worked solution as HTML, Markdown or LaTeX, or the diagram as SVG, as a file to save."""
+        from .render import diagram, explain
         from .solver import solve
 
+        formats = {("explain", "html"): ("html", "text/html"), ("explain", "md"): ("markdown", "text/markdown"),
+                   ("explain", "tex"): ("latex", "application/x-tex"), ("diagram", "svg"): (None, "image/svg+xml")}
+        if (kind, extension) not in formats:
+            flask.abort(404, "no such download")
+        format, mimetype = formats[(kind, extension)]
         values = flask.request.values
         if not isinstance(values.get("text"), str):
             flask.abort(400, "no problem text given")
         try:
             problem = problem_of(values)
-            page_text = explain(solve(problem), format="html", decimals=decimals_of(values))
+            decimals = decimals_of(values)
+            solution = solve(problem)
+            content = (diagram(solution, show="values", decimals=decimals) if format is None
+                       else explain(solution, format=format, decimals=decimals))
         except HandpropError as error:
             return flask.Response(error.line() + "\n", status=400, mimetype="text/plain")
-        name = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(problem.source).stem or "problem") + ".html"
-        return flask.Response(page_text, mimetype="text/html",
-                              headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        stem = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(problem.source).stem or "problem")
+        return flask.Response(content, mimetype=mimetype,
+                              headers={"Content-Disposition": f'attachment; filename="{stem}.{extension}"'})
 
     @app.post("/api/save")
     def save():

@@ -144,11 +144,14 @@
     if (!answer.ok) showError(answer.error);
   });
   $("download").addEventListener("click", () => download(fileName(), text.value, "text/plain"));
-  $("download-html").addEventListener("click", () => {
-    const form = $("explain-form"), values = request();
-    for (const name of Object.keys(values)) form.elements[name].value = values[name];
-    form.submit();
-  });
+  for (const button of document.querySelectorAll("button[data-download]")) {
+    button.addEventListener("click", () => {
+      const form = $("explain-form"), values = request();
+      form.action = `/api/${button.dataset.download}`;
+      for (const name of Object.keys(values)) if (form.elements[name]) form.elements[name].value = values[name];
+      form.submit();
+    });
+  }
   $("example").addEventListener("change", async (event) => {
     const name = event.target.value;
     if (!name) { load({ ...initial, canSave: initial.can_save }); return; }
