@@ -8,6 +8,7 @@ see assets/math-font-LICENSE.txt), so fractions and stretchy brackets look the s
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 
@@ -131,13 +132,19 @@ def _font_face() -> str:
 
 # -- math ---------------------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=20_000)
+def _mathml(latex: str, display: str) -> str:
+    """One formula's MathML, remembered: a page, and the next page of an edited problem, repeat many."""
+    return _serialize(_mrow(latex, display))
+
+
 def _inline_math(latex: str) -> str:
-    return f'<math display="inline">{_serialize(_mrow(latex, "inline"))}</math>'
+    return f'<math display="inline">{_mathml(latex, "inline")}</math>'
 
 
 def _chain(block: Chain) -> str:
     if display_width(" = ".join((block.lhs,) + block.steps)) <= WIDE:
-        inner = _serialize(_mrow(" = ".join((block.lhs,) + block.steps), "block"))
+        inner = _mathml(" = ".join((block.lhs,) + block.steps), "block")
     else:
         # One row per step, aligned on "=": latex2mathml writes no table for \begin{aligned}.
         rows = []
