@@ -45,3 +45,21 @@ def write(tmp_path: Path, name: str, text: str) -> str:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     return str(path)
+
+
+def random_layers(widths: list[int], hidden: str, output: str) -> list[dict]:
+    """The [network] layers of a widths[0]-...-widths[-1] network; leaky_relu with alpha 0.05."""
+    layers = [{"units": w, "activation": hidden} for w in widths[1:-1]] + [{"units": widths[-1], "activation": output}]
+    for layer in layers:
+        if layer["activation"] == "leaky_relu":
+            layer["alpha"] = 0.05
+    return layers
+
+
+def random_layered_parameters(rng, widths: list[int]) -> dict:
+    """W1, b1, W2, ... (layered naming) drawn from rng: weights in [-1, 1], biases in [-0.5, 0.5]."""
+    parameters = {}
+    for n in range(1, len(widths)):
+        parameters[f"W{n}"] = [[rng.uniform(-1, 1) for _ in range(widths[n - 1])] for _ in range(widths[n])]
+        parameters[f"b{n}"] = [rng.uniform(-0.5, 0.5) for _ in range(widths[n])]
+    return parameters

@@ -7,6 +7,7 @@ import random
 import pytest
 
 import handprop
+from conftest import random_layered_parameters, random_layers
 from handprop.layered import LOSSES
 from handprop.ops import ACTIVATIONS
 from handprop.problem import from_dict
@@ -24,15 +25,8 @@ TORCH_ACTIVATIONS = {
 def random_problem(widths: list[int], activation: str, loss: str, batch: int, seed: int) -> dict:
     rng = random.Random(seed)
     final = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}.get(loss, rng.choice(["identity", "tanh"]))
-    layers = [{"units": w, "activation": activation} for w in widths[1:-1]] + [{"units": widths[-1],
-                                                                               "activation": final}]
-    for layer in layers:
-        if layer["activation"] == "leaky_relu":
-            layer["alpha"] = 0.05
-    parameters = {}
-    for n in range(1, len(widths)):
-        parameters[f"W{n}"] = [[rng.uniform(-1, 1) for _ in range(widths[n - 1])] for _ in range(widths[n])]
-        parameters[f"b{n}"] = [rng.uniform(-0.5, 0.5) for _ in range(widths[n])]
+    layers = random_layers(widths, activation, final)
+    parameters = random_layered_parameters(rng, widths)
     if final == "softmax":
         targets = [[1.0 if j == rng.randrange(widths[-1]) else 0.0 for j in range(widths[-1])] for _ in range(batch)]
     else:

@@ -7,6 +7,7 @@ import random
 import pytest
 
 import handprop
+from conftest import random_layered_parameters, random_layers
 from handprop.optim import Optimizer, optimizer_config, optimizer_step
 from handprop.problem import from_dict
 from handprop.scalar import run_batch
@@ -21,15 +22,8 @@ def problem_dict(widths: list[int], hidden: str, output: str, loss: str, batch: 
                  naming: str = "layered", optimizer: dict | None = None) -> dict:
     """A layered network with random parameters and data; targets that fit the output and the loss."""
     rng = random.Random(seed)
-    layers = [{"units": w, "activation": hidden} for w in widths[1:-1]] + [{"units": widths[-1],
-                                                                           "activation": output}]
-    for layer in layers:
-        if layer["activation"] == "leaky_relu":
-            layer["alpha"] = 0.05
-    parameters = {}
-    for n in range(1, len(widths)):
-        parameters[f"W{n}"] = [[rng.uniform(-1, 1) for _ in range(widths[n - 1])] for _ in range(widths[n])]
-        parameters[f"b{n}"] = [rng.uniform(-0.5, 0.5) for _ in range(widths[n])]
+    layers = random_layers(widths, hidden, output)
+    parameters = random_layered_parameters(rng, widths)
     if output == "softmax":
         hot = [rng.randrange(widths[-1]) for _ in range(batch)]
         targets = [[1.0 if j == k else 0.0 for j in range(widths[-1])] for k in hot]
