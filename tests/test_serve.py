@@ -23,9 +23,17 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 
 
+@pytest.fixture(scope="module")
+def app():
+    """One app for the module's tests, with its worker process (and so the time limit) as `serve` runs it."""
+    made = create_app(HOMEWORK, label="homework")
+    yield made
+    made.extensions["handprop.worker"].close()
+
+
 @pytest.fixture
-def client():
-    return create_app(HOMEWORK, label="homework").test_client()
+def client(app):
+    return app.test_client()
 
 
 def post(client, url, text, **fields):
@@ -55,7 +63,8 @@ def test_broken_text_gives_the_one_line_error(client):
     answer = post(client, "/api/solve", broken).get_json()
     with pytest.raises(HandpropError) as raised:
         load_text(broken, label="homework")
-    assert answer == {"ok": False, "error": raised.value.line()} and "\n" not in answer["error"]
+    assert answer == {"ok": False, "error": raised.value.line(), "field": None, "text": broken}
+    assert "\n" not in answer["error"]
     assert "optimizer.lr" in answer["error"]
     assert post(client, "/api/solve", HOMEWORK, lr="fast").get_json()["error"].startswith("learning rate:")
     assert not post(client, "/api/solve", HOMEWORK, decimals="99").get_json()["ok"]
@@ -76,12 +85,13 @@ def test_oversized_and_malformed_bodies(client):
     assert client.post("/api/solve", data=b'["text"]', content_type="application/json").status_code == 400
 
 
-def test_internal_error_is_caught_and_the_server_keeps_going(client, monkeypatch):
+def test_internal_error_is_caught_and_the_server_keeps_going(monkeypatch):
     import handprop.serve as serve
 
     def broken(*args, **options):
         raise RuntimeError("boom")
 
+    client = create_app(HOMEWORK, label="homework", time_limit=None).test_client()  # works in this process
     monkeypatch.setattr(serve, "solution_parts", broken)
     answer = post(client, "/api/solve", HOMEWORK)
     assert answer.status_code == 500 and answer.get_json() == {"ok": False, "error": "internal error"}
@@ -103,10 +113,64 @@ def test_step_rewrites_the_parameters_to_their_values_after_one_step(client, nam
     assert answer["text"].count("[parameters]") == 1 and "[optimizer]" in answer["text"]
 
 
-def test_step_on_json_says_it_cannot(client):
-    text = example_path("logistic_bce").read_text(encoding="utf-8")
-    answer = client.post("/api/step", json={"text": text, "kind": "json", "label": "logistic_bce"}).get_json()
-    assert not answer["ok"] and "TOML" in answer["error"]
+@pytest.mark.parametrize("name, kind", [("logistic_bce", "json"), ("regression_batch", "yaml")])
+def test_step_on_json_and_yaml(client, name, kind):
+    text = example_path(name).read_text(encoding="utf-8")
+    answer = client.post("/api/step", json={"text": text, "kind": kind, "label": name}).get_json()
+    expected = {n: r.updated for n, r in solve(load_text(text, kind=kind), steps=1).parameters.items()}
+    assert answer["ok"] and load_text(answer["text"], kind=kind).parameters == expected
+
+
+def test_worker_errors_and_time_limit():
+    from handprop.serve_worker import Worker
+
+    worker = Worker(time_limit=60)
+    try:
+        with pytest.raises(RuntimeError, match="KeyError"):  # a failure inside the worker: "internal error"
+            worker.call("no-such-task", {})
+        with pytest.raises(HandpropError, match="invalid TOML"):  # bad input comes back as the same error
+            worker.call("step", {"text": "[network"})
+        assert "invalid TOML" in worker.call("solve", {"text": "[network"})["error"]
+        assert worker.call("solve", {"text": HOMEWORK})["title"] == "Machine Learning Homework 1"
+    finally:
+        worker.close()
+
+
+def test_a_computation_past_the_time_limit_is_stopped_and_the_server_goes_on():
+    """A 2-300-300-2 network's worked page takes seconds; the limit here is 0.5 s."""
+    slow = HOMEWORK.replace("{ units = 3, activation = \"relu\" }",
+                            "{ units = 300, activation = \"relu\" }, { units = 300, activation = \"relu\" }")
+    slow = slow.replace("w = [0.1, 0.5, 0.2, 0.4, 0.4, 0.1, 0.1, 0.5, 0.3, 0.2, 0.1, 0.4]\nb = [0.3, 0.3, 0.3, 0.7, 0.7]",
+                        'init = "he_uniform"')
+    limited = create_app(HOMEWORK, label="homework", time_limit=0.5)
+    try:
+        client = limited.test_client()
+        answer = post(client, "/api/solve", slow).get_json()
+        assert answer == {"ok": False, "error": "the computation took longer than 0.5 s and was stopped "
+                                                "(a smaller problem or fewer steps; the command line has no limit)"}
+        assert post(client, "/api/solve", HOMEWORK).get_json()["ok"]  # a new worker answers the next one
+    finally:
+        limited.extensions["handprop.worker"].close()
+
+
+def test_solve_with_field_edits(client):
+    answer = post(client, "/api/solve", HOMEWORK, edits=[{"field": "parameter.w1", "value": "0.2"},
+                                                          {"field": "optimizer.lr", "value": "0.1"}]).get_json()
+    problem = load_text(answer["text"], label="homework")
+    assert answer["ok"] and problem.parameters["w1"] == 0.2 and problem.optimizer.lr == 0.1
+    assert fixed(solve(problem).parameters["w1"].updated, 2) in answer["table"]
+    cells = {c["id"]: c["value"] for g in answer["fields"] for t in g.get("tables", []) for r in t["rows"]
+             for c in r["cells"] if c}
+    assert cells["parameter.w1"] == "0.2"
+    bad = post(client, "/api/solve", HOMEWORK, edits=[{"field": "parameter.w2", "value": "0.9"},
+                                                       {"field": "parameter.w1", "value": "x"}]).get_json()
+    assert bad == {"ok": False, "error": "homework: w1: 'x' is not a number (a number, such as 0.5)",
+                   "field": "parameter.w1", "text": HOMEWORK.replace("0.1, 0.5, 0.2", "0.1, 0.9, 0.2")}
+    invalid = post(client, "/api/solve", HOMEWORK, edits=[{"field": "optimizer.lr", "value": "-1"}]).get_json()
+    assert invalid["field"] == "optimizer.lr" and "optimizer.lr: is -1.0 (a learning rate of 0 or more)" in invalid["error"]
+    assert "lr = -1" in invalid["text"]  # the edit is kept in the text, for the next edit to mend
+    assert post(client, "/api/solve", HOMEWORK, edits="w1").get_json()["error"] == \
+        "homework: edits is not a list (a list of {field, value})"
 
 
 def test_examples_and_their_texts(client):
@@ -134,12 +198,25 @@ def test_save_writes_only_the_file_it_started_with(tmp_path):
     assert not create_app(HOMEWORK).test_client().post("/api/save", json={"text": "x"}).get_json()["ok"]
 
 
-def test_serve_without_flask_is_a_one_line_error(cli, monkeypatch):
+@pytest.mark.parametrize("missing", ["flask", "tomlkit"])
+def test_serve_without_flask_or_tomlkit_is_a_one_line_error(cli, monkeypatch, missing):
     import sys
 
-    monkeypatch.setitem(sys.modules, "flask", None)
+    monkeypatch.setitem(sys.modules, missing, None)
     result = cli(["serve", "homework", "--port", "0"])
-    assert result.status == 2 and "needs Flask" in result.err
+    assert result.status == 2 and result.err == ("handprop: error: handprop serve needs Flask and tomlkit "
+                                                 "(pip install 'handprop[serve]')\n")
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "nan", "inf", "3601"])
+def test_serve_time_limit_out_of_range(cli, limit):
+    result = cli(["serve", "homework", "--port", "0", "--time-limit", limit])
+    assert result.status == 2 and "--time-limit" in result.err and "\n" not in result.err.rstrip("\n")
+
+
+def test_serve_time_limit_not_a_number(cli):
+    result = cli(["serve", "homework", "--time-limit", "soon"])
+    assert result.status == 2 and "--time-limit" in result.err and result.err.count("\n") == 1
 
 
 # -- in a real browser ---------------------------------------------------------------------------------
@@ -151,7 +228,8 @@ def browser_page():
         pytest.skip("no Chromium at /usr/bin/chromium")
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", 0, create_app(HOMEWORK, label="homework"), threaded=True)
+    app = create_app(HOMEWORK, label="homework")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -164,6 +242,7 @@ def browser_page():
     finally:
         server.shutdown()
         thread.join(timeout=5)
+        app.extensions["handprop.worker"].close()
 
 
 def _row(page, name: str) -> list[str]:
@@ -177,44 +256,92 @@ def _expected_row(text: str, name: str, places: int) -> list[str]:
     return [fixed(v, places).replace("-", "\u2212") for v in (record.initial, record.gradient, record.updated)]
 
 
+def _table_has(page, value: str) -> None:
+    page.wait_for_function("(e) => document.querySelector('#table').textContent.includes(e)", arg=value)
+
+
 def test_the_page_recomputes_as_you_edit(browser_page):
     page = browser_page
     ARTIFACTS.mkdir(exist_ok=True)
     page.wait_for_function("document.querySelector('#table table') !== null")
     assert _row(page, "w1") == _expected_row(HOMEWORK, "w1", 2)
     page.select_option("#decimals", "4")
-    page.wait_for_function("document.querySelector('#table').textContent.includes('0.1000')")
+    _table_has(page, "0.1000")
     page.screenshot(path=str(ARTIFACTS / "serve-homework.png"))
 
+    # w1 in its field: the table, the derivation and the text follow.
+    page.fill('[data-field="parameter.w1"]', "0.2")
     edited = HOMEWORK.replace("w = [0.1, 0.5", "w = [0.2, 0.5")
-    assert edited != HOMEWORK
-    page.fill("#text", edited)
     expected = _expected_row(edited, "w1", 4)
-    page.wait_for_function("(e) => document.querySelector('#table').textContent.includes(e)", arg=expected[2])
+    _table_has(page, expected[2])
     assert _row(page, "w1") == expected and _row(page, "w2") == _expected_row(edited, "w2", 4)
+    assert page.input_value("#text") == edited
+    assert page.text_content("#param-w1").endswith(f"={expected[1]}\n")  # its gradient, worked out
+    assert f"0.2000\u22120.5\u00b7{expected[1]}={expected[2]}" in page.text_content("#worked")  # its update
 
+    # A value that is not a number: the message beside its field, the last good solution kept.
+    page.fill('[data-field="parameter.w2"]', "abc")
+    page.wait_for_selector(".field-error")
+    assert page.text_content(".field-error") == "homework: w2: 'abc' is not a number (a number, such as 0.5)"
+    assert page.evaluate("document.querySelector('.field-error').previousElementSibling.contains("
+                         "document.querySelector('[data-field=\"parameter.w2\"]'))")
+    assert _row(page, "w1") == expected and page.input_value("#text") == edited
+    page.screenshot(path=str(ARTIFACTS / "serve-field-error.png"))
+    page.fill('[data-field="parameter.w2"]', "0.5")
+    page.wait_for_selector(".field-error", state="detached")
+
+    # The text itself, in its tab: an error names the line.
+    page.click("#tab-text")
     page.fill("#text", edited.replace("lr = 0.5", "lr = oops"))
     page.wait_for_selector("#error:not([hidden])")
     assert "line 21" in page.text_content("#error")
     assert _row(page, "w1") == expected  # the last good solution stays
     page.screenshot(path=str(ARTIFACTS / "serve-error.png"))
-
     page.fill("#text", edited)
     page.wait_for_selector("#error", state="hidden")
+
     page.click("#step")
     page.wait_for_function("(e) => document.querySelector('#text').value !== e", arg=edited)
     stepped = page.input_value("#text")
     after = _expected_row(stepped, "w1", 4)
     assert after[0] == expected[2]  # the new start is the old step's result
-    page.wait_for_function("(e) => document.querySelector('#table').textContent.includes(e)", arg=after[2])
+    _table_has(page, after[2])
+    page.click("#tab-fields")
+    page.wait_for_function("(e) => document.querySelector('[data-field=\"parameter.w1\"]').value === e",
+                           arg=repr(load_text(stepped).parameters["w1"]))
     page.screenshot(path=str(ARTIFACTS / "serve-step.png"))
 
     page.click("#reset")
     page.wait_for_function("(e) => document.querySelector('#text').value === e", arg=HOMEWORK)
-    page.wait_for_function("(e) => document.querySelector('#table').textContent.includes(e)",
-                           arg=_expected_row(HOMEWORK, "w1", 4)[2])
+    _table_has(page, _expected_row(HOMEWORK, "w1", 4)[2])
     assert _row(page, "w1") == _expected_row(HOMEWORK, "w1", 4)
     assert page.locator("#example option").count() > 2
+
+
+def test_the_shape_activations_loss_and_optimizer_in_their_fields(browser_page):
+    page = browser_page
+    page.wait_for_selector('[data-field="network.layers.add"]')
+    page.click('[data-field="network.layers.add"]')
+    page.wait_for_selector('[data-field="network.layers.1.remove"]')
+    page.fill('[data-field="network.layers.1.units"]', "4")
+    page.wait_for_selector('[data-field="parameter.w22"]')  # 2x3 + 3x4 + 4x2 = 26 weights
+    page.select_option('[data-field="network.layers.1.activation"]', "tanh")
+    page.select_option('[data-field="optimizer.name"]', "adam")
+    page.wait_for_selector('[data-field="optimizer.betas.0"]')
+    page.select_option('[data-field="network.loss"]', "mse")
+    page.wait_for_function("document.querySelector('#text').value.includes('loss = \"mse\"') && "
+                           "document.querySelector('#status').textContent === 'up to date'")
+    assert "hidden layer 2: tanh" in page.text_content("#diagram")
+    text = page.input_value("#text")
+    problem = load_text(text, label="homework")
+    assert problem.network.widths() == [2, 3, 4, 2] and problem.network.loss == "mse"
+    assert problem.optimizer.name == "adam" and problem.network.layers[1].activation == "tanh"
+    _table_has(page, fixed(solve(problem).parameters["w26"].updated, 2).replace("-", "\u2212"))
+    assert _row(page, "w26") == _expected_row(text, "w26", 2)
+    page.screenshot(path=str(ARTIFACTS / "serve-shape.png"))
+    page.click('[data-field="network.layers.1.remove"]')
+    page.wait_for_selector('[data-field="network.layers.1.remove"]', state="detached")
+    assert load_text(page.input_value("#text")).network.widths() == [2, 3, 2]
 
 
 def test_by_hand_rounds_every_intermediate_value(client):

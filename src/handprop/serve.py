@@ -14,13 +14,15 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import HandpropError
+from .serve_form import stepped_text  # noqa: F401  (part of this module's API)
+from .serve_worker import DEFAULT_TIME_LIMIT, Worker
 
 MAX_BODY_BYTES = 1_000_000  # as files.MAX_FILE_BYTES: a problem is a few kB
 MAX_STEPS = 1_000  # each edit is worked out at once; `handprop train` takes longer runs
 KINDS = ("toml", "json", "yaml")
 ASSETS = {"app.js": "text/javascript", "style.css": "text/css"}
-_HEADER = re.compile(r"^\[\[?[A-Za-z_\"'][^\]\n]*\]\]?[ \t]*(#.*)?$", re.MULTILINE)  # [table] at a line's start
-_PARAMETERS = re.compile(r"^\[[ \t]*parameters[ \t]*\][ \t]*(#.*)?$", re.MULTILINE)
+DOWNLOADS = {"explain.html": ("html", "text/html"), "explain.md": ("markdown", "text/markdown"),
+             "explain.tex": ("latex", "application/x-tex"), "diagram.svg": (None, "image/svg+xml")}
 
 
 def load_text(text: str, *, kind: str = "toml", label: str = "<text>", lr: str | float | None = None):
@@ -78,64 +80,100 @@ def solution_parts(solution, *, decimals: int | None = None) -> dict:
             "title": solution.title, "lr": solution.problem.optimizer.lr}
 
 
-def stepped_text(text: str, problem, *, kind: str = "toml") -> str:
-    """The problem's TOML text with its [parameters] section rewritten to the values after one more step.
+def _request(data: dict) -> tuple[str, str, str]:
+    """The text, its kind and its label from a request's fields."""
+    return data["text"], str(data.get("kind") or "toml"), str(data.get("label") or "<text>")[:200]
 
-    >>> from handprop.files import example_path
-    >>> text = example_path("homework").read_text()
-    >>> after = stepped_text(text, load_text(text))
-    >>> "w = [0.1, 0.5, 0.2, 0.4, 0.4" in after, after.count("[parameters]")
-    (False, 1)
+
+def _decimals(data: dict) -> int | None:
+    from .problem import MAX_DECIMALS
+
+    value = data.get("decimals")
+    if value in (None, ""):
+        return None
+    if not str(value).isdigit() or not 0 <= int(value) <= MAX_DECIMALS:
+        raise HandpropError(None, "decimals", f"'{str(value)[:20]}' is out of range", f"0 to {MAX_DECIMALS}")
+    return int(value)
+
+
+def solve_answer(data: dict) -> dict:
+    """The answer to /api/solve: the request's edits made to its text, then the solution's parts and fields.
+
+    An edit or a text that fails answers {ok: false, error, field, text}: the message, the field it is
+    shown beside (the failing or the last edit's), and the text with the edits made before it.
     """
-    from .layered import bias_names, weight_rows
+    from .files import parse_text
+    from .serve_fields import fields
+    from .serve_form import edit_text
     from .solver import solve
 
-    label = problem.source
-    if kind != "toml":
-        raise HandpropError(label, None, "one more step rewrites TOML text only", "a TOML problem")
-    header = _PARAMETERS.search(text)
-    if header is None:
-        raise HandpropError(label, "parameters", "no [parameters] section at the start of a line to rewrite",
-                            "a [parameters] section")
-    following = _HEADER.search(text, header.end())
-    end = following.start() if following else len(text)
-    updated = {name: record.updated for name, record in solve(problem, steps=1).parameters.items()}
+    text, kind, label = _request(data)
+    edits = data.get("edits") or []
+    if not isinstance(edits, list):
+        raise HandpropError(label, None, "edits is not a list", "a list of {field, value}")
+    field = None
+    try:
+        for edit in edits:
+            field = edit.get("field") if isinstance(edit, dict) else None
+            text = edit_text(text, [edit], kind=kind, label=label)
+        decimals = _decimals(data)
+        problem = load_text(text, kind=kind, label=label, lr=data.get("lr"))
+        # By hand: every intermediate value rounded to the decimals shown (4 when none are chosen).
+        by_hand = (decimals if decimals is not None else 4) if data.get("by_hand") is True else None
+        solution = solve(problem, round_intermediate=by_hand)
+    except HandpropError as error:
+        return {"ok": False, "error": error.line(), "field": field, "text": text}
+    return {"ok": True, "text": text, "fields": fields(problem, parse_text(text, kind, label)),
+            **solution_parts(solution, decimals=decimals)}
 
-    def numbers(names) -> str:
-        return "[" + ", ".join(repr(float(updated[name])) for name in names) + "]"
 
-    network = problem.network
-    if network is None:
-        lines = [f"{name} = {updated[name]!r}" for name in problem.parameters]
-    elif network.naming == "sequential":
-        rows, biases = weight_rows(network), bias_names(network)
-        lines = [f"w = {numbers([w for layer in rows for row in layer for w in row])}",
-                 f"b = {numbers([b for layer in biases for b in layer])}"]
-    else:
-        lines = []
-        for n, (rows, biases) in enumerate(zip(weight_rows(network), bias_names(network)), 1):
-            lines.append(f"W{n} = [" + ", ".join(numbers(row) for row in rows) + "]")
-            lines.append(f"b{n} = {numbers(biases)}")
-    body = text[header.end():end]
-    blank = body[len(body.rstrip()):]  # the blank lines before the next section stay
-    result = text[:header.end()] + "\n" + "\n".join(lines) + (blank or "\n") + text[end:]
-    if load_text(result, label=label).parameters != updated:
-        raise HandpropError(label, "parameters", "could not be rewritten in place", "w = [...] and b = [...]")
-    return result
+def step_answer(data: dict) -> dict:
+    """The answer to /api/step: the text with its parameters after one more optimizer step."""
+    text, kind, label = _request(data)
+    return {"ok": True, "text": stepped_text(text, load_text(text, kind=kind, label=label, lr=data.get("lr")),
+                                             kind=kind)}
+
+
+def download_answer(data: dict) -> dict:
+    """A download's content: the worked solution (HTML, Markdown, LaTeX) or the diagram (SVG)."""
+    from .render import diagram, explain
+    from .solver import solve
+
+    text, kind, label = _request(data)
+    format, mimetype = DOWNLOADS[data["what"]]
+    problem = load_text(text, kind=kind, label=label, lr=data.get("lr"))
+    decimals = _decimals(data)
+    solution = solve(problem)
+    content = (diagram(solution, show="values", decimals=decimals) if format is None
+               else explain(solution, format=format, decimals=decimals))
+    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(problem.source).stem or "problem")
+    return {"content": content, "mimetype": mimetype, "filename": f"{stem}.{data['what'].split('.')[1]}"}
+
+
+TASKS = {"solve": solve_answer, "step": step_answer, "download": download_answer}
 
 
 def create_app(text: str, *, kind: str = "toml", label: str = "problem.toml", path: Path | None = None,
-               hosts: tuple = ("127.0.0.1", "localhost", "[::1]")):
+               hosts: tuple | None = ("127.0.0.1", "localhost", "[::1]"),
+               time_limit: float | None = DEFAULT_TIME_LIMIT):
     """The Flask app for one problem: `text` is shown first; `path`, when given, is where Save writes.
 
     `hosts` are the Host headers answered (a page on another site cannot reach the app through a DNS
-    name that points at this machine); None answers any.
+    name that points at this machine); None answers any. Each computation runs in a worker process
+    and is stopped after `time_limit` seconds; None works in the app's own process, without a limit.
+    The worker is `app.extensions["handprop.worker"]` (its `close()` stops it).
     """
     import flask
 
     app = flask.Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     start = {"text": text, "kind": kind, "label": label, "can_save": path is not None}
+    worker = Worker(time_limit=time_limit) if time_limit is not None else None
+    app.extensions["handprop.worker"] = worker
+
+    def compute(task: str, data: dict):
+        data = {key: data.get(key) for key in ("text", "kind", "label", "lr", "decimals", "by_hand", "edits", "what")}
+        return worker.call(task, data) if worker is not None else TASKS[task](data)
 
     def answer(payload: dict, status: int = 200):
         return flask.jsonify(payload), status
@@ -145,20 +183,6 @@ def create_app(text: str, *, kind: str = "toml", label: str = "problem.toml", pa
         if not isinstance(data, dict) or not isinstance(data.get("text"), str):
             flask.abort(400, "the body is not a JSON object with the problem's text")
         return data
-
-    def problem_of(data: dict):
-        return load_text(data["text"], kind=str(data.get("kind") or "toml"),
-                         label=str(data.get("label") or "<text>")[:200], lr=data.get("lr"))
-
-    def decimals_of(data) -> int | None:
-        from .problem import MAX_DECIMALS
-
-        value = data.get("decimals")
-        if value in (None, ""):
-            return None
-        if not str(value).isdigit() or not 0 <= int(value) <= MAX_DECIMALS:
-            raise HandpropError(None, "decimals", f"'{str(value)[:20]}' is out of range", f"0 to {MAX_DECIMALS}")
-        return int(value)
 
     @app.before_request
     def check_host():
@@ -210,47 +234,26 @@ def create_app(text: str, *, kind: str = "toml", label: str = "problem.toml", pa
 
     @app.post("/api/solve")
     def solve_text():
-        from .solver import solve
-
-        data = body()
-        decimals = decimals_of(data)
-        # By hand: every intermediate value rounded to the decimals shown (4 when none are chosen).
-        by_hand = (decimals if decimals is not None else 4) if data.get("by_hand") is True else None
-        return answer({"ok": True, **solution_parts(solve(problem_of(data), round_intermediate=by_hand),
-                                                    decimals=decimals)})
+        return answer(compute("solve", body()))
 
     @app.post("/api/step")
     def step():
-        data = body()
-        return answer({"ok": True, "text": stepped_text(data["text"], problem_of(data),
-                                                        kind=str(data.get("kind") or "toml"))})
+        return answer(compute("step", body()))
 
-    @app.route("/api/explain.<extension>", methods=["GET", "POST"])
-    @app.route("/api/<kind>.<extension>", methods=["GET", "POST"])
-    def download(extension: str, kind: str = "explain"):
+    @app.route("/api/<what>", methods=["GET", "POST"])
+    def download(what: str):
         """The worked solution as HTML, Markdown or LaTeX, or the diagram as SVG, as a file to save."""
-        from .render import diagram, explain
-        from .solver import solve
-
-        formats = {("explain", "html"): ("html", "text/html"), ("explain", "md"): ("markdown", "text/markdown"),
-                   ("explain", "tex"): ("latex", "application/x-tex"), ("diagram", "svg"): (None, "image/svg+xml")}
-        if (kind, extension) not in formats:
+        if what not in DOWNLOADS:
             flask.abort(404, "no such download")
-        format, mimetype = formats[(kind, extension)]
         values = flask.request.values
         if not isinstance(values.get("text"), str):
             flask.abort(400, "no problem text given")
         try:
-            problem = problem_of(values)
-            decimals = decimals_of(values)
-            solution = solve(problem)
-            content = (diagram(solution, show="values", decimals=decimals) if format is None
-                       else explain(solution, format=format, decimals=decimals))
+            result = compute("download", {**values.to_dict(), "what": what})
         except HandpropError as error:
             return flask.Response(error.line() + "\n", status=400, mimetype="text/plain")
-        stem = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(problem.source).stem or "problem")
-        return flask.Response(content, mimetype=mimetype,
-                              headers={"Content-Disposition": f'attachment; filename="{stem}.{extension}"'})
+        return flask.Response(result["content"], mimetype=result["mimetype"],
+                              headers={"Content-Disposition": f'attachment; filename="{result["filename"]}"'})
 
     @app.post("/api/save")
     def save():
@@ -262,6 +265,10 @@ def create_app(text: str, *, kind: str = "toml", label: str = "problem.toml", pa
         _write(data["text"], str(path))
         return answer({"ok": True, "saved": str(path)})
 
+    if worker is not None:
+        import threading
+
+        threading.Thread(target=worker.start, name="handprop-serve-start", daemon=True).start()
     return app
 
 

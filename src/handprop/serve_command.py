@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 DEFAULT_PORT = 8765
+DEFAULT_TIME_LIMIT = 10.0  # as serve_worker's; repeated so that `handprop --help` imports no server code
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -13,7 +14,8 @@ def add_serve_parser(commands) -> None:
         "serve", help="a local web page: edit a problem, see its solution change as you type",
         description="Start a local web app for one problem: its text in an editor, and beside it the diagram, "
                     "the Result table and the worked solution, worked out again on every edit. It listens on "
-                    "127.0.0.1 only unless --host says otherwise, and needs Flask (pip install 'handprop[serve]').",
+                    "127.0.0.1 only unless --host says otherwise, and needs Flask and tomlkit "
+                    "(pip install 'handprop[serve]').",
         epilog="example: handprop serve homework")
     parser.add_argument("file", nargs="?", default="homework", metavar="FILE",
                         help="problem file (.toml, .json, .yaml) or an example's name (default: homework); "
@@ -23,18 +25,23 @@ def add_serve_parser(commands) -> None:
     parser.add_argument("--host", default="127.0.0.1", metavar="H",
                         help="address to listen on (default: 127.0.0.1, this machine only)")
     parser.add_argument("--open", action="store_true", help="open the page in the web browser")
+    parser.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, metavar="S",
+                        help=f"seconds one edit may take before it is stopped (default: {DEFAULT_TIME_LIMIT:g})")
 
 
 def run_serve(args) -> int:
     from .errors import HandpropError
     from .files import read_source
 
-    try:
-        import flask  # noqa: F401  (only to say early that it is missing)
+    try:  # only to say at once that one is missing
+        import flask  # noqa: F401
+        import tomlkit  # noqa: F401
     except ImportError:
-        raise HandpropError(None, None, "handprop serve needs Flask", "pip install 'handprop[serve]'") from None
+        raise HandpropError(None, None, "handprop serve needs Flask and tomlkit", "pip install 'handprop[serve]'") from None
     if not 0 <= args.port <= 65535:
         raise HandpropError(None, "--port", f"{args.port} is out of range", "0 to 65535")
+    if not 0 < args.time_limit <= 3600:
+        raise HandpropError(None, "--time-limit", f"{args.time_limit:g} s", "more than 0 and at most 3600 seconds")
     label, text, kind, path = read_source(args.file)
     if path is not None and _is_example(path):
         path = None  # the packaged examples are not saved over
@@ -43,7 +50,7 @@ def run_serve(args) -> int:
     from .serve import create_app
 
     hosts = ("127.0.0.1", "localhost", "[::1]") if args.host in LOOPBACK else None
-    app = create_app(text, kind=kind, label=label, path=path, hosts=hosts)
+    app = create_app(text, kind=kind, label=label, path=path, hosts=hosts, time_limit=args.time_limit)
     try:
         server = make_server(args.host, args.port, app, threaded=True)
     except (OSError, SystemExit) as exc:
@@ -62,6 +69,7 @@ def run_serve(args) -> int:
         sys.stderr.write("\n")
     finally:
         server.server_close()
+        app.extensions["handprop.worker"].close()
     return 0
 
 
