@@ -208,6 +208,13 @@ def test_serve_without_flask_or_tomlkit_is_a_one_line_error(cli, monkeypatch, mi
                                                  "(pip install 'handprop[serve]')\n")
 
 
+def test_serve_refuses_a_problem_with_a_data_file_at_once(cli):
+    result = cli(["serve", "moons", "--port", "0"])
+    assert result.status == 2 and result.err == ("handprop: error: moons: data.file: handprop serve reads no "
+                                                 "data files (a problem with its data inline: x and t; "
+                                                 "`handprop train` reads data files)\n")
+
+
 @pytest.mark.parametrize("limit", ["0", "-1", "nan", "inf", "3601"])
 def test_serve_time_limit_out_of_range(cli, limit):
     result = cli(["serve", "homework", "--port", "0", "--time-limit", limit])
@@ -342,6 +349,12 @@ def test_the_shape_activations_loss_and_optimizer_in_their_fields(browser_page):
     page.click('[data-field="network.layers.1.remove"]')
     page.wait_for_selector('[data-field="network.layers.1.remove"]', state="detached")
     assert load_text(page.input_value("#text")).network.widths() == [2, 3, 2]
+    page.click('[data-field="samples.add"]')
+    page.wait_for_selector('[data-field="samples.1.remove"]')
+    page.fill('[data-field="data.x1.1"]', "0.9")
+    page.wait_for_function("document.querySelector('#table').textContent.includes('out1 (sample 2)') && "
+                           "document.querySelector('#text').value.includes('0.9')")
+    assert load_text(page.input_value("#text")).data["x1"] == (0.26, 0.9)
 
 
 def test_by_hand_rounds_every_intermediate_value(client):

@@ -96,8 +96,26 @@ def test_equations_data_lists_and_constants():
     after, _ = edited(text, ("data.x.1", "3"), ("data.k", "0.5"))
     assert after.data == {"x": (1.0, 3), "t": (0.3, 0.8), "k": (0.5, 0.5)}
     groups = {g["title"]: g for g in fields(after, parse_text(edited(text)[1], "toml", "p"))}
-    assert [f["id"] for f in groups["Data"]["fields"]] == ["data.k"]
-    assert groups["Data"]["tables"][0]["columns"] == ["x", "t"]
+    assert [f["id"] for f in groups["Data"]["fields"]] == ["data.k", "samples.add"]
+    assert groups["Data"]["tables"][0]["columns"] == ["x", "t", ""]  # the last: each sample's remove button
+
+
+@pytest.mark.parametrize("name", ["homework", "regression_batch", "shared_weight", "homework_equations"])
+def test_samples_are_added_as_a_copy_of_the_last_and_removed(name):
+    text, kind = example(name)
+    before = load_text(text, kind=kind)
+    more, written = edited(text, ("samples.add", ""), kind=kind)
+    assert more.batch_size == before.batch_size + 1
+    assert more.data == {n: v + v[-1:] for n, v in before.data.items()}
+    fewer, _ = edited(written, ("samples.0.remove", ""), kind=kind)
+    assert fewer.data == {n: v[1:] + v[-1:] for n, v in before.data.items()}
+
+
+def test_an_equations_constant_stays_one_when_samples_are_added():
+    text = example_path("shared_weight").read_text(encoding="utf-8").replace("[data]", "[data]\nk = 2.0")
+    text = text.replace("L = 1/2*(y - t)**2", "L = 1/2*(y - t)**2 * k")
+    after, written = edited(text, ("samples.add", ""))
+    assert "k = 2.0" in written and after.data["k"] == (2.0, 2.0, 2.0) and after.data["x"] == (1.0, 2.0, 2.0)
 
 
 # -- optimizer ----------------------------------------------------------------------------------------------
@@ -163,6 +181,17 @@ def test_activation_and_loss_choices():
     assert back.network.layers[0].activation == "tanh" and "alpha" not in written  # alpha is leaky_relu's only
     mse, _ = edited(HOMEWORK, ("network.loss", "mse"), ("network.layers.1.activation", "sigmoid"))
     assert mse.network.loss == "mse" and mse.network.layers[1].activation == "sigmoid"
+
+
+def test_a_hidden_layer_added_to_a_network_of_one_layer():
+    text, kind = example("logistic_bce")
+    before = load_text(text, kind=kind)
+    after, _ = edited(text, ("network.layers.add", ""), kind=kind)
+    assert after.network.widths() == [2, 2, 1] and after.network.layers[0].activation == "relu"
+    assert after.network.layers[1] == before.network.layers[0]
+    # The output unit keeps its bias, and its weights from the first two of its (new) inputs.
+    assert after.parameters["b3"] == before.parameters["b1"]
+    assert (after.parameters["w5"], after.parameters["w6"]) == (before.parameters["w1"], before.parameters["w2"])
 
 
 def test_an_added_layer_in_toml_is_written_inline_like_its_neighbours():
@@ -252,6 +281,8 @@ def test_large_problems_are_not_drawn_field_by_field():
     ("network.loss", "hinge", "unknown choice 'hinge'"),
     ("network.inputs", "700", f"at most {MAX_FORM_PARAMETERS:,} on this page"),
     ("title", "x", "title: is not a field the page edits"),
+    ("samples.0.remove", "", "data: the only sample cannot be removed (at least one sample)"),
+    ("samples.3.remove", "", "data: no sample 4 (samples 1 to 1)"),
 ])
 def test_bad_edits_are_one_line_errors(field, value, message):
     with pytest.raises(HandpropError) as raised:

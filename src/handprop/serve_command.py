@@ -43,6 +43,7 @@ def run_serve(args) -> int:
     if not 0 < args.time_limit <= 3600:
         raise HandpropError(None, "--time-limit", f"{args.time_limit:g} s", "more than 0 and at most 3600 seconds")
     label, text, kind, path = read_source(args.file)
+    _refuse_data_files(text, kind, label)
     if path is not None and _is_example(path):
         path = None  # the packaged examples are not saved over
     from werkzeug.serving import make_server
@@ -71,6 +72,23 @@ def run_serve(args) -> int:
         server.server_close()
         app.extensions["handprop.worker"].close()
     return 0
+
+
+def _refuse_data_files(text: str, kind: str, label: str) -> None:
+    """A problem that reads a data file cannot be served (the server reads no other file): say so at once.
+
+    A text that does not parse is served all the same, for its error to be mended on the page.
+    """
+    from .errors import HandpropError
+    from .files import parse_text
+
+    try:
+        raw = parse_text(text, kind, label)
+    except HandpropError:
+        return
+    if isinstance(raw.get("data"), dict) and "file" in raw["data"]:
+        raise HandpropError(label, "data.file", "handprop serve reads no data files",
+                            "a problem with its data inline: x and t; `handprop train` reads data files")
 
 
 def _is_example(path) -> bool:

@@ -35,7 +35,8 @@ def fields(problem, raw: dict) -> list[dict]:
     >>> [cell["label"] for cell in groups[2]["tables"][0]["rows"][0]["cells"]]
     ['w1', 'w2', 'b1']
     """
-    groups = [] if problem.network is None else [_network(problem.network)]
+    groups = [{"title": "Network", "note": "The equations form: its network is its equations, edited in the "
+                                           "Text tab."} if problem.network is None else _network(problem.network)]
     groups += [_optimizer(problem.optimizer), _parameters(problem, raw), _data(problem, raw)]
     return groups
 
@@ -125,11 +126,16 @@ def _data(problem, raw: dict) -> dict:
     listed = [name for name in names if name not in constants]
     if constants:
         group["fields"] = [_field(f"data.{name}", name, value=problem.data[name][0]) for name in constants]
+    several = problem.batch_size > 1
     if listed:
         group["tables"] = [{"caption": "Inputs and targets" if problem.network is not None else "Samples",
-                            "columns": listed,
+                            "columns": listed + [""] * several,
                             "rows": [{"label": f"sample {k + 1}",
                                       "cells": [_field(f"data.{name}.{k}", name, value=problem.data[name][k])
-                                                for name in listed]}
+                                                for name in listed]
+                                      + [_field(f"samples.{k}.remove", "remove", "action",
+                                                title="remove this sample")] * several}
                                      for k in range(problem.batch_size)]}]
+    group["fields"] = group.get("fields", []) + [
+        _field("samples.add", "add a sample", "action", title="a copy of the last sample, at the end")]
     return group

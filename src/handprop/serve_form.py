@@ -9,6 +9,7 @@ loses its comments). A field is named by a path:
     network.layers.add  network.layers.N.remove  network.loss
     optimizer.name  optimizer.lr  optimizer.steps  optimizer.momentum ...  optimizer.betas.1
     parameter.w4  parameter.W1[2,1]  data.x1.0 (input x1 of sample 0)  data.c (an equations constant)
+    samples.add (a copy of the last sample)  samples.N.remove
 
 A new weight or bias (when a layer grows) gets a two-decimal value drawn from its place, so that the same
 edit always gives the same numbers; a new input gets one too, a new target 0.
@@ -140,6 +141,8 @@ def _edit(document, field: str, value, label: str) -> None:
     elif parts[0] == "data" and len(parts) in (2, 3):
         _set_data(document, parts[1], int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else None,
                   _number(value, label, field), label)
+    elif field == "samples.add" or parts[0] == "samples" and parts[2:] == ["remove"] and parts[1].isdigit():
+        _set_samples(document, _problem(document, label), None if field == "samples.add" else int(parts[1]), label)
     elif parts[0] == "optimizer" and len(parts) in (2, 3):
         _set_optimizer(document, parts[1:], value, label)
     elif field == "network.loss":
@@ -203,6 +206,32 @@ def _set_data(document, name: str, sample: int | None, number, label: str) -> No
         rows[sample or 0][index] = number
     else:
         rows[index] = number
+
+
+def _set_samples(document, problem, remove: int | None, label: str) -> None:
+    """Add a copy of the last sample (remove None), or remove sample `remove` (0-based)."""
+    table = _section(document, "data", label)
+    if remove is not None and not 0 <= remove < problem.batch_size:
+        raise HandpropError(label, "data", f"no sample {remove + 1}", f"samples 1 to {problem.batch_size}")
+    if remove is not None and problem.batch_size == 1:
+        raise HandpropError(label, "data", "the only sample cannot be removed", "at least one sample")
+    network = problem.network
+    keys = ["x", "t"] if network is not None else [name for name in problem.data if name in table]
+    lists = [key for key in keys if isinstance(table[key], list)]
+    if network is None and lists:
+        keys = lists  # the other names are constants, the same for every sample
+    from copy import deepcopy
+
+    for key in keys:
+        values = table[key]
+        single = network is not None and not (values and isinstance(values[0], list))
+        if remove is not None:
+            del values[remove]
+        elif single or network is None and not isinstance(values, list):
+            # New objects each: YAML would write one list used twice as an alias.
+            table[key] = [deepcopy(_plain(values)) for _ in range(2)]
+        else:
+            values.append(deepcopy(_plain(values)[-1]))
 
 
 def _set_parameters(document, problem, values: dict, label: str) -> None:
