@@ -300,3 +300,32 @@ def test_bad_edits_of_other_forms():
         edit_text("[network", [{"field": "parameter.w1", "value": "1"}])
     with pytest.raises(HandpropError, match="not {field, value}"):
         edit_text(HOMEWORK, ["parameter.w1"])
+
+
+# -- anything at all: a one-line error or a text, never a crash ----------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_PART = st.one_of(st.sampled_from(["network", "layers", "inputs", "units", "activation", "alpha", "add", "remove",
+                                   "loss", "optimizer", "name", "lr", "steps", "betas", "momentum", "nesterov",
+                                   "parameter", "w1", "W1[1,1]", "data", "x1", "t1", "x", "samples", "0", "1",
+                                   "2", "7", "-1", "99999999999", "\u00b2", "\u0663", ""]),
+                  st.text(max_size=6))
+_VALUE = st.one_of(st.sampled_from(["0", "1", "0.5", "-1", "1e999", "nan", "relu", "adam", "mse", "true", "",
+                                    "3", "700", "9" * 5000, "\u0663"]),
+                   st.text(max_size=10), st.integers(), st.floats(), st.booleans(), st.none(),
+                   st.lists(st.integers(), max_size=2))
+
+
+@pytest.mark.parametrize("name", ["homework", "regression_batch", "shared_weight", "logistic_bce"])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edits=st.lists(st.tuples(st.lists(_PART, min_size=1, max_size=4).map(".".join), _VALUE), max_size=3))
+def test_any_edit_gives_a_text_or_a_one_line_error(name, edits):
+    text, kind = example(name)
+    try:
+        after = edit_text(text, [{"field": f, "value": v} for f, v in edits], kind=kind, label="p")
+    except HandpropError as error:
+        assert "\n" not in error.line()
+        return
+    parse_text(after, kind, "p")  # whatever the edits, the text is still the file's kind

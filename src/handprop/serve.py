@@ -91,7 +91,7 @@ def _decimals(data: dict) -> int | None:
     value = data.get("decimals")
     if value in (None, ""):
         return None
-    if not str(value).isdigit() or not 0 <= int(value) <= MAX_DECIMALS:
+    if not (str(value).isascii() and str(value).isdecimal() and len(str(value)) <= 2) or int(value) > MAX_DECIMALS:
         raise HandpropError(None, "decimals", f"'{str(value)[:20]}' is out of range", f"0 to {MAX_DECIMALS}")
     return int(value)
 

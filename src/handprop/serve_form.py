@@ -30,8 +30,8 @@ MAX_FORM_CELLS = 600  # fields drawn for the parameters or the data; beyond this
 
 def _number(value, label: str, where: str):
     text = str(value).strip()
-    try:
-        number = int(text) if text.lstrip("+-").isdigit() else float(text)
+    try:  # a whole number stays one (t = [1, 0]) unless it is too long to be exact as a float
+        number = int(text) if text.lstrip("+-").isdecimal() and len(text) <= 15 else float(text)
     except ValueError:
         raise HandpropError(label, where, f"'{text[:40]}' is not a number", "a number, such as 0.5") from None
     if not math.isfinite(number):
@@ -45,6 +45,11 @@ def _whole(value, label: str, where: str, low: int = 1) -> int:
         raise HandpropError(label, where, f"'{str(value).strip()[:40]}' is not a whole number of {low} or more",
                             f"a whole number of {low} or more")
     return int(number)
+
+
+def _index(text: str) -> bool:
+    """Whether a path's part is an index (a sample's, a layer's): a few plain digits."""
+    return text.isdecimal() and text.isascii() and len(text) <= 9
 
 
 def _fresh(*place) -> float:
@@ -134,20 +139,24 @@ def _edit(document, field: str, value, label: str) -> None:
     from .layered import LOSSES
     from .ops import ACTIVATIONS
 
+    if not isinstance(value, (str, int, float)):
+        raise HandpropError(label, field, "the value is not text or a number", "what the field holds")
+    value = value if isinstance(value, str) else str(value).lower()  # JSON's true arrives as True
     parts = field.split(".")
     if parts[0] == "parameter" and len(parts) >= 2:
         name = field.split(".", 1)[1]
         _set_parameters(document, _problem(document, label), {name: _number(value, label, name)}, label)
-    elif parts[0] == "data" and len(parts) in (2, 3):
-        _set_data(document, parts[1], int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else None,
-                  _number(value, label, field), label)
-    elif field == "samples.add" or parts[0] == "samples" and parts[2:] == ["remove"] and parts[1].isdigit():
+    elif parts[0] == "data" and (len(parts) == 2 or len(parts) == 3 and _index(parts[2])):
+        _set_data(document, parts[1], int(parts[2]) if len(parts) == 3 else None, _number(value, label, field),
+                  label)
+    elif field == "samples.add" or parts[0] == "samples" and parts[2:] == ["remove"] and _index(parts[1]):
         _set_samples(document, _problem(document, label), None if field == "samples.add" else int(parts[1]), label)
     elif parts[0] == "optimizer" and len(parts) in (2, 3):
         _set_optimizer(document, parts[1:], value, label)
     elif field == "network.loss":
         _choose(_section(document, "network", label), "loss", value, LOSSES, label, field)
-    elif field == "network.inputs" or parts[:2] == ["network", "layers"]:
+    elif field in ("network.inputs", "network.layers.add") or (
+            parts[:2] == ["network", "layers"] and len(parts) == 4 and _index(parts[2])):
         _set_network(document, parts[2:], value, label, ACTIVATIONS)
     else:
         raise HandpropError(label, field, "is not a field the page edits", "a field drawn on the page")
@@ -193,6 +202,8 @@ def _set_data(document, name: str, sample: int | None, number, label: str) -> No
     where = f"data.{name}"
     if name not in problem.data:
         raise HandpropError(label, where, f"no data named '{name}'", "a data name of the problem")
+    if sample is not None and sample >= problem.batch_size:
+        raise HandpropError(label, where, f"no sample {sample + 1}", f"samples 1 to {problem.batch_size}")
     network = problem.network
     if network is None:
         if sample is None or not isinstance(table.get(name), list):
@@ -311,7 +322,7 @@ def _set_network(document, parts: list, value, label: str, activations) -> None:
     table = _section(document, "network", label)
     layers = table["layers"]
     count = len(network.layers)
-    if parts and parts[0].isdigit() and not 0 <= int(parts[0]) < count:
+    if parts and _index(parts[0]) and not 0 <= int(parts[0]) < count:
         raise HandpropError(label, "network.layers", f"no layer {int(parts[0]) + 1}", f"layers 1 to {count}")
     widths = network.widths()
     keep = list(range(count))  # new layer n takes the parameters of old layer keep[n] (None: none)
