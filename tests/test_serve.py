@@ -192,10 +192,10 @@ def test_worked_solution_download(client):
 def test_save_writes_only_the_file_it_started_with(tmp_path):
     target = tmp_path / "mine.toml"
     target.write_text(HOMEWORK)
-    client = create_app(HOMEWORK, label=str(target), path=target).test_client()
+    client = create_app(HOMEWORK, label=str(target), path=target, time_limit=None).test_client()
     assert client.post("/api/save", json={"text": HOMEWORK + "# edited\n"}).get_json()["ok"]
     assert target.read_text().endswith("# edited\n") and sorted(tmp_path.iterdir()) == [target]
-    assert not create_app(HOMEWORK).test_client().post("/api/save", json={"text": "x"}).get_json()["ok"]
+    assert not create_app(HOMEWORK, time_limit=None).test_client().post("/api/save", json={"text": "x"}).get_json()["ok"]
 
 
 @pytest.mark.parametrize("missing", ["flask", "tomlkit"])

@@ -37,6 +37,9 @@ def main() -> None:
     An answer is ["ok", value], ["error", [file, where, what, expected]] or ["internal", traceback].
     Standard output carries only the answers: anything else printed goes to standard error.
     """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the whole group: the server stops this worker
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     tasks = _tasks()
