@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import HandpropError
-from .serve_form import stepped_text  # noqa: F401  (part of this module's API)
+from .serve_form import refuse_data_file, stepped_text  # noqa: F401  (stepped_text: part of this module's API)
 from .serve_worker import DEFAULT_TIME_LIMIT, Worker
 
 MAX_BODY_BYTES = 1_000_000  # as files.MAX_FILE_BYTES: a problem is a few kB
@@ -40,9 +40,7 @@ def load_text(text: str, *, kind: str = "toml", label: str = "<text>", lr: str |
     if kind not in KINDS:
         raise HandpropError(label, None, f"unknown kind '{kind}'", "toml, json or yaml")
     raw = parse_text(text, kind, label)
-    data = raw.get("data")
-    if isinstance(data, dict) and "file" in data:
-        raise HandpropError(label, "data.file", "handprop serve reads no data files", "inline data: x and t")
+    refuse_data_file(raw, label)
     if lr not in (None, ""):
         try:
             rate = float(lr)

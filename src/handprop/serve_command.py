@@ -75,20 +75,19 @@ def run_serve(args) -> int:
 
 
 def _refuse_data_files(text: str, kind: str, label: str) -> None:
-    """A problem that reads a data file cannot be served (the server reads no other file): say so at once.
+    """A problem that reads a data file cannot be served: say so at once, before the server starts.
 
     A text that does not parse is served all the same, for its error to be mended on the page.
     """
     from .errors import HandpropError
     from .files import parse_text
+    from .serve_form import refuse_data_file
 
     try:
         raw = parse_text(text, kind, label)
     except HandpropError:
         return
-    if isinstance(raw.get("data"), dict) and "file" in raw["data"]:
-        raise HandpropError(label, "data.file", "handprop serve reads no data files",
-                            "a problem with its data inline: x and t; `handprop train` reads data files")
+    refuse_data_file(raw, label)
 
 
 def _is_example(path) -> bool:

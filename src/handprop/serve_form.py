@@ -101,12 +101,18 @@ def _json(value, indent: str = "") -> str:
     return "{\n" + ",\n".join(items) + "\n" + indent + "}"
 
 
+def refuse_data_file(raw: dict, label: str) -> None:
+    """The server reads no file but the one it was started with: a problem reading a data file is refused."""
+    if isinstance(raw.get("data"), dict) and "file" in raw["data"]:
+        raise HandpropError(label, "data.file", "handprop serve reads no data files",
+                            "a problem with its data inline: x and t; `handprop train` reads data files")
+
+
 def _problem(document, label: str):
     from .problem import from_dict
 
     plain = _plain(document)
-    if isinstance(plain.get("data"), dict) and "file" in plain["data"]:
-        raise HandpropError(label, "data.file", "handprop serve reads no data files", "inline data: x and t")
+    refuse_data_file(plain, label)
     return from_dict(plain, label=label)
 
 
@@ -255,7 +261,7 @@ def _set_parameters(document, problem, values: dict, label: str) -> None:
         raise HandpropError(label, f"parameter {unknown[0]}", "no such parameter", "a parameter of the problem")
     network = problem.network
     if "init" in table:
-        _write_parameters(document, problem, {**problem.parameters, **values})
+        _write_parameters(document, network, {**problem.parameters, **values})
         return
     for name, number in values.items():
         if name in table or network is None:
@@ -273,11 +279,10 @@ def _set_parameters(document, problem, values: dict, label: str) -> None:
                 table[key][indices[0]] = number
 
 
-def _write_parameters(document, problem, values: dict) -> None:
-    """Replace [parameters] by every value, listed as the network's naming lists them."""
+def _write_parameters(document, network, values: dict) -> None:
+    """Replace [parameters] by every value, listed as the network's naming lists them (None: equations)."""
     from .layered import bias_names, weight_rows
 
-    network = problem.network
     if network is None:
         document["parameters"] = dict(values)
         return
@@ -372,7 +377,7 @@ def _like(items, value: dict):
 
 def _reshape(document, problem, widths: list, keep: list, label: str) -> None:
     """Write the new widths, and resize the listed parameters and the inline data to fit them."""
-    from .layered import bias_names, weight_rows
+    from .layered import Layer, LayeredNetwork, bias_names, weight_rows
 
     old = problem.network
     total = sum(a * b + b for a, b in zip(widths, widths[1:]))
@@ -393,19 +398,22 @@ def _reshape(document, problem, widths: list, keep: list, label: str) -> None:
     for layer, units in zip(table["layers"], widths[1:]):
         if _plain(layer)["units"] != units:
             layer["units"] = units
-    parameters = document["parameters"]
-    if "init" not in parameters:
+    if "init" not in document["parameters"]:
+        # The new widths' names (they depend on the widths and the naming alone), each given the value
+        # of the same place (unit j, input k) in the old layer it keeps, or a fresh one.
+        new_network = LayeredNetwork(tuple(f"x{k}" for k in range(1, widths[0] + 1)),
+                                     tuple(Layer(units, "identity") for units in widths[1:]), old.loss, old.naming)
         values, rows, biases = problem.parameters, weight_rows(old), bias_names(old)
         new = {}
-        for n, (fan_in, units) in enumerate(zip(widths, widths[1:])):
+        for n, (new_rows, new_biases) in enumerate(zip(weight_rows(new_network), bias_names(new_network))):
             m = keep[n]
-            for j in range(units):
-                for k in range(fan_in):
+            for j, (row, bias) in enumerate(zip(new_rows, new_biases)):
+                for k, weight in enumerate(row):
                     fits = m is not None and j < len(rows[m]) and k < len(rows[m][j])
-                    new[("w", n, j, k)] = values[rows[m][j][k]] if fits else _fresh("w", n, j, k)
+                    new[weight] = values[rows[m][j][k]] if fits else _fresh("w", n, j, k)
                 fits = m is not None and j < len(biases[m])
-                new[("b", n, j)] = values[biases[m][j]] if fits else _fresh("b", n, j)
-        _write_reshaped(document, old.naming, widths, new)
+                new[bias] = values[biases[m][j]] if fits else _fresh("b", n, j)
+        _write_parameters(document, new_network, new)
     data = document["data"]
     for key, width, fill in (("x", widths[0], lambda i: abs(_fresh("x", i)) * 2), ("t", widths[-1], lambda i: 0)):
         rows = data[key]
@@ -416,16 +424,3 @@ def _reshape(document, problem, widths: list, keep: list, label: str) -> None:
             while len(sample) < width:
                 sample.append(round(fill(len(sample)), 2))
 
-
-def _write_reshaped(document, naming: str, widths: list, new: dict) -> None:
-    layers = range(len(widths) - 1)
-    if naming == "sequential":
-        document["parameters"] = {
-            "w": [new[("w", n, j, k)] for n in layers for j in range(widths[n + 1]) for k in range(widths[n])],
-            "b": [new[("b", n, j)] for n in layers for j in range(widths[n + 1])]}
-        return
-    table = {}
-    for n in layers:
-        table[f"W{n + 1}"] = [[new[("w", n, j, k)] for k in range(widths[n])] for j in range(widths[n + 1])]
-        table[f"b{n + 1}"] = [new[("b", n, j)] for j in range(widths[n + 1])]
-    document["parameters"] = table
