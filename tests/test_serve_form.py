@@ -290,6 +290,17 @@ def test_bad_edits_are_one_line_errors(field, value, message):
     assert message in raised.value.line() and "\n" not in raised.value.line()
 
 
+def test_edits_to_a_text_with_bad_values_in_it():
+    """The text's own mistakes stay the loader's to report; the edits around them still work."""
+    bad_name = HOMEWORK.replace('name = "sgd"', "name = [1]")
+    assert "lr = 0.1" in edit_text(bad_name, [{"field": "optimizer.lr", "value": "0.1"}])
+    with pytest.raises(HandpropError, match="is not a setting of this optimizer"):
+        edit_text(bad_name, [{"field": "optimizer.momentum", "value": "0.9"}])
+    bad_betas = HOMEWORK.replace('name = "sgd"', 'name = "adam"\nbetas = 0.9')
+    after, _ = edited(bad_betas, ("optimizer.betas.1", "0.99"))
+    assert after.optimizer.option("betas") == (0.9, 0.99)
+
+
 def test_bad_edits_of_other_forms():
     equations = example_path("homework_equations").read_text(encoding="utf-8")
     with pytest.raises(HandpropError, match="equations form has no layers"):

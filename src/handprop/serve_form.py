@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import random
 
-from .errors import HandpropError
+from .errors import HandpropError, one_of
 
 MAX_FORM_PARAMETERS = 2_000  # shape edits stop here: a page of 2,000 derivations takes a few seconds
 MAX_FORM_CELLS = 600  # fields drawn for the parameters or the data; beyond this they are edited in the text
@@ -169,8 +169,6 @@ def _edit(document, field: str, value, label: str) -> None:
 
 
 def _choose(table, key: str, value, known, label: str, where: str) -> None:
-    from .errors import one_of
-
     if value not in known:
         raise HandpropError(label, where, f"unknown choice '{str(value)[:40]}'", one_of(known, str(value)))
     table[key] = value
@@ -187,7 +185,7 @@ def _set_optimizer(document, parts: list, value, label: str) -> None:
             del table[old]  # another optimizer's settings
         return
     name = _plain(table).get("name", "sgd")
-    default = OPTIMIZERS.get(name, {}).get(key)
+    default = OPTIMIZERS.get(name, {}).get(key) if isinstance(name, str) else None  # a bad name: lr and steps only
     if key == "steps":
         table[key] = _whole(value, label, where)
     elif key == "lr" or isinstance(default, float):
@@ -195,7 +193,8 @@ def _set_optimizer(document, parts: list, value, label: str) -> None:
     elif isinstance(default, bool):
         table[key] = str(value).strip().lower() in ("true", "1", "on", "yes")
     elif isinstance(default, tuple) and len(parts) == 2 and parts[1] in ("0", "1"):
-        pair = list(_plain(table).get(key, default))
+        given = _plain(table).get(key)
+        pair = list(given) if isinstance(given, list) and len(given) == 2 else list(default)
         pair[int(parts[1])] = _number(value, label, where)
         table[key] = pair
     else:
@@ -423,4 +422,3 @@ def _reshape(document, problem, widths: list, keep: list, label: str) -> None:
                 sample.pop()
             while len(sample) < width:
                 sample.append(round(fill(len(sample)), 2))
-

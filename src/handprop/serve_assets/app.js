@@ -165,18 +165,15 @@
   }
 
   function renderFields(groups) {
-    const next = JSON.stringify(groups.map((g) => [g.title, g.note, (g.fields || []).map((f) => [f.id, f.options]),
-      (g.tables || []).map((t) => [t.caption, t.columns, t.rows.map((r) => [r.label, r.cells.map((c) => c && c.id)])])]));
+    const next = JSON.stringify(groups, (key, value) => (key === "value" ? undefined : value));  // all but values
     const focused = document.activeElement && document.activeElement.dataset && document.activeElement.dataset.field;
     if (next === shape) {  // the same fields: new values, except where the user is typing
-      for (const group of groups) {
-        const all = (group.fields || []).concat(...(group.tables || []).map((t) => [].concat(...t.rows.map((r) => r.cells))));
-        for (const field of all) {
-          const element = field && fieldElement(field.id);
-          if (!element || field.id === focused || pending.some((e) => e.field === field.id)) continue;
-          if (field.type === "switch") element.checked = field.value === "true";
-          else if (field.type !== "action") element.value = field.value;
-        }
+      const all = groups.flatMap((g) => (g.fields || []).concat((g.tables || []).flatMap((t) => t.rows.flatMap((r) => r.cells))));
+      for (const field of all) {
+        const element = field && fieldElement(field.id);
+        if (!element || field.id === focused || pending.some((e) => e.field === field.id)) continue;
+        if (field.type === "switch") element.checked = field.value === "true";
+        else if (field.type !== "action") element.value = field.value;
       }
       return;
     }
