@@ -42,15 +42,20 @@ def test_compiled_path_equals_the_interpreter(activation, loss):
         assert g == pytest.approx(gradients[name], rel=1e-12, abs=1e-15), name
 
 
-@pytest.mark.parametrize("example", ["homework_equations", "shared_weight"])
-def test_compiled_path_on_equation_problems(example):
-    problem = handprop.load(example)
+def assert_compiled_as_interpreted(problem) -> None:
+    """The compiled loss and gradients equal the interpreter's on the problem's batch."""
     run = compile_program(problem.program)
     rows = list(zip(*[problem.data[n] for n in problem.program.data]))
     value, grads = run([problem.parameters[n] for n in problem.program.parameters], rows)
     expected, gradients, _ = run_batch(problem.program, problem.parameters, problem.data, problem.batch_size)
     assert value == pytest.approx(expected, rel=1e-13)
     assert grads == pytest.approx([gradients[n] for n in problem.program.parameters], rel=1e-12)
+
+
+@pytest.mark.parametrize("example", ["homework_equations", "shared_weight"])
+def test_compiled_path_on_equation_problems(example):
+    problem = handprop.load(example)
+    assert_compiled_as_interpreted(problem)
 
 
 def test_every_function_compiles_as_the_interpreter_computes():
@@ -63,12 +68,7 @@ L = -t*log(p1) - (1 - t)*log(p2) + (a - w1)**2
 """
     problem = from_dict({"network": {"equations": text}, "parameters": {"w1": 0.3, "w2": -0.4, "w3": 0.7},
                          "data": {"x": [0.5, -1.5, 2.0], "t": [1, 0, 1]}, "optimizer": {"lr": 0.1}})
-    run = compile_program(problem.program)
-    rows = list(zip(*[problem.data[n] for n in problem.program.data]))
-    value, grads = run([problem.parameters[n] for n in problem.program.parameters], rows)
-    expected, gradients, _ = run_batch(problem.program, problem.parameters, problem.data, problem.batch_size)
-    assert value == pytest.approx(expected, rel=1e-13)
-    assert grads == pytest.approx([gradients[n] for n in problem.program.parameters], rel=1e-12)
+    assert_compiled_as_interpreted(problem)
 
 
 def test_several_steps_agree_between_solve_and_train():
