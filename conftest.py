@@ -5,9 +5,9 @@ without it, as the tests in tests/ that need one skip (NumPy, PyTorch and tomlki
 import importlib.util
 
 NEEDS = {  # doctest files -> the optional module their examples use
-    "src/handprop/vectorized*.py": "numpy",
-    "src/handprop/torch_program.py": "torch",
-    "src/handprop/serve_form.py": "tomlkit",
+    "src/handprop/engine/numpy_*.py": "numpy",
+    "src/handprop/pytorch/oracle.py": "torch",
+    "src/handprop/serve/form.py": "tomlkit",
 }
 
 collect_ignore_glob = [files for files, module in NEEDS.items() if importlib.util.find_spec(module) is None]

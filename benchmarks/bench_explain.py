@@ -18,7 +18,7 @@ import sys
 import time
 
 from handprop import solve
-from handprop.problem import from_dict
+from handprop.problem.spec import from_dict
 from handprop.render import explain
 
 TARGET_SECONDS = 2.0  # at about 1,000 parameters

@@ -20,8 +20,8 @@ import threading
 import time
 import urllib.request
 
-from handprop.files import example_path
-from handprop.serve import create_app
+from handprop.problem.files import example_path
+from handprop.serve.app import create_app
 
 TARGET_SECONDS = 0.100  # a change in the homework, answered
 

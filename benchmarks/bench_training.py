@@ -52,9 +52,9 @@ try:
     from micrograd.engine import Value
 
     import handprop
-    from handprop import layered
-    from handprop.engines import make_engine
-    from handprop.problem import from_dict
+    from handprop.problem import layered
+    from handprop.engine.choice import make_engine
+    from handprop.problem.spec import from_dict
     from handprop.training import train
 except ImportError as missing:
     print(f"bench_training: {missing}; install with: pip install . numpy torch==2.13.0 micrograd", file=sys.stderr)

@@ -22,7 +22,7 @@ def test_all_is_exported():
 
 
 def test_load_example_path_and_text(tmp_path, homework):
-    from handprop.files import example_path
+    from handprop.problem.files import example_path
 
     text = example_path("homework").read_text()
     by_path = handprop.load(str(example_path("homework")))
@@ -46,7 +46,7 @@ def test_load_text_errors_are_handprop_errors():
 
 
 def test_existing_path_wins_over_text(tmp_path, monkeypatch):
-    from handprop.files import example_path
+    from handprop.problem.files import example_path
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "a=b.toml").write_text(example_path("homework").read_text())

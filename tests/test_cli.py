@@ -11,7 +11,7 @@ import pytest
 import handprop
 from conftest import ROOT, run_process, write
 from handprop.cli import COMMANDS, _build_parser
-from handprop.files import example_names, example_path
+from handprop.problem.files import example_names, example_path
 
 
 def test_solve_is_the_default_command(cli):

@@ -9,11 +9,13 @@ import pytest
 
 import handprop
 from conftest import write
-from handprop import datafile
-from handprop.init import SCHEMES, initial_values, scale
-from handprop.layered import Layer, LayeredNetwork
-from handprop.optim import Optimizer, optimizer_step
-from handprop.scalar import run_batch
+from handprop.problem import data_files as datafile
+from handprop.problem import layered as lowering
+from handprop.problem.spec import TrainingConfig
+from handprop.problem.initialisers import SCHEMES, initial_values, scale
+from handprop.problem.layered import Layer, LayeredNetwork
+from handprop.core.optim import Optimizer, optimizer_step
+from handprop.engine.interpreter import run_batch
 
 
 def assert_one_line_error(result, *fragments: str) -> None:
@@ -75,7 +77,7 @@ def test_xor_solves_on_the_command_line(cli):
 
 def test_moons_example_loads_and_learns_in_mini_batches():
     p = handprop.load("moons")
-    assert p.batch_size == 200 and p.training == handprop.problem.TrainingConfig(32, 100, True, 1)
+    assert p.batch_size == 200 and p.training == TrainingConfig(32, 100, True, 1)
     assert p.network.widths() == [2, 8, 2]
     assert {p.data["t1"][k] + p.data["t2"][k] for k in range(200)} == {1.0}  # one-hot
     assert sum(p.data["t2"]) == 100  # two moons of 100 points
@@ -201,13 +203,13 @@ def test_names_read_by_equations():
 def test_batch_settings_with_inline_data(tmp_path):
     p = problem(tmp_path, layered("x = [[1, 2], [3, 4], [5, 6]]\nt = [[1, 0], [0, 1], [1, 0]]\n"
                                   "batch_size = 2\nepochs = 7\nshuffle = true\nseed = 9"))
-    assert p.training == handprop.problem.TrainingConfig(batch_size=2, epochs=7, shuffle=True, seed=9)
+    assert p.training == TrainingConfig(batch_size=2, epochs=7, shuffle=True, seed=9)
     assert p.batch_size == 3  # solve's batch stays the whole data set
 
 
 def test_batch_settings_default(tmp_path):
     p = problem(tmp_path, equations("x = [1.0, 2.0]\nt = [1.0, 0.0]\nc = 1"))
-    assert p.training == handprop.problem.TrainingConfig(None, None, False, 0)
+    assert p.training == TrainingConfig(None, None, False, 0)
 
 
 # Initialisation.
@@ -220,7 +222,7 @@ NETWORK = LayeredNetwork(("x1", "x2", "x3"), (Layer(5, "relu"), Layer(4, "tanh")
 def test_init_is_deterministic_for_a_seed(scheme):
     first = initial_values(NETWORK, scheme, seed=3)
     assert first == initial_values(NETWORK, scheme, seed=3)
-    assert list(first) == list(handprop.layered.parameter_order(NETWORK))
+    assert list(first) == list(lowering.parameter_order(NETWORK))
     if scheme != "zeros":
         assert first != initial_values(NETWORK, scheme, seed=4)
 
@@ -232,8 +234,8 @@ def test_zeros_are_exact():
 def _layer_values(network, values):
     """Per layer: (fan_in, fan_out, weights, biases)."""
     widths = network.widths()
-    for n, (rows, biases) in enumerate(zip(handprop.layered.weight_rows(network),
-                                           handprop.layered.bias_names(network)), 1):
+    for n, (rows, biases) in enumerate(zip(lowering.weight_rows(network),
+                                           lowering.bias_names(network)), 1):
         yield widths[n - 1], widths[n], [values[w] for row in rows for w in row], [values[b] for b in biases]
 
 
@@ -448,4 +450,4 @@ def test_yaml_and_json_problems_read_files_too(tmp_path):
                  '"optimizer": {"lr": 0.5}}')
     from_json = handprop.load(write(tmp_path, "p.json", json_text))
     assert from_yaml.data == from_json.data == {"x1": (1.0, 3.0), "x2": (2.0, 4.0), "t1": (0.0, 1.0)}
-    assert from_yaml.training == from_json.training == handprop.problem.TrainingConfig(1, None, True, 0)
+    assert from_yaml.training == from_json.training == TrainingConfig(1, None, True, 0)

@@ -12,7 +12,7 @@ import pytest
 
 import handprop
 from conftest import ARTIFACTS, write
-from handprop.problem import from_dict
+from handprop.problem.spec import from_dict
 from handprop.render import diagram
 from handprop.render.diagram_graph import graph_scene
 from handprop.render.diagram_layered import MAX_LABELLED_UNITS, layered_scene

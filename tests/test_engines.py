@@ -8,8 +8,8 @@ import random
 import pytest
 
 import handprop
-from handprop.engines import ScalarEngine, make_engine
-from handprop.problem import from_dict
+from handprop.engine.choice import ScalarEngine, make_engine
+from handprop.problem.spec import from_dict
 
 np = pytest.importorskip("numpy")
 
@@ -67,6 +67,7 @@ def test_explain_takes_the_engine_option(cli):
 
 
 def test_the_command_line_lists_the_engines_there_are():
-    from handprop import cli, engines
+    from handprop import cli
+    from handprop.engine import choice as engines
 
     assert cli.ENGINES == engines.ENGINES and cli.DTYPES == engines.DTYPES

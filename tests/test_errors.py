@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import run_process, write
-from handprop.files import example_path
+from handprop.problem.files import example_path
 
 HOMEWORK = example_path("homework").read_text()
 EQUATIONS = example_path("homework_equations").read_text()

@@ -15,7 +15,7 @@ from conftest import run_process, write
 from test_grade import by_hand
 
 import handprop
-from handprop.grading_answers import read_answers
+from handprop.teach.answers import read_answers
 from handprop.render import explain
 
 FILES = ("{}.toml", "{}-sheet.md", "{}-sheet.html", "{}-key.md", "{}-key.html")

@@ -18,8 +18,8 @@ from handprop.render import explain
 from handprop.render.derivation import build
 from handprop.render.document import Chain, Section
 from handprop.render.numbers import fixed
-from handprop.scalar import evaluate_equation
-from handprop.symbolic import expanded_adjoints, symbolic_partials
+from handprop.engine.interpreter import evaluate_equation
+from handprop.core.symbolic import expanded_adjoints, symbolic_partials
 
 GOLDEN = ROOT / "tests" / "golden"
 UPDATE = os.environ.get("HANDPROP_UPDATE_GOLDEN") == "1"  # rewrite the golden files (then look at them!)
@@ -163,8 +163,8 @@ OPTIMIZERS = [
 def test_optimizer_lines_evaluate_to_their_values(section):
     import tomllib
 
-    from handprop.files import example_path
-    from handprop.problem import from_dict
+    from handprop.problem.files import example_path
+    from handprop.problem.spec import from_dict
 
     raw = tomllib.loads(example_path("homework").read_text())
     raw["optimizer"] = section
@@ -202,7 +202,7 @@ def test_symbolic_local_derivatives_equal_the_engines(example):
 
 
 def _evaluate(expr, values) -> float:
-    from handprop.program import Equation
+    from handprop.core.program import Equation
 
     def fail(what):
         raise AssertionError(what)

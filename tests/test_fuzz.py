@@ -45,11 +45,11 @@ from hypothesis import HealthCheck, given, reject, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from handprop.cli import main  # noqa: E402
-from handprop.files import EXAMPLES_DIR  # noqa: E402
-from handprop.init import SCHEMES  # noqa: E402
-from handprop.layered import LOSSES  # noqa: E402
-from handprop.ops import ACTIVATIONS, FUNCTIONS  # noqa: E402
-from handprop.optim import OPTIMIZERS  # noqa: E402
+from handprop.problem.files import EXAMPLES_DIR  # noqa: E402
+from handprop.problem.initialisers import SCHEMES  # noqa: E402
+from handprop.problem.layered import LOSSES  # noqa: E402
+from handprop.core.ops import ACTIVATIONS, FUNCTIONS  # noqa: E402
+from handprop.core.optim import OPTIMIZERS  # noqa: E402
 
 TARGET_SECONDS = 1.0  # what a case should take at most
 CASE_SECONDS = 2.0  # what is asserted: the margin keeps a loaded CI machine from failing the suite
@@ -100,7 +100,7 @@ def solve_file(path) -> tuple[int, str, str, float]:
 
 def known_slow(path) -> str | None:
     """Which size of KNOWN_SLOW the problem in the file exceeds, if any."""
-    from handprop.problem import load
+    from handprop.problem.spec import load
 
     problem = load(str(path))
     parameters = len(problem.parameters)
@@ -496,12 +496,12 @@ def test_numpy_engine_writes_one_line(tmp_path):
 
 def test_the_harness_catches_a_crash(workdir, monkeypatch):
     """The rules are real: a case that raises or writes two lines fails the harness."""
-    import handprop.problem
+    import handprop.problem.spec
 
     def crash(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(handprop.problem, "from_dict", crash)
+    monkeypatch.setattr(handprop.problem.spec, "from_dict", crash)
     with pytest.raises(RuntimeError):
         run_case("harness", workdir, "case.toml", (EXAMPLES_DIR / "homework.toml").read_text())
     STATS.pop("harness", None)

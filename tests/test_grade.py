@@ -86,7 +86,7 @@ def graded(cli, tmp_path, text: str, problem: str = "homework", *extra) -> tuple
 
 def inactive_homework(tmp_path) -> str:
     """The homework with b2 = -0.5: h2 = 0.2*0.26 + 0.4*0.33 - 0.5 < 0, so unit 2 is inactive."""
-    from handprop.files import example_path
+    from handprop.problem.files import example_path
 
     text = example_path("homework").read_text().replace("b = [0.3, 0.3, 0.3, 0.7, 0.7]", "b = [0.3, -0.5, 0.3, 0.7, 0.7]")
     return write(tmp_path, "inactive.toml", text)

@@ -8,10 +8,10 @@ import random
 import pytest
 
 import handprop
-from handprop.layered import LOSSES
-from handprop.ops import ACTIVATIONS
-from handprop.problem import from_dict
-from handprop.scalar import run_batch
+from handprop.problem.layered import LOSSES
+from handprop.core.ops import ACTIVATIONS
+from handprop.problem.spec import from_dict
+from handprop.engine.interpreter import run_batch
 
 
 def network(activation: str, loss: str, *, hidden: int = 3, batch: int = 2, seed: int = 0) -> dict:
@@ -114,7 +114,7 @@ def test_cross_entropy_of_logits_of_plus_minus_1000_is_exact(engine):
         gradient = solution.parameters["w"].gradient
         assert solution.nodes["y2"].gradients == (-math.inf,)  # dL/dy2 = -t2/y2 with y2 = 0: truly infinite
     else:
-        from handprop.compiled import compile_program
+        from handprop.engine.compiled import compile_program
 
         loss, (gradient,) = compile_program(problem.program)([1000.0], [(1.0, 0.0, 1.0)])
         assert loss == 2000.0

@@ -102,7 +102,7 @@ def test_json_and_yaml_give_the_same_answer(tmp_path, suffix):
 
     import yaml
 
-    from handprop.files import example_path
+    from handprop.problem.files import example_path
 
     raw = tomllib.loads(example_path("homework").read_text())
     path = tmp_path / f"hw{suffix}"
@@ -112,7 +112,7 @@ def test_json_and_yaml_give_the_same_answer(tmp_path, suffix):
 
 def test_relu_derivative_at_zero_is_zero_as_the_homework(tmp_path):
     # h1 = 0 exactly: u(0) = 0, so w1, w2 and b1 get no gradient.
-    from handprop.problem import from_dict
+    from handprop.problem.spec import from_dict
 
     raw = {"network": {"inputs": 1, "layers": [{"units": 1, "activation": "relu"}, {"units": 1}], "loss": "mse"},
            "parameters": {"w": [1.0, 2.0], "b": [-1.0, 0.5]}, "data": {"x": [1.0], "t": [0.0]},

@@ -18,10 +18,11 @@ import time
 import pytest
 
 from conftest import write
-from handprop import datafile, problem
-from handprop.equations import MAX_DEPTH, MAX_EQUATIONS, MAX_NAME_LENGTH
-from handprop.files import EXAMPLES_DIR, MAX_FILE_BYTES, MAX_NESTING, MAX_NUMBER_DIGITS
-from handprop.problem import MAX_FILE_STEPS, MAX_LAYERS, MAX_PARAMETERS, MAX_UNITS
+from handprop.problem import data_files as datafile
+from handprop.problem import spec as problem
+from handprop.problem.equations import MAX_DEPTH, MAX_EQUATIONS, MAX_NAME_LENGTH
+from handprop.problem.files import EXAMPLES_DIR, MAX_FILE_BYTES, MAX_NESTING, MAX_NUMBER_DIGITS
+from handprop.problem.spec import MAX_FILE_STEPS, MAX_LAYERS, MAX_PARAMETERS, MAX_UNITS
 
 LIMIT_SECONDS = 5.0  # "at once" is well under a second; this bound only catches a hang
 HOMEWORK = (EXAMPLES_DIR / "homework.toml").read_text()
@@ -393,7 +394,7 @@ def test_hostile_equations_parse_to_nothing(tmp_path):
     import difflib  # noqa: F401 - the error path imports it when first needed; a first import may run exec
 
     from handprop import HandpropError
-    from handprop.equations import parse_equations
+    from handprop.problem.equations import parse_equations
 
     for line in hostile(tmp_path):
         text = f"{line}\nL = (w*x + b - t)**2"

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from handprop.ops import ACTIVATIONS, FUNCTIONS, OPS, softmax
+from handprop.core.ops import ACTIVATIONS, FUNCTIONS, OPS, softmax
 
 # op, arguments, expected forward value (from the definition, written independently)
 FORWARD = [

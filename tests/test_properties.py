@@ -27,11 +27,11 @@ from hypothesis import strategies as st  # noqa: E402
 
 import handprop  # noqa: E402
 from handprop import HandpropError  # noqa: E402
-from handprop.layered import LOSSES, bias_names, weight_rows  # noqa: E402
-from handprop.ops import ACTIVATIONS, FUNCTIONS, OPS  # noqa: E402
-from handprop.optim import OPTIMIZERS  # noqa: E402
-from handprop.problem import from_dict  # noqa: E402
-from handprop.program import Apply, Const, Ref  # noqa: E402
+from handprop.problem.layered import LOSSES, bias_names, weight_rows  # noqa: E402
+from handprop.core.ops import ACTIVATIONS, FUNCTIONS, OPS  # noqa: E402
+from handprop.core.optim import OPTIMIZERS  # noqa: E402
+from handprop.problem.spec import from_dict  # noqa: E402
+from handprop.core.program import Apply, Const, Ref  # noqa: E402
 from handprop.verify import AMPLIFIED, CHAOTIC, FLOOR, verify  # noqa: E402
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
@@ -355,7 +355,7 @@ def test_layered_networks_agree_with_nn_sequential_and_torch_optim(optimizer, da
     solution = handprop.solve(problem)
     after = handprop.solve(problem, steps=3)
     # The rounding the computation amplifies (a tiny gradient that a normalising optimizer scales up).
-    from handprop.torch_program import rounding_spread
+    from handprop.pytorch.oracle import rounding_spread
 
     spread = rounding_spread(problem, steps=3)
     loss, gradients, updated = _torch_sequential(problem)
@@ -371,7 +371,7 @@ def test_layered_networks_agree_with_nn_sequential_and_torch_optim(optimizer, da
 
 def test_every_op_has_a_torch_counterpart():
     pytest.importorskip("torch")
-    from handprop.torch_program import torch_ops
+    from handprop.pytorch.oracle import torch_ops
 
     assert set(OPS) - {"softmax"} <= set(torch_ops())
     assert [name for name, op in OPS.items() if op.multi_output] == ["softmax"]

@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 
 import handprop
-from handprop.rounding import hand_round
+from handprop.core.rounding import hand_round
 
 
 def r(value: float, places: int = 2) -> float:

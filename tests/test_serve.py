@@ -11,10 +11,10 @@ import pytest
 pytest.importorskip("flask")
 
 from conftest import ARTIFACTS  # noqa: E402
-from handprop.errors import HandpropError  # noqa: E402
-from handprop.files import example_path  # noqa: E402
+from handprop.core.errors import HandpropError  # noqa: E402
+from handprop.problem.files import example_path  # noqa: E402
 from handprop.render.numbers import fixed  # noqa: E402
-from handprop.serve import create_app, load_text  # noqa: E402
+from handprop.serve.app import create_app, load_text  # noqa: E402
 from handprop.solver import solve  # noqa: E402
 
 HOMEWORK = example_path("homework").read_text(encoding="utf-8")
@@ -86,7 +86,7 @@ def test_oversized_and_malformed_bodies(client):
 
 
 def test_internal_error_is_caught_and_the_server_keeps_going(monkeypatch):
-    import handprop.serve as serve
+    import handprop.serve.app as serve
 
     def broken(*args, **options):
         raise RuntimeError("boom")
@@ -122,7 +122,7 @@ def test_step_on_json_and_yaml(client, name, kind):
 
 
 def test_worker_errors_and_time_limit():
-    from handprop.serve_worker import Worker
+    from handprop.serve.worker import Worker
 
     worker = Worker(time_limit=60)
     try:

@@ -8,11 +8,11 @@ import pytest
 
 pytest.importorskip("tomlkit")
 
-from handprop.errors import HandpropError  # noqa: E402
-from handprop.files import example_path, parse_text  # noqa: E402
-from handprop.serve import load_text  # noqa: E402
-from handprop.serve_fields import fields  # noqa: E402
-from handprop.serve_form import MAX_FORM_PARAMETERS, edit_text, stepped_text  # noqa: E402
+from handprop.core.errors import HandpropError  # noqa: E402
+from handprop.problem.files import example_path, parse_text  # noqa: E402
+from handprop.serve.app import load_text  # noqa: E402
+from handprop.serve.fields import fields  # noqa: E402
+from handprop.serve.form import MAX_FORM_PARAMETERS, edit_text, stepped_text  # noqa: E402
 from handprop.solver import solve  # noqa: E402
 
 HOMEWORK = example_path("homework").read_text(encoding="utf-8")
@@ -32,7 +32,7 @@ def edited(text: str, *edits, kind: str = "toml"):
 
 def layered_values(problem) -> dict:
     """(layer, unit, input) -> weight and (layer, unit) -> bias, 0-based, whatever the naming."""
-    from handprop.layered import bias_names, weight_rows
+    from handprop.problem.layered import bias_names, weight_rows
 
     values = {}
     for n, (rows, biases) in enumerate(zip(weight_rows(problem.network), bias_names(problem.network))):

@@ -8,9 +8,9 @@ import pytest
 
 import handprop
 from conftest import random_layered_parameters, random_layers
-from handprop.layered import LOSSES
-from handprop.ops import ACTIVATIONS
-from handprop.problem import from_dict
+from handprop.problem.layered import LOSSES
+from handprop.core.ops import ACTIVATIONS
+from handprop.problem.spec import from_dict
 
 torch = pytest.importorskip("torch")
 torch.set_default_dtype(torch.float64)

@@ -163,7 +163,7 @@ def test_exported_script_reproduces_the_solution(name, tmp_path, cli):
         assert result.status == 0
         script = (tmp_path / "script.py").read_text()
     else:
-        from handprop.torch_script import torch_script
+        from handprop.pytorch.script import torch_script
 
         script = torch_script(problem)
         (tmp_path / "script.py").write_text(script)

@@ -9,11 +9,11 @@ import pytest
 
 import handprop
 from conftest import write
-from handprop.compiled import compile_program
-from handprop.layered import LOSSES
-from handprop.ops import ACTIVATIONS
-from handprop.problem import from_dict
-from handprop.scalar import run_batch
+from handprop.engine.compiled import compile_program
+from handprop.problem.layered import LOSSES
+from handprop.core.ops import ACTIVATIONS
+from handprop.problem.spec import from_dict
+from handprop.engine.interpreter import run_batch
 from handprop.training import schedule, train
 
 
@@ -95,7 +95,7 @@ def test_schedule_is_deterministic_and_covers_every_sample():
 def test_mini_batches_follow_the_schedule():
     raw = layered("tanh", "mse", batch=4)
     problem = from_dict(raw)
-    from handprop.problem import TrainingConfig
+    from handprop.problem.spec import TrainingConfig
     import dataclasses
 
     problem = dataclasses.replace(problem, training=TrainingConfig(batch_size=2, epochs=None, shuffle=False))

@@ -8,12 +8,12 @@ import pytest
 
 import handprop
 from conftest import random_layered_parameters, random_layers
-from handprop.optim import Optimizer, optimizer_config, optimizer_step
-from handprop.problem import from_dict
-from handprop.scalar import run_batch
+from handprop.core.optim import Optimizer, optimizer_config, optimizer_step
+from handprop.problem.spec import from_dict
+from handprop.engine.interpreter import run_batch
 
 np = pytest.importorskip("numpy")
-from handprop.vectorized import NumpyEngine  # noqa: E402  (needs NumPy)
+from handprop.engine.numpy_engine import NumpyEngine  # noqa: E402  (needs NumPy)
 
 REL, ABS = 1e-12, 1e-14
 
@@ -117,7 +117,7 @@ def test_optimizers_agree_with_scalar_path(section):
 
 
 def test_every_optimizer_setting_is_covered():
-    from handprop.optim import OPTIMIZERS
+    from handprop.core.optim import OPTIMIZERS
 
     for name, defaults in OPTIMIZERS.items():
         given = {key for case in OPTIMIZER_CASES if case["name"] == name for key in case}
@@ -271,9 +271,9 @@ def test_handprop_does_not_import_numpy():
 
 
 def test_every_activation_and_loss_has_a_kernel():
-    from handprop import vectorized_kernels
-    from handprop.layered import LOSSES
-    from handprop.ops import ACTIVATIONS
+    from handprop.engine import numpy_kernels as vectorized_kernels
+    from handprop.problem.layered import LOSSES
+    from handprop.core.ops import ACTIVATIONS
 
     assert set(vectorized_kernels.ACTIVATIONS) == set(ACTIVATIONS)
     assert set(vectorized_kernels.LOSSES) == set(LOSSES)
@@ -326,7 +326,7 @@ def test_train_keeps_the_last_good_parameters_on_the_numpy_engine():
 
 @pytest.mark.parametrize("section", [{"name": "sgd", "lr": 0.3}, {"name": "adam", "lr": 0.01}], ids=["sgd", "adam"])
 def test_the_update_in_chunks_is_the_update(monkeypatch, section):
-    from handprop import vectorized
+    from handprop.engine import numpy_engine as vectorized
 
     monkeypatch.setattr(vectorized, "_SGD_CHUNK", 7)  # the 17 homework parameters in 3 chunks, the last short
     problem = from_dict(problem_dict([3, 4, 3], "tanh", "softmax", "cross_entropy", 4, seed=11, optimizer=section))

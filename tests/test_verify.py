@@ -11,8 +11,8 @@ import pytest
 
 from conftest import write
 import handprop
-from handprop import ops
-from handprop.problem import from_dict, load
+from handprop.core import ops
+from handprop.problem.spec import from_dict, load
 from handprop.verify import KINK, ONE_SIDED, ROUNDED, TORCH_MISSING, verify
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
@@ -223,7 +223,7 @@ def test_the_api_refuses_bad_settings():
 
 def test_an_op_without_a_torch_counterpart_is_reported_not_failed(cli, monkeypatch):
     pytest.importorskip("torch")
-    from handprop import torch_program
+    from handprop.pytorch import oracle as torch_program
 
     every = torch_program.torch_ops
     monkeypatch.setattr(torch_program, "torch_ops", lambda: {k: v for k, v in every().items() if k != "tanh"})

@@ -7,8 +7,8 @@
 """
 
 from .api import from_equations, from_layers, load
-from .errors import HandpropError
-from .problem import Problem
+from .core.errors import HandpropError
+from .problem.spec import Problem
 from .records import NodeRecord, ParameterRecord, Solution
 from .render import diagram, explain, render
 from .solver import solve
@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 def __getattr__(name: str):
     """from_torch and to_torch load with their module only when asked for (start-up time)."""
     if name in ("from_torch", "to_torch"):
-        from . import torch_interop
+        from .pytorch import interop as torch_interop
 
         return getattr(torch_interop, name)
     raise AttributeError(f"module 'handprop' has no attribute {name!r}")

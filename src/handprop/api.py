@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .files import parse_text
-from .problem import Problem, from_dict
-from .problem import load as load_file
+from .problem.files import parse_text
+from .problem.spec import Problem, from_dict
+from .problem.spec import load as load_file
 
 
 def load(source: str) -> Problem:

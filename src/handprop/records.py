@@ -118,7 +118,7 @@ class Solution:
         return render_json(self)
 
     def _repr_html_(self) -> str:
-        from .render.notebook import solution_html
+        from .display import solution_html
 
         return solution_html(self)
 
@@ -126,13 +126,13 @@ class Solution:
         return self.explain(format="markdown")
 
     def _repr_latex_(self) -> str:
-        from .render.notebook import solution_latex
+        from .display import solution_latex
 
         return solution_latex(self)
 
 
 def _check_choice(value: str, choices, what: str) -> None:
     if value not in choices:
-        from .errors import HandpropError, one_of
+        from .core.errors import HandpropError, one_of
 
         raise HandpropError(None, what, f"unknown {what} '{value}'", one_of(choices, value))

@@ -8,12 +8,12 @@ recorded in the history.
 
 from __future__ import annotations
 
-from .errors import HandpropError
-from .optim import Optimizer, optimizer_step
-from .problem import Problem
+from .core.errors import HandpropError
+from .core.optim import Optimizer, optimizer_step
+from .problem.spec import Problem
 from .records import NodeRecord, ParameterRecord, Solution, StepRecord
-from .rounding import hand_round
-from .scalar import run_batch
+from .core.rounding import hand_round
+from .engine.interpreter import run_batch
 
 HISTORY_VALUES = 2_000_000  # beyond this many parameter values over all steps, the history keeps losses only
 # Worked out in full, a problem costs the interpreter about 30 us per parameter and sample: beyond this
@@ -29,7 +29,7 @@ def solve(problem: Problem, *, steps: int | None = None, engine: str = "auto", d
     (node values, local partials, adjoints, gradients, updated parameters) rounded to K decimals before
     it is used.
 
-    >>> from handprop.problem import load
+    >>> from handprop.problem.spec import load
     >>> s = solve(load("homework"))
     >>> round(s.loss, 2), round(s.parameters["w7"].updated, 2)
     (0.64, 0.22)
@@ -52,7 +52,7 @@ def solve(problem: Problem, *, steps: int | None = None, engine: str = "auto", d
     if steps > 1:
         # The engine takes every step from the initial parameters; its gradients are the interpreter's (to
         # rounding), and the tests hold the two to 1e-12.
-        from .engines import make_engine  # only for many steps: not on the one-step path
+        from .engine.choice import make_engine  # only for many steps: not on the one-step path
 
         machine = make_engine(problem, engine=engine, dtype=dtype, steps=steps)
         machine_optimizer = machine.make_optimizer(problem.optimizer)

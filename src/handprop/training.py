@@ -12,8 +12,8 @@ import math
 import random
 from dataclasses import dataclass, field
 
-from .engines import make_engine
-from .errors import HandpropError
+from .engine.choice import make_engine
+from .core.errors import HandpropError
 
 
 @dataclass(frozen=True)

@@ -32,10 +32,10 @@ import sys
 from dataclasses import dataclass
 from itertools import pairwise
 
-from .errors import HandpropError
-from .optim import OptimizerConfig
-from .problem import Problem
-from .scalar import run_batch
+from .core.errors import HandpropError
+from .core.optim import OptimizerConfig
+from .problem.spec import Problem
+from .engine.interpreter import run_batch
 from .solver import solve
 
 TOLERANCE = 1e-6  # finite differences: their own error is about 1e-10 of the loss, so 1e-6 is a margin
@@ -189,7 +189,7 @@ def verify(problem: Problem, *, steps: int | None = None, tolerance: float = TOL
            torch_tolerance: float = TORCH_TOLERANCE, use_torch: bool = True) -> Verification:
     """Check every gradient against finite differences and, when torch is installed, against PyTorch.
 
-    >>> from handprop.problem import load
+    >>> from handprop.problem.spec import load
     >>> report = verify(load("homework"))
     >>> report.passed, len(report.checks), report.checks[0].name
     (True, 17, 'w1')
@@ -283,7 +283,7 @@ def _torch_reference(problem: Problem, steps: int):
         import torch  # noqa: F401  (only to learn whether it is installed)
     except ImportError:
         return None, None, TORCH_MISSING
-    from .torch_program import NoTorchCounterpart, rounding_spread, torch_solve
+    from .pytorch.oracle import NoTorchCounterpart, rounding_spread, torch_solve
 
     try:
         result = torch_solve(problem, steps=steps)

@@ -9,9 +9,9 @@ gradient; the update; the Result table. Every number comes from the records
 
 from __future__ import annotations
 
-from ..errors import HandpropError
-from ..program import Apply
-from ..symbolic import ExpansionTooLarge, expanded_adjoints, softmax_cross_entropy, symbolic_partials
+from ..core.errors import HandpropError
+from ..core.program import Apply
+from ..core.symbolic import ExpansionTooLarge, expanded_adjoints, softmax_cross_entropy, symbolic_partials
 from . import table
 from .derivation_backward import BackwardSections, bracketed, chain, slug
 from .derivation_update import UpdateSection

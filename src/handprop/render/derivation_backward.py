@@ -8,7 +8,7 @@ partials from the trace, never recomputed here.
 
 from __future__ import annotations
 
-from ..program import Apply
+from ..core.program import Apply
 from .document import Chain, Math, Paragraph, Section
 from .mathtex import name_latex, partial, to_latex
 

@@ -8,7 +8,7 @@ the ones the optimizer recorded.
 
 from __future__ import annotations
 
-from ..optim import OPTIMIZER_NAMES
+from ..core.optim import OPTIMIZER_NAMES
 from .derivation_backward import bracketed, chain, slug
 from .document import Math, Paragraph, Section
 from .mathtex import name_latex

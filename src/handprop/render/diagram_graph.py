@@ -9,8 +9,8 @@ to reduce crossings.
 
 from __future__ import annotations
 
-from ..ops import OPS
-from ..program import Apply, Const, names_in
+from ..core.ops import OPS
+from ..core.program import Apply, Const, names_in
 from .diagram_layered import MARGIN, NEUTRAL, finish, number
 from .geometry import text_width
 from .scene import FONT_SIZE, LINE, Edge, Node, Text, name_runs

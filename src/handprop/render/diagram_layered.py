@@ -9,7 +9,7 @@ wider than MAX_LABELLED_UNITS keep their edges (and their tooltips) but drop the
 
 from __future__ import annotations
 
-from ..layered import bias_names, unit_names, weight_rows
+from ..problem.layered import bias_names, unit_names, weight_rows
 import math
 
 from .geometry import Box, OrientedBox, distance_to_segment, union

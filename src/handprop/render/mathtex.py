@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from ..ops import OPS
-from ..program import Apply, Const, Expr
+from ..core.ops import OPS
+from ..core.program import Apply, Const, Expr
 from .numbers import fixed
 
 GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu",
@@ -170,7 +170,7 @@ def to_latex(expr: Expr, *, values: dict | None = None, decimals: int = 4, known
     """The expression in LaTeX; with values, every name they hold is replaced by its number, and
     every subexpression in known by its value.
 
-    >>> from handprop.equations import parse_equations
+    >>> from handprop.problem.equations import parse_equations
     >>> eq = parse_equations("h1 = w1*x1 + w2*x2 + b1", parameters=["w1", "w2", "b1"], data=["x1", "x2"]).equations[0]
     >>> to_latex(eq.expr)
     'w_{1} x_{1} + w_{2} x_{2} + b_{1}'

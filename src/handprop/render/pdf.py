@@ -7,7 +7,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from ..errors import HandpropError
+from ..core.errors import HandpropError
 
 PDFLATEX_SECONDS = 120  # two runs of a long document on a slow machine
 

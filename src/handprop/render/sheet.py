@@ -13,10 +13,10 @@ import html
 import math
 from dataclasses import replace
 
-from ..layered import bias_names, unit_names, weight_rows
-from ..optim import OPTIMIZER_NAMES
+from ..problem.layered import bias_names, unit_names, weight_rows
+from ..core.optim import OPTIMIZER_NAMES
 from ..records import NodeRecord, ParameterRecord
-from ..scalar import SampleTrace
+from ..engine.interpreter import SampleTrace
 from .numbers import given
 
 LOSS_WORDS = {"cross_entropy": "cross-entropy, L = −Σ t_j ln y_j",

@@ -1,0 +1,46 @@
+"""`handprop exercise`: the command's options and what it runs (a thin shell over exercise.py)."""
+
+from __future__ import annotations
+
+
+def add_exercise_parser(commands) -> None:
+    from ..problem.layered import LOSSES
+    from ..core.ops import ACTIVATIONS  # the exercise module (and random) load only when the command runs
+
+    parser = commands.add_parser(
+        "exercise", help="draw exercise variants: problem files, problem sheets and answer keys",
+        description="Draw random variants of a problem, in its style: weights, biases and inputs on a coarse "
+                    "grid, one-hot targets for classification, the same optimizer. For each variant NN, write "
+                    "variant-NN.toml (the problem), variant-NN-sheet.md/.html (the problem sheet, with an empty "
+                    "Result table) and variant-NN-key.md/.html (the worked solution) into DIR. The same seed "
+                    "gives the same files.",
+        epilog="example: handprop exercise --count 5 --seed 7 --inactive some -o variants")
+    parser.add_argument("--like", default="homework", metavar="FILE",
+                        help="the problem whose style the variants follow: a layered problem file or an example "
+                             "(default: homework)")
+    parser.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default: 0)")
+    parser.add_argument("--count", type=int, default=1, metavar="K", help="number of variants (default: 1)")
+    parser.add_argument("--layers", metavar="SPEC", help="inputs and units per layer, such as 2-3-2 "
+                                                         "(default: as --like)")
+    parser.add_argument("--activation", metavar="NAME",
+                        help="hidden layers' activation: " + ", ".join(a for a in ACTIVATIONS if a != "softmax") + " (default: as --like)")
+    parser.add_argument("--loss", metavar="NAME", help="the loss: " + ", ".join(LOSSES) + "; the output layer "
+                        "follows it (softmax for cross_entropy, else sigmoid) (default: as --like)")
+    parser.add_argument("--decimals", type=int, metavar="D",
+                        help="weights and biases on a grid of 10^-D, inputs one digit finer, answers to D + 1 "
+                             "decimals (default: 1, as the homework)")
+    parser.add_argument("--inactive", default="any", metavar="any|some|none",
+                        help="ReLU units with h <= 0: any (default), some (at least one), none")
+    parser.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write the variants into")
+
+
+def run_exercise(args) -> int:
+    from ..teach.exercise import spec_from
+    from ..teach.exercise_files import write_exercises
+    from ..problem.spec import load
+
+    spec = spec_from(load(args.like), layers=args.layers, activation=args.activation, loss=args.loss,
+                     decimals=args.decimals, inactive=args.inactive)
+    for path in write_exercises(spec, args.output, seed=args.seed, count=args.count):
+        print(path)
+    return 0

@@ -1,0 +1,96 @@
+"""`handprop serve`: the command's options and what it runs (a thin shell over serve.py)."""
+
+from __future__ import annotations
+
+import sys
+
+DEFAULT_PORT = 8765
+DEFAULT_TIME_LIMIT = 10.0  # as serve.worker's; repeated so that `handprop --help` imports no server code
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def add_serve_parser(commands) -> None:
+    parser = commands.add_parser(
+        "serve", help="a local web page: edit a problem, see its solution change as you type",
+        description="Start a local web app for one problem: its text in an editor, and beside it the diagram, "
+                    "the Result table and the worked solution, worked out again on every edit. It listens on "
+                    "127.0.0.1 only unless --host says otherwise, and needs Flask and tomlkit "
+                    "(pip install 'handprop[serve]').",
+        epilog="example: handprop serve homework")
+    parser.add_argument("file", nargs="?", default="homework", metavar="FILE",
+                        help="problem file (.toml, .json, .yaml) or an example's name (default: homework); "
+                             "Save writes to a file given here")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, metavar="P",
+                        help=f"port to listen on (default: {DEFAULT_PORT}; 0 picks a free one)")
+    parser.add_argument("--host", default="127.0.0.1", metavar="H",
+                        help="address to listen on (default: 127.0.0.1, this machine only)")
+    parser.add_argument("--open", action="store_true", help="open the page in the web browser")
+    parser.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, metavar="S",
+                        help=f"seconds one edit may take before it is stopped (default: {DEFAULT_TIME_LIMIT:g})")
+
+
+def run_serve(args) -> int:
+    from ..core.errors import HandpropError
+    from ..problem.files import read_source
+
+    try:  # only to say at once that one is missing
+        import flask  # noqa: F401
+        import tomlkit  # noqa: F401
+    except ImportError:
+        raise HandpropError(None, None, "handprop serve needs Flask and tomlkit", "pip install 'handprop[serve]'") from None
+    if not 0 <= args.port <= 65535:
+        raise HandpropError(None, "--port", f"{args.port} is out of range", "0 to 65535")
+    if not 0 < args.time_limit <= 3600:
+        raise HandpropError(None, "--time-limit", f"{args.time_limit:g} s", "more than 0 and at most 3600 seconds")
+    label, text, kind, path = read_source(args.file)
+    _refuse_data_files(text, kind, label)
+    if path is not None and _is_example(path):
+        path = None  # the packaged examples are not saved over
+    from werkzeug.serving import make_server
+
+    from ..serve.app import create_app
+
+    hosts = ("127.0.0.1", "localhost", "[::1]") if args.host in LOOPBACK else None
+    app = create_app(text, kind=kind, label=label, path=path, hosts=hosts, time_limit=args.time_limit)
+    try:
+        server = make_server(args.host, args.port, app, threaded=True)
+    except (OSError, SystemExit) as exc:
+        raise HandpropError(None, "--port", f"cannot listen on {args.host}:{args.port}: "
+                            f"{getattr(exc, 'strerror', None) or exc}", "a free port, or --port 0") from None
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    url = f"http://{shown}:{server.port}/"
+    print(f"handprop serve: {label} at {url} (Ctrl+C stops it)", flush=True)
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        sys.stderr.write("\n")
+    finally:
+        server.server_close()
+        app.extensions["handprop.worker"].close()
+    return 0
+
+
+def _refuse_data_files(text: str, kind: str, label: str) -> None:
+    """A problem that reads a data file cannot be served: say so at once, before the server starts.
+
+    A text that does not parse is served all the same, for its error to be mended on the page.
+    """
+    from ..core.errors import HandpropError
+    from ..problem.files import parse_text
+    from ..serve.form import refuse_data_file
+
+    try:
+        raw = parse_text(text, kind, label)
+    except HandpropError:
+        return
+    refuse_data_file(raw, label)
+
+
+def _is_example(path) -> bool:
+    from ..problem.files import EXAMPLES_DIR
+
+    return path.resolve().parent == EXAMPLES_DIR.resolve()

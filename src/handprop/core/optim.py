@@ -1,0 +1,180 @@
+"""Optimizers, each step exactly torch.optim's (PyTorch 2.x, single-tensor formulas, maximize=False).
+
+Each works on one "slot" at a time: a parameter's float on the scalar path, or a whole weight matrix on
+the NumPy path (the same code; `sqrt` and `maximum` come from math or NumPy). State starts as PyTorch
+starts it: zeros, step 0; SGD's momentum buffer is the first gradient itself.
+
+    sgd      g = dL/dθ + wd θ;  b = g (step 1), else b = μ b + (1 - τ) g;  g = g + μ b (Nesterov) or b;
+             θ' = θ - γ g
+    adam     g = dL/dθ + wd θ;  m = β1 m + (1 - β1) g;  v = β2 v + (1 - β2) g²;  (amsgrad: v_max = max(v_max, v))
+             θ' = θ - γ m̂ / (√v̂ + ε),  m̂ = m / (1 - β1^t),  v̂ = v / (1 - β2^t)
+    adamw    θ = θ (1 - γ wd) first (decoupled weight decay), then adam without wd
+    rmsprop  g = dL/dθ + wd θ;  s = α s + (1 - α) g²;  centred: ḡ = α ḡ + (1 - α) g, d = √(s - ḡ²) + ε,
+             else d = √s + ε;  momentum: b = μ b + g / d, θ' = θ - γ b;  else θ' = θ - γ g / d
+    adagrad  g = dL/dθ + wd θ;  γ_t = γ / (1 + (t - 1) lr_decay);  S = S + g²;  θ' = θ - γ_t g / (√S + ε)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from ..problem.checks import Checker
+from .errors import HandpropError, one_of
+
+MAX_STEPS = 10_000_000
+
+# name -> its settings and their defaults, as torch.optim's (lr has none: it is always given).
+OPTIMIZERS = {
+    "sgd": {"momentum": 0.0, "dampening": 0.0, "nesterov": False, "weight_decay": 0.0},
+    "adam": {"betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False},
+    "adamw": {"betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.01, "amsgrad": False},
+    "rmsprop": {"alpha": 0.99, "eps": 1e-8, "weight_decay": 0.0, "momentum": 0.0, "centered": False},
+    "adagrad": {"lr_decay": 0.0, "eps": 1e-10, "weight_decay": 0.0},
+}
+OPTIMIZER_NAMES = {"sgd": "gradient descent (SGD)", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop",
+                   "adagrad": "Adagrad"}
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    name: str = "sgd"
+    lr: float = 0.1
+    steps: int = 1  # full-batch steps taken from the initial parameters
+    options: dict = field(default_factory=dict)  # every setting of the optimizer, defaults filled in
+
+    def option(self, key: str):
+        return self.options.get(key, OPTIMIZERS[self.name][key])
+
+    @property
+    def is_plain_sgd(self) -> bool:
+        return self.name == "sgd" and not self.option("momentum") and not self.option("weight_decay")
+
+
+def optimizer_config(table: dict, label: str) -> OptimizerConfig:
+    """Validate an [optimizer] section.
+
+    >>> optimizer_config({"name": "adam", "lr": 0.01, "betas": [0.8, 0.9]}, "hw.toml").option("betas")
+    (0.8, 0.9)
+    """
+    check = Checker(label)
+    name = check.text(table.get("name", "sgd"), "optimizer.name")
+    if name not in OPTIMIZERS:
+        raise HandpropError(label, "optimizer.name", f"unknown optimizer '{name}'", one_of(OPTIMIZERS, name))
+    defaults = OPTIMIZERS[name]
+    check.keys(table, "optimizer", ("name", "lr", "steps") + tuple(defaults))
+    if "lr" not in table:
+        raise HandpropError(label, "optimizer.lr", "missing", "the learning rate, a number such as 0.5")
+    lr = check.number(table["lr"], "optimizer.lr")
+    if lr < 0:
+        raise HandpropError(label, "optimizer.lr", f"is {lr!r}", "a learning rate of 0 or more")
+    steps = check.integer(table.get("steps", 1), "optimizer.steps", 1, MAX_STEPS)
+    options = {}
+    for key, default in defaults.items():
+        if key not in table:
+            options[key] = default
+            continue
+        where = f"optimizer.{key}"
+        value = table[key]
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise check.fail(where, f"is {value!r}", "true or false")
+            options[key] = value
+        elif isinstance(default, tuple):
+            pair = check.vector(value, where, 2)
+            if not all(0 <= b < 1 for b in pair):
+                raise check.fail(where, f"is {value!r}", "two numbers from 0 up to (not including) 1")
+            options[key] = tuple(pair)
+        else:
+            number = check.number(value, where)
+            if number < 0 or (key in ("alpha", "momentum", "dampening") and number > 1):
+                raise check.fail(where, f"is {number!r}", "from 0 to 1" if key in ("alpha", "momentum", "dampening")
+                                 else "0 or more")
+            options[key] = number
+    if name == "sgd" and options["nesterov"] and (options["momentum"] <= 0 or options["dampening"] != 0):
+        raise check.fail("optimizer.nesterov", "Nesterov momentum needs momentum > 0 and dampening = 0",
+                         "as torch.optim.SGD requires")
+    return OptimizerConfig(name, lr, steps, options)
+
+
+class Optimizer:
+    """torch.optim's update rule, applied slot by slot; keeps each slot's state between steps."""
+
+    def __init__(self, config: OptimizerConfig, *, sqrt=math.sqrt, maximum=max):
+        self.config = config
+        self.sqrt = sqrt
+        self.maximum = maximum
+        self.t = 0  # steps taken, as torch's state["step"]
+        self.state: dict = {}  # slot -> {name: value}: the optimizer's own quantities after the last step
+
+    def begin_step(self) -> None:
+        self.t += 1
+
+    def update(self, slot, theta, grad):
+        """theta after this step, given dL/dtheta; records the slot's state lines."""
+        rule = getattr(self, "_" + self.config.name)
+        return rule(self.state.setdefault(slot, {}), theta, grad)
+
+    def _sgd(self, s: dict, theta, grad):
+        option, lr = self.config.option, self.config.lr
+        g = grad + option("weight_decay") * theta if option("weight_decay") else grad
+        momentum = option("momentum")
+        if momentum:
+            s["b"] = g if "b" not in s else momentum * s["b"] + (1 - option("dampening")) * g
+            g = g + momentum * s["b"] if option("nesterov") else s["b"]
+        s["g"] = g
+        return theta - lr * g
+
+    def _adam(self, s: dict, theta, grad, decoupled: bool = False):
+        option, lr, t = self.config.option, self.config.lr, self.t
+        beta1, beta2 = option("betas")
+        wd = option("weight_decay")
+        if decoupled and wd:
+            theta = theta * (1 - lr * wd)
+        g = grad + wd * theta if wd and not decoupled else grad
+        s["m"] = beta1 * s.get("m", 0.0 * g) + (1 - beta1) * g
+        s["v"] = beta2 * s.get("v", 0.0 * g) + (1 - beta2) * g * g
+        correction1, correction2 = 1 - beta1 ** t, 1 - beta2 ** t
+        second = s["v"]
+        if option("amsgrad"):
+            s["v_max"] = self.maximum(s.get("v_max", 0.0 * g), s["v"])
+            second = s["v_max"]
+        s["m_hat"], s["v_hat"] = s["m"] / correction1, second / correction2
+        # torch's arrangement of the same quotient: lr / c1 * m / (sqrt(v) / sqrt(c2) + eps)
+        denominator = self.sqrt(second) / math.sqrt(correction2) + option("eps")
+        return theta - (lr / correction1) * s["m"] / denominator
+
+    def _adamw(self, s: dict, theta, grad):
+        return self._adam(s, theta, grad, decoupled=True)
+
+    def _rmsprop(self, s: dict, theta, grad):
+        option, lr = self.config.option, self.config.lr
+        alpha, eps = option("alpha"), option("eps")
+        g = grad + option("weight_decay") * theta if option("weight_decay") else grad
+        s["s"] = alpha * s.get("s", 0.0 * g) + (1 - alpha) * g * g
+        if option("centered"):
+            s["g_avg"] = alpha * s.get("g_avg", 0.0 * g) + (1 - alpha) * g
+            s["d"] = self.sqrt(s["s"] - s["g_avg"] * s["g_avg"]) + eps
+        else:
+            s["d"] = self.sqrt(s["s"]) + eps
+        if option("momentum"):
+            s["b"] = option("momentum") * s.get("b", 0.0 * g) + g / s["d"]
+            return theta - lr * s["b"]
+        return theta - lr * g / s["d"]
+
+    def _adagrad(self, s: dict, theta, grad):
+        option, lr = self.config.option, self.config.lr
+        g = grad + option("weight_decay") * theta if option("weight_decay") else grad
+        s["lr_t"] = lr / (1 + (self.t - 1) * option("lr_decay"))
+        s["S"] = s.get("S", 0.0 * g) + g * g
+        return theta - s["lr_t"] * g / (self.sqrt(s["S"]) + option("eps"))
+
+
+def optimizer_step(optimizer: Optimizer, values: dict, gradients: dict) -> dict:
+    """One step over every parameter (the scalar path): the parameters after it.
+
+    >>> optimizer_step(Optimizer(OptimizerConfig(lr=0.5)), {"w1": 0.1}, {"w1": 0.04})
+    {'w1': 0.08}
+    """
+    optimizer.begin_step()
+    return {name: optimizer.update(name, value, gradients[name]) for name, value in values.items()}

@@ -1,0 +1,191 @@
+"""Layered network -> Program: the same equations the homework writes.
+
+A layered network (inputs, then dense layers with an activation each, then a
+loss) lowers to one equation per unit and one for the loss:
+
+    h1 = w1*x1 + w2*x2 + b1        a1 = relu(h1)
+    o1 = w7*a1 + w8*a2 + w9*a3 + b4    y1, y2 = softmax(o1, o2)
+    L = -t1*log(y1) - t2*log(y2)
+
+Naming. `sequential` (the homework's): weights w1, w2, ... layer by layer,
+unit by unit, input by input; biases b1, b2, ... across all layers; hidden
+units h/a and output units o/y numbered on across layers. `layered` (as
+torch.nn.Linear): W1[j,k] is layer 1's weight from input k to unit j, b1[j] its
+bias; hidden nodes h1[j], a1[j]; outputs o[j], y[j]; all 1-based.
+
+Losses equal PyTorch's with mean reduction over the batch (the engine takes
+that mean; the equations here are per sample).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..core.ops import LEAKY_RELU_DEFAULT_ALPHA
+from ..core.program import Apply, Const, Equation, Expr, Program, Ref
+
+
+@dataclass(frozen=True)
+class Layer:
+    units: int
+    activation: str
+    alpha: float = LEAKY_RELU_DEFAULT_ALPHA  # leaky_relu's slope below 0
+
+
+@dataclass(frozen=True)
+class LayeredNetwork:
+    inputs: tuple  # input names, x1, x2, ...
+    layers: tuple  # of Layer; the last is the output layer
+    loss: str
+    naming: str = "sequential"
+
+    @property
+    def targets(self) -> tuple:
+        return tuple(f"t{j}" for j in range(1, self.layers[-1].units + 1))
+
+    def widths(self) -> list[int]:
+        return [len(self.inputs)] + [layer.units for layer in self.layers]
+
+
+BALANCED_SUM = 16  # beyond this many terms a sum is built as a balanced tree: its depth stays log2 of its length
+
+
+def _sum(terms: list[Expr]) -> Expr:
+    """w1*x1 + w2*x2 + ... + b: added left to right, as written; a long sum (a wide layer) pairwise, so that
+    nothing that walks the tree recurses as deep as the layer is wide. Both print the same."""
+    if len(terms) > BALANCED_SUM:
+        middle = len(terms) // 2
+        return Apply("add", (_sum(terms[:middle]), _sum(terms[middle:])))
+    total = terms[0]
+    for term in terms[1:]:
+        total = Apply("add", (total, term))
+    return total
+
+
+def _mean_of_squares(ys, ts, divisor: float) -> Expr:
+    squares = [Apply("pow", (Apply("sub", (Ref(y), Ref(t))), Const(2.0))) for y, t in zip(ys, ts)]
+    total = _sum(squares)
+    return total if divisor == 1 else Apply("div", (total, Const(divisor)))
+
+
+def _cross_entropy(ys, ts) -> Expr:
+    # -t1*log(y1) - t2*log(y2) - ..., as the homework writes it; a long one (a wide softmax) is
+    # -(t1*log(y1) + ... ) with the sum built pairwise, so that its depth stays small.
+    terms = [Apply("mul", (Ref(t), Apply("log", (Ref(y),)))) for y, t in zip(ys, ts)]
+    if len(terms) > BALANCED_SUM:
+        return Apply("neg", (_sum(terms),))
+    total: Expr = Apply("mul", (Apply("neg", (Ref(ts[0]),)), Apply("log", (Ref(ys[0]),))))
+    for term in terms[1:]:
+        total = Apply("sub", (total, term))
+    return total
+
+
+def _binary_cross_entropy(ys, ts) -> Expr:
+    # bce(y, t) = -(t ln y + (1 - t) ln(1 - y)), logs clamped at -100, averaged over the outputs
+    # (torch.nn.BCELoss, mean).
+    total = _sum([Apply("bce", (Ref(y), Ref(t))) for y, t in zip(ys, ts)])
+    return total if len(ys) == 1 else Apply("div", (total, Const(float(len(ys)))))
+
+
+# name -> (per-sample loss expression from output and target names, description)
+LOSSES = {
+    "cross_entropy": (_cross_entropy, "-sum_i t_i ln y_i per sample (torch.nn.CrossEntropyLoss on the logits "
+                                      "when the outputs are a softmax)"),
+    "binary_cross_entropy": (_binary_cross_entropy, "-(t ln y + (1 - t) ln(1 - y)), logs clamped at -100, mean "
+                                                    "over outputs (torch.nn.BCELoss)"),
+    "mse": (lambda ys, ts: _mean_of_squares(ys, ts, float(len(ys))),
+            "mean over outputs of (y - t)^2 (torch.nn.MSELoss)"),
+    "half_sse": (lambda ys, ts: _mean_of_squares(ys, ts, 2.0), "1/2 sum over outputs of (y - t)^2"),
+}
+NAMINGS = ("sequential", "layered")
+
+
+def parameter_names(network: LayeredNetwork) -> tuple[list[str], list[str]]:
+    """Weight and bias names in the naming's order.
+
+    >>> w, b = parameter_names(LayeredNetwork(("x1", "x2"), (Layer(3, "relu"), Layer(2, "softmax")), "mse"))
+    >>> w[:3], w[-1], b
+    (['w1', 'w2', 'w3'], 'w12', ['b1', 'b2', 'b3', 'b4', 'b5'])
+    """
+    names = _names(network)
+    weights = [w for layer in names for row in layer["W"] for w in row]
+    biases = [b for layer in names for b in layer["b"]]
+    return weights, biases
+
+
+def parameter_order(network: LayeredNetwork) -> list[str]:
+    """Sequential: w1..wn then b1..bm, as the homework lists them; layered: W1, b1, W2, b2, ... as torch."""
+    if network.naming == "sequential":
+        weights, biases = parameter_names(network)
+        return weights + biases
+    return [name for layer in _names(network) for name in [w for row in layer["W"] for w in row] + layer["b"]]
+
+
+def weight_rows(network: LayeredNetwork) -> list[list[list[str]]]:
+    """Per layer, the weight names as a matrix: rows = units, columns = inputs (torch.nn.Linear.weight)."""
+    return [layer["W"] for layer in _names(network)]
+
+
+def bias_names(network: LayeredNetwork) -> list[list[str]]:
+    """Per layer, the bias names."""
+    return [layer["b"] for layer in _names(network)]
+
+
+def unit_names(network: LayeredNetwork) -> list[list[tuple[str, str]]]:
+    """Per layer, each unit's (pre-activation, activation) node names: (h1, a1), ..., (o1, y1)."""
+    return [list(zip(layer["pre"], layer["post"])) for layer in _names(network)]
+
+
+def _names(network: LayeredNetwork) -> list[dict]:
+    """Per layer: W (rows of weight names), b, pre (pre-activation nodes), post (activations)."""
+    layers = []
+    widths = network.widths()
+    w_count = b_count = hidden_count = 0
+    last = len(network.layers) - 1
+    for index, layer in enumerate(network.layers):
+        fan_in = widths[index]
+        units = range(1, layer.units + 1)
+        if network.naming == "sequential":
+            weights = [[f"w{w_count + (j - 1) * fan_in + k}" for k in range(1, fan_in + 1)] for j in units]
+            biases = [f"b{b_count + j}" for j in units]
+            w_count += fan_in * layer.units
+            b_count += layer.units
+            if index == last:
+                pre, post = [f"o{j}" for j in units], [f"y{j}" for j in units]
+            else:
+                pre = [f"h{hidden_count + j}" for j in units]
+                post = [f"a{hidden_count + j}" for j in units]
+                hidden_count += layer.units
+        else:
+            n = index + 1
+            weights = [[f"W{n}[{j},{k}]" for k in range(1, fan_in + 1)] for j in units]
+            biases = [f"b{n}[{j}]" for j in units]
+            if index == last:
+                pre, post = [f"o[{j}]" for j in units], [f"y[{j}]" for j in units]
+            else:
+                pre, post = [f"h{n}[{j}]" for j in units], [f"a{n}[{j}]" for j in units]
+        layers.append({"W": weights, "b": biases, "pre": pre, "post": post})
+    return layers
+
+
+def lower(network: LayeredNetwork) -> Program:
+    """The network's equations, in the order they are computed."""
+    equations = []
+    previous = list(network.inputs)
+    for layer, names in zip(network.layers, _names(network)):
+        for row, bias, pre in zip(names["W"], names["b"], names["pre"]):
+            terms: list[Expr] = [Apply("mul", (Ref(w), Ref(x))) for w, x in zip(row, previous)]
+            equations.append(Equation((pre,), _sum(terms + [Ref(bias)])))
+        if layer.activation == "softmax":
+            equations.append(Equation(tuple(names["post"]), Apply("softmax", tuple(Ref(p) for p in names["pre"]))))
+        else:
+            for pre, post in zip(names["pre"], names["post"]):
+                args: tuple = (Ref(pre),)
+                if layer.activation == "leaky_relu":
+                    args += (Const(float(layer.alpha)),)
+                equations.append(Equation((post,), Apply(layer.activation, args)))
+        previous = names["post"]
+    build, _ = LOSSES[network.loss]
+    equations.append(Equation(("L",), build(previous, list(network.targets))))
+    return Program(tuple(equations), tuple(parameter_order(network)), tuple(network.inputs) + network.targets,
+                   "L", tuple(previous))

@@ -1,0 +1,275 @@
+"""Exercise variants in the style of a problem: the same kind of network, new numbers on a coarse grid.
+
+Weights and biases are drawn on a grid of 10^-D (D = 1: 0.1, as the homework's), inputs on a grid one
+digit finer (0.26, 0.33), targets one-hot for classification; the optimizer is the one given. A draw is
+refused, and the next one taken from the same random stream, when it would make a poor exercise: a
+hidden layer whose ReLU units are all dead, a ReLU unit at h = 0 (to the decimals the answers are
+written to, where hand rounding decides its derivative), outputs saturated (a softmax output above 0.99,
+a sigmoid output outside [0.01, 0.99]), or when --inactive asks for inactive units and there are none, or
+the other way round. One random.Random(seed) stream draws every variant in turn, so the same seed gives
+the same files, and fewer variants are the first ones of more.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from ..problem import layered
+from ..core.errors import HandpropError, one_of
+from ..problem.files import parse_text
+from ..core.ops import ACTIVATIONS
+from ..core.optim import OPTIMIZERS
+from ..problem.spec import Problem, from_dict
+
+HIDDEN_ACTIVATIONS = tuple(a for a in ACTIVATIONS if a != "softmax")
+INACTIVE = ("any", "some", "none")
+OUTPUT_FOR_LOSS = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid", "mse": "sigmoid",
+                   "half_sse": "sigmoid"}
+RELU_LIKE = ("relu", "leaky_relu")
+MAX_UNITS = 8  # units per layer: beyond this the diagram drops its edge labels, and nobody works it by hand
+MAX_LAYERS = 4  # layers after the inputs
+MAX_COUNT = 999
+MAX_DECIMALS = 3
+MAX_DRAWS = 10_000  # per variant: even --inactive none on a 4-layer network needs far fewer
+PARAMETER_RANGE = (-0.5, 0.9)  # leaning positive like the homework's, so units are mostly (not all) active
+INPUT_RANGE = (0.01, 0.99)
+SOFTMAX_LIMIT = 0.99
+SIGMOID_LIMITS = (0.01, 0.99)
+
+
+@dataclass(frozen=True)
+class ExerciseSpec:
+    """What every variant shares: the network's shape, loss, optimizer and the grid."""
+
+    title: str
+    widths: tuple  # inputs, then the units of each layer
+    activations: tuple  # per layer, the last the output's
+    alphas: tuple  # per layer, leaky_relu's slope
+    loss: str
+    naming: str
+    optimizer: dict  # the [optimizer] table, as written in each variant
+    decimals: int = 1  # weights and biases on a grid of 10^-decimals; inputs one digit finer
+    inactive: str = "any"
+
+    @property
+    def answer_decimals(self) -> int:
+        return self.decimals + 1
+
+
+def parse_layers(text: str) -> tuple:
+    """'2-3-2' -> (2, 3, 2): inputs, then each layer's units.
+
+    >>> parse_layers("2-3-2"), parse_layers("3-4-4-1")
+    ((2, 3, 2), (3, 4, 4, 1))
+    """
+    parts = text.strip().split("-")
+    if len(parts) < 2 or not all(p.isdigit() for p in parts):
+        raise HandpropError(None, "--layers", f"'{text}' is not a layer spec",
+                            "the inputs, then each layer's units, joined by -, such as 2-3-2")
+    widths = tuple(int(p) for p in parts)
+    if min(widths) < 1 or max(widths) > MAX_UNITS or len(widths) - 1 > MAX_LAYERS:
+        raise HandpropError(None, "--layers", f"'{text}' is too large or has a 0",
+                            f"1 to {MAX_UNITS} units each, at most {MAX_LAYERS} layers after the inputs")
+    return widths
+
+
+def _optimizer_table(problem: Problem) -> dict:
+    config = problem.optimizer
+    table = {"name": config.name, "lr": config.lr, "steps": config.steps}
+    for key, default in OPTIMIZERS[config.name].items():
+        if config.option(key) != default:
+            table[key] = config.option(key)
+    return table
+
+
+def spec_from(like: Problem, *, layers: str | None = None, activation: str | None = None, loss: str | None = None,
+              decimals: int | None = None, inactive: str = "any") -> ExerciseSpec:
+    """The spec of variants like the given problem, with the options' changes.
+
+    >>> from handprop import load
+    >>> spec = spec_from(load("homework"))
+    >>> spec.widths, spec.activations, spec.loss, spec.optimizer["lr"]
+    ((2, 3, 2), ('relu', 'softmax'), 'cross_entropy', 0.5)
+    """
+    network = like.network
+    if network is None:
+        raise HandpropError(like.source, None, "exercises are drawn for a layered network",
+                            "--like a problem with [network] layers, such as homework")
+    if inactive not in INACTIVE:
+        raise HandpropError(None, "--inactive", f"unknown choice '{inactive}'", one_of(INACTIVE, inactive))
+    if loss is not None and loss not in layered.LOSSES:
+        raise HandpropError(None, "--loss", f"unknown loss '{loss}'", one_of(layered.LOSSES, loss))
+    if activation is not None and activation not in HIDDEN_ACTIVATIONS:
+        raise HandpropError(None, "--activation", f"unknown activation '{activation}'",
+                            one_of(HIDDEN_ACTIVATIONS, activation))
+    if decimals is not None and not 1 <= decimals <= MAX_DECIMALS:
+        raise HandpropError(None, "--decimals", f"{decimals} is out of range",
+                            f"1 to {MAX_DECIMALS}: weights on a grid of 0.1, 0.01 or 0.001")
+    widths = parse_layers(layers) if layers else tuple(network.widths())
+    like_hidden = [layer for layer in network.layers[:-1]]
+    hidden = []
+    for index in range(len(widths) - 2):
+        kept = like_hidden[index] if index < len(like_hidden) else (like_hidden[-1] if like_hidden else None)
+        name = activation or (kept.activation if kept else "relu")
+        alpha = kept.alpha if kept is not None and kept.activation == name else layered.Layer(1, name).alpha
+        hidden.append((name, alpha))
+    output = network.layers[-1]
+    output_activation = output.activation if loss is None else OUTPUT_FOR_LOSS[loss]
+    loss = loss or network.loss
+    if loss == "cross_entropy" and widths[-1] < 2:
+        raise HandpropError(None, "--layers", "cross-entropy over a softmax of 1 output is always 0",
+                            "2 or more outputs, or --loss binary_cross_entropy")
+    if inactive != "any" and not any(name in RELU_LIKE for name, _ in hidden):
+        raise HandpropError(None, "--inactive", f"--inactive {inactive} needs ReLU hidden units",
+                            "--activation relu (or leaky_relu), or --inactive any")
+    activations = tuple(name for name, _ in hidden) + (output_activation,)
+    alphas = tuple(alpha for _, alpha in hidden) + (output.alpha,)
+    return ExerciseSpec(like.title, widths, activations, alphas, loss, network.naming, _optimizer_table(like),
+                        decimals if decimals is not None else 1, inactive)
+
+
+def _network(spec: ExerciseSpec) -> layered.LayeredNetwork:
+    inputs = tuple(f"x{k}" for k in range(1, spec.widths[0] + 1))
+    layers = tuple(layered.Layer(units, activation, alpha)
+                   for units, activation, alpha in zip(spec.widths[1:], spec.activations, spec.alphas))
+    return layered.LayeredNetwork(inputs, layers, spec.loss, spec.naming)
+
+
+def _grid(rng: random.Random, low: float, high: float, decimals: int, *, zero: bool = False) -> float:
+    scale = 10 ** decimals
+    while True:
+        k = rng.randint(round(low * scale), round(high * scale))
+        if k or zero:
+            return round(k / scale, decimals)
+
+
+def draw(spec: ExerciseSpec, rng: random.Random) -> dict:
+    """One candidate variant, as a problem file's tables (not yet checked for degeneracy)."""
+    network = _network(spec)
+    fine = spec.decimals + 1
+    rows = layered.weight_rows(network)
+    weights = [[[_grid(rng, *PARAMETER_RANGE, spec.decimals) for _ in row] for row in layer] for layer in rows]
+    biases = [[_grid(rng, *PARAMETER_RANGE, spec.decimals) for _ in names] for names in layered.bias_names(network)]
+    x = [_grid(rng, *INPUT_RANGE, fine) for _ in network.inputs]
+    outputs = spec.widths[-1]
+    if spec.loss == "cross_entropy":
+        label = rng.randrange(outputs)
+        t = [1 if j == label else 0 for j in range(outputs)]
+    elif spec.loss == "binary_cross_entropy":
+        t = [rng.randint(0, 1) for _ in range(outputs)]
+    else:
+        t = [_grid(rng, *INPUT_RANGE, fine) for _ in range(outputs)]
+    if spec.naming == "sequential":
+        parameters = {"w": [w for layer in weights for row in layer for w in row],
+                      "b": [b for layer in biases for b in layer]}
+    else:
+        parameters = {}
+        for n, (layer, bias) in enumerate(zip(weights, biases), 1):
+            parameters[f"W{n}"] = layer
+            parameters[f"b{n}"] = bias
+    layers = []
+    for units, activation, alpha in zip(spec.widths[1:], spec.activations, spec.alphas):
+        entry = {"units": units, "activation": activation}
+        if activation == "leaky_relu" and alpha != layered.Layer(1, "leaky_relu").alpha:
+            entry["alpha"] = alpha
+        layers.append(entry)
+    return {"network": {"inputs": spec.widths[0], "layers": layers, "loss": spec.loss, "naming": spec.naming},
+            "parameters": parameters, "data": {"x": x, "t": t}, "optimizer": dict(spec.optimizer),
+            "display": {"decimals": spec.answer_decimals}}
+
+
+def degenerate(solution, spec: ExerciseSpec) -> str | None:
+    """Why a solved draw makes a poor exercise, or None."""
+    network = solution.problem.network
+    values = solution.traces[0].values
+    inactive = 0
+    threshold = 10.0 ** -spec.answer_decimals
+    for layer, units in zip(network.layers[:-1], layered.unit_names(network)):
+        if layer.activation not in RELU_LIKE:
+            continue
+        pre = [values[h] for h, _ in units]
+        if any(abs(h) < threshold for h in pre):
+            return "a ReLU unit at h = 0"
+        if layer.activation == "relu" and all(h <= 0 for h in pre):
+            return "a hidden layer with every unit dead"
+        inactive += sum(1 for h in pre if h <= 0)
+    output = network.layers[-1].activation
+    ys = [values[y] for _, y in layered.unit_names(network)[-1]]
+    if output == "softmax" and max(ys) > SOFTMAX_LIMIT:
+        return "a softmax output above 0.99"
+    if output == "sigmoid" and not all(SIGMOID_LIMITS[0] <= y <= SIGMOID_LIMITS[1] for y in ys):
+        return "a sigmoid output outside [0.01, 0.99]"
+    if spec.inactive == "some" and inactive == 0:
+        return "no inactive unit"
+    if spec.inactive == "none" and inactive > 0:
+        return "an inactive unit"
+    return None
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)  # the shortest text that reads back as the number: 0.3, -0.2, 1
+
+
+def problem_text(raw: dict, title: str, comment: str) -> str:
+    """The variant's problem file, as TOML, in the homework's layout."""
+    network = raw["network"]
+    layers = ", ".join("{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in layer.items()) + " }"
+                       for layer in network["layers"])
+    lines = [f"# {comment}", f"title = {_toml_value(title)}", "", "[network]",
+             f"inputs = {network['inputs']}", f"layers = [ {layers} ]", f"loss = {_toml_value(network['loss'])}",
+             f"naming = {_toml_value(network['naming'])}", "", "[parameters]"]
+    lines += [f"{key} = {_toml_value(value)}" for key, value in raw["parameters"].items()]
+    lines += ["", "[data]"] + [f"{key} = {_toml_value(value)}" for key, value in raw["data"].items()]
+    lines += ["", "[optimizer]"] + [f"{key} = {_toml_value(value)}" for key, value in raw["optimizer"].items()]
+    lines += ["", "[display]", f"decimals = {raw['display']['decimals']}"]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class Variant:
+    number: int
+    stem: str  # variant-01
+    text: str  # the problem file
+    problem: Problem
+    solution: object
+
+
+def variants(spec: ExerciseSpec, *, seed: int = 0, count: int = 1) -> list[Variant]:
+    """count variants, drawn from random.Random(seed), each solved from its own problem file's text.
+
+    >>> from handprop import load
+    >>> [v.stem for v in variants(spec_from(load("homework")), seed=1, count=2)]
+    ['variant-01', 'variant-02']
+    """
+    from ..solver import solve
+
+    if not 1 <= count <= MAX_COUNT:
+        raise HandpropError(None, "--count", f"{count} variants", f"1 to {MAX_COUNT}")
+    if seed < 0:
+        raise HandpropError(None, "--seed", f"{seed} is negative", "a whole number of 0 or more")
+    rng = random.Random(seed)
+    width = max(2, len(str(count)))
+    found = []
+    for number in range(1, count + 1):
+        stem = f"variant-{number:0{width}d}"
+        title = f"{spec.title}, variant {number:0{width}d}"
+        comment = f"Variant {number} of {count} (seed {seed}), drawn by handprop exercise in the style of {spec.title}"
+        for _ in range(MAX_DRAWS):
+            text = problem_text(draw(spec, rng), title, comment)
+            problem = from_dict(parse_text(text, "toml", f"{stem}.toml"), label=f"{stem}.toml", text=text)
+            solution = solve(problem)
+            if degenerate(solution, spec) is None:
+                found.append(Variant(number, stem, text, problem, solution))
+                break
+        else:
+            raise HandpropError(None, "--inactive" if spec.inactive != "any" else "--layers",
+                                f"no usable variant in {MAX_DRAWS:,} draws",
+                                "a smaller network, or --inactive any")
+    return found

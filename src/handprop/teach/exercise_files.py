@@ -1,0 +1,50 @@
+"""Write exercise variants into a folder: for each, the problem file, the problem sheet and the answer key.
+
+    variant-01.toml                      the problem file (handprop solve variant-01.toml)
+    variant-01-sheet.md, -sheet.html     the problem sheet, with an empty Result table
+    variant-01-key.md, -key.html         the answer key: the worked solution
+
+No timestamps and no random names: the same seed and options give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..core.errors import HandpropError
+from .exercise import ExerciseSpec, variants
+
+
+def files_of(variant) -> list[tuple[str, str]]:
+    """(file name, text) of each file a variant is written as."""
+    from ..render import explain
+    from ..render.sheet import render_sheet_html, render_sheet_markdown
+
+    stem, solution = variant.stem, variant.solution
+    return [(f"{stem}.toml", variant.text),
+            (f"{stem}-sheet.md", render_sheet_markdown(solution, problem_file=f"{stem}.toml",
+                                                       html_file=f"{stem}-sheet.html")),
+            (f"{stem}-sheet.html", render_sheet_html(solution)),
+            (f"{stem}-key.md", explain(solution, format="markdown")),
+            (f"{stem}-key.html", explain(solution, format="html"))]
+
+
+def write_exercises(spec: ExerciseSpec, directory: str, *, seed: int = 0, count: int = 1) -> list[str]:
+    """Draw the variants and write their files into directory (made if need be); returns the paths written.
+
+    Every variant is drawn and rendered before the first file is written, so bad options leave no files.
+    """
+    contents = [item for variant in variants(spec, seed=seed, count=count) for item in files_of(variant)]
+    written = []
+    try:
+        if os.path.exists(directory) and not os.path.isdir(directory):
+            raise HandpropError(directory, None, "is a file, not a folder", "a folder to write the variants into")
+        os.makedirs(directory, exist_ok=True)
+        for name, text in contents:
+            path = os.path.join(directory, name)
+            with open(path, "w", encoding="utf-8", newline="\n") as stream:
+                stream.write(text)
+            written.append(path)
+    except OSError as exc:
+        raise HandpropError(directory, None, f"cannot write: {exc.strerror or exc}", "a writable folder") from None
+    return written
