@@ -10,7 +10,7 @@ import pytest
 
 import handprop
 from conftest import ROOT, run_process, write
-from handprop.cli import COMMANDS, _build_parser
+from handprop.cli import COMMANDS, build_parser
 from handprop.problem.files import example_names, example_path
 
 
@@ -124,7 +124,7 @@ def test_examples_name_prints_the_file(cli):
 
 
 def test_every_command_is_documented_with_an_example():
-    parser = _build_parser()
+    parser = build_parser()
     help_text = parser.format_help()
     subparsers = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
     docs = (ROOT / "docs" / "cli.md").read_text()

@@ -67,7 +67,7 @@ def test_explain_takes_the_engine_option(cli):
 
 
 def test_the_command_line_lists_the_engines_there_are():
-    from handprop import cli
+    from handprop.cli import options as cli
     from handprop.engine import choice as engines
 
     assert cli.ENGINES == engines.ENGINES and cli.DTYPES == engines.DTYPES

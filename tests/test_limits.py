@@ -22,7 +22,8 @@ from handprop.problem import data_files as datafile
 from handprop.problem import spec as problem
 from handprop.problem.equations import MAX_DEPTH, MAX_EQUATIONS, MAX_NAME_LENGTH
 from handprop.problem.files import EXAMPLES_DIR, MAX_FILE_BYTES, MAX_NESTING, MAX_NUMBER_DIGITS
-from handprop.problem.spec import MAX_FILE_STEPS, MAX_LAYERS, MAX_PARAMETERS, MAX_UNITS
+from handprop.problem.layered_form import MAX_LAYERS, MAX_PARAMETERS, MAX_UNITS
+from handprop.problem.spec import MAX_FILE_STEPS
 
 LIMIT_SECONDS = 5.0  # "at once" is well under a second; this bound only catches a hang
 HOMEWORK = (EXAMPLES_DIR / "homework.toml").read_text()

@@ -14,7 +14,8 @@ from conftest import ARTIFACTS  # noqa: E402
 from handprop.core.errors import HandpropError  # noqa: E402
 from handprop.problem.files import example_path  # noqa: E402
 from handprop.render.numbers import fixed  # noqa: E402
-from handprop.serve.app import create_app, load_text  # noqa: E402
+from handprop.serve.app import create_app  # noqa: E402
+from handprop.serve.tasks import load_text  # noqa: E402
 from handprop.solver import solve  # noqa: E402
 
 HOMEWORK = example_path("homework").read_text(encoding="utf-8")
@@ -86,7 +87,7 @@ def test_oversized_and_malformed_bodies(client):
 
 
 def test_internal_error_is_caught_and_the_server_keeps_going(monkeypatch):
-    import handprop.serve.app as serve
+    import handprop.serve.tasks as serve
 
     def broken(*args, **options):
         raise RuntimeError("boom")

@@ -10,7 +10,7 @@ pytest.importorskip("tomlkit")
 
 from handprop.core.errors import HandpropError  # noqa: E402
 from handprop.problem.files import example_path, parse_text  # noqa: E402
-from handprop.serve.app import load_text  # noqa: E402
+from handprop.serve.tasks import load_text  # noqa: E402
 from handprop.serve.fields import fields  # noqa: E402
 from handprop.serve.form import MAX_FORM_PARAMETERS, edit_text, stepped_text  # noqa: E402
 from handprop.solver import solve  # noqa: E402

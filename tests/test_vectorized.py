@@ -8,7 +8,8 @@ import pytest
 
 import handprop
 from conftest import random_layered_parameters, random_layers
-from handprop.core.optim import Optimizer, optimizer_config, optimizer_step
+from handprop.core.optim import Optimizer, optimizer_step
+from handprop.problem.optimizer_form import optimizer_config
 from handprop.problem.spec import from_dict
 from handprop.engine.interpreter import run_batch
 

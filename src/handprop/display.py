@@ -12,7 +12,7 @@ import html
 import re
 
 from .render.numbers import DEFAULT_DECIMALS, fixed
-from .render.table import HEADER, _caption, rows
+from .render.table import HEADER, caption, rows
 
 _FONT = "font-family: Charter, Cambria, Georgia, 'DejaVu Serif', serif;"
 _STYLES = {  # the HTML page's classes (explain_html._CSS), as inline styles
@@ -49,7 +49,7 @@ def result_table_html(solution, *, decimals: int | None = None) -> str:
         body.append(f'<tr><td style="{_CELL} text-align: left;"><code>{html.escape(name)}</code></td>{cells}</tr>')
     return (f'<table style="border-collapse: collapse; margin: 0.5em 0;">'
             f'<caption style="text-align: left; font-weight: bold; padding-bottom: 0.3em;">'
-            f"{html.escape(_caption(solution))}</caption>"
+            f"{html.escape(caption(solution))}</caption>"
             f'<thead><tr style="border-bottom: 1px solid #888;">{head}</tr></thead>'
             f"<tbody>{''.join(body)}</tbody></table>")
 
@@ -58,13 +58,14 @@ def _svg(svg: str) -> str:
     return svg.replace(' xmlns="http://www.w3.org/2000/svg"', "", 1)
 
 
-def _sections_html(document, *, skip: tuple = ()) -> str:
-    from .render.explain_html import _section
+def sections_html(document, *, skip: tuple = ()) -> str:
+    """The worked solution's sections as HTML with inline styles (the page's and the notebook's)."""
+    from .render.explain_html import section_html
 
     lines = []
     for section in document.sections:
         if section.anchor not in skip:
-            lines += _section(section)
+            lines += section_html(section)
     return _inline_styles("\n".join(lines))
 
 
@@ -73,7 +74,7 @@ def solution_html(solution) -> str:
     from .render import diagram
     from .render.derivation import build
 
-    worked = _sections_html(build(solution))
+    worked = sections_html(build(solution))
     return "\n".join([
         f'<div style="{_FONT} line-height: 1.5;">',
         result_table_html(solution),
@@ -96,13 +97,12 @@ def solution_latex(solution) -> str:
     return "$$" + "\n".join(lines + [r"\end{array}"]) + "$$"
 
 
-def problem_html(problem) -> str:
-    """A Problem for a notebook: title, the network in words and as the problem's section, the diagram."""
+def problem_html(problem, solution) -> str:
+    """A Problem for a notebook: title, the network in words and as the problem's section, the diagram
+    (drawn from its solution after one step)."""
     from .render import diagram
-    from .solver import solve
     from .render.derivation import build
 
-    solution = solve(problem, steps=1)  # the diagram and the problem's section read a solved problem
     optimizer = problem.optimizer
     if problem.network is not None:
         network = problem.network
@@ -115,7 +115,7 @@ def problem_html(problem) -> str:
     summary = (f"{words}; {optimizer.name}, lr {optimizer.lr:g}, {optimizer.steps} step"
                f"{'s' * (optimizer.steps != 1)}; {problem.batch_size} sample{'s' * (problem.batch_size != 1)}")
     document = build(solution)
-    problem_section = _sections_html(document, skip=tuple(s.anchor for s in document.sections[1:]))
+    problem_section = sections_html(document, skip=tuple(s.anchor for s in document.sections[1:]))
     return "\n".join([
         f'<div style="{_FONT} line-height: 1.5;">',
         f'<h3 style="margin: 0 0 0.3em;">{html.escape(problem.title)}</h3>',

@@ -1,16 +1,16 @@
 """Problem -> Solution: run the engine, take the optimizer's steps, make the records.
 
-The interpreter (scalar.py) works the first step out in full, keeping every value, local partial and
-adjoint for the worked solution; the optimizer's step 1 is taken on those gradients and its state kept.
-Further steps go to the engine that takes many steps fastest (engines.py): full-batch steps, each
-recorded in the history.
+The interpreter (engine/interpreter.py) works the first step out in full, keeping every value, local
+partial and adjoint for the worked solution; the optimizer's step 1 is taken on those gradients and its
+state kept. Further steps go to the engine that takes many steps fastest (engine/choice.py): full-batch
+steps, each recorded in the history. The Problem (problem/spec.py) is read, not imported: its notebook
+view solves it.
 """
 
 from __future__ import annotations
 
 from .core.errors import HandpropError
 from .core.optim import Optimizer, optimizer_step
-from .problem.spec import Problem
 from .records import NodeRecord, ParameterRecord, Solution, StepRecord
 from .core.rounding import hand_round
 from .engine.interpreter import run_batch
@@ -21,7 +21,7 @@ HISTORY_VALUES = 2_000_000  # beyond this many parameter values over all steps, 
 MAX_WORKED = 200_000
 
 
-def solve(problem: Problem, *, steps: int | None = None, engine: str = "auto", dtype: str = "float64",
+def solve(problem: "Problem", *, steps: int | None = None, engine: str = "auto", dtype: str = "float64",
           round_intermediate: int | None = None) -> Solution:
     """Work the problem out: forward pass, loss, gradients, and the updated parameters.
 
@@ -73,7 +73,7 @@ def solve(problem: Problem, *, steps: int | None = None, engine: str = "auto", d
     return _records(problem, loss, loss_after, gradients, current, traces, history)
 
 
-def _solve_by_hand(problem: Problem, steps: int, places: int) -> Solution:
+def _solve_by_hand(problem: "Problem", steps: int, places: int) -> Solution:
     """Every step on the interpreter, rounding as a person does (see scalar.run_sample)."""
     program, source = problem.program, problem.source
 

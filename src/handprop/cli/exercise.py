@@ -1,9 +1,9 @@
-"""`handprop exercise`: the command's options and what it runs (a thin shell over exercise.py)."""
+"""`handprop exercise`: draw exercise variants, each with its problem sheet and answer key (teach.exercise)."""
 
 from __future__ import annotations
 
 
-def add_exercise_parser(commands) -> None:
+def add_parser(commands) -> None:
     from ..problem.layered import LOSSES
     from ..core.ops import ACTIVATIONS  # the exercise module (and random) load only when the command runs
 
@@ -34,7 +34,7 @@ def add_exercise_parser(commands) -> None:
     parser.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write the variants into")
 
 
-def run_exercise(args) -> int:
+def run(args) -> int:
     from ..teach.exercise import spec_from
     from ..teach.exercise_files import write_exercises
     from ..problem.spec import load

@@ -1,11 +1,13 @@
-"""`handprop export`: a problem as code for another tool (a thin shell over torch_script.py)."""
+"""`handprop export`: a problem as code for another tool, a standalone PyTorch script (pytorch.script)."""
 
 from __future__ import annotations
+
+from . import options
 
 EXPORT_TARGETS = ("torch",)
 
 
-def add_export_parser(commands) -> None:
+def add_parser(commands) -> None:
     parser = commands.add_parser(
         "export", help="write a PyTorch script that reproduces the solution",
         description="Write a standalone PyTorch script for a layered problem: the nn.Sequential with the "
@@ -19,10 +21,9 @@ def add_export_parser(commands) -> None:
     parser.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
 
 
-def run_export(args) -> int:
-    from . import _write
+def run(args) -> int:
     from ..problem.spec import load
     from ..pytorch.script import torch_script
 
-    _write(torch_script(load(args.file)), args.output)
+    options.write_output(torch_script(load(args.file)), args.output)
     return 0

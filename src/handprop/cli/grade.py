@@ -1,4 +1,4 @@
-"""`handprop grade`: the command's options and what it runs (a thin shell over grading.py)."""
+"""`handprop grade`: grade a student's answers and name the mistake behind each wrong one (teach.grading)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 from ..core.errors import HandpropError
 
 
-def add_grade_parser(commands) -> None:
+def add_parser(commands) -> None:
     parser = commands.add_parser(
         "grade", help="grade a student's answers, and find the mistake behind each wrong one",
         description="Grade answers to a problem: each correct (to half a unit of its last written digit, or as "
@@ -24,7 +24,7 @@ def add_grade_parser(commands) -> None:
                              "last written digit)")
 
 
-def run_grade(args) -> int:
+def run(args) -> int:
     from ..teach.grading import grade_files
     from ..render.grade_report import render_grade_json, render_grade_text
 

@@ -1,4 +1,4 @@
-"""`handprop serve`: the command's options and what it runs (a thin shell over serve.py)."""
+"""`handprop serve`: start the local page for one problem (serve.app), on this machine only by default."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ DEFAULT_TIME_LIMIT = 10.0  # as serve.worker's; repeated so that `handprop --hel
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def add_serve_parser(commands) -> None:
+def add_parser(commands) -> None:
     parser = commands.add_parser(
         "serve", help="a local web page: edit a problem, see its solution change as you type",
         description="Start a local web app for one problem: its text in an editor, and beside it the diagram, "
@@ -29,7 +29,7 @@ def add_serve_parser(commands) -> None:
                         help=f"seconds one edit may take before it is stopped (default: {DEFAULT_TIME_LIMIT:g})")
 
 
-def run_serve(args) -> int:
+def run(args) -> int:
     from ..core.errors import HandpropError
     from ..problem.files import read_source
 

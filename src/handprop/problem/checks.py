@@ -7,6 +7,8 @@ import math
 from ..core.errors import HandpropError, one_of
 from .files import describe
 
+MAX_SEED = 2**64 - 1  # as torch.manual_seed; a larger integer is no seed anyone chose
+
 
 class Checker:
     """Validation helpers that know the file they report on."""
@@ -43,6 +45,13 @@ class Checker:
             bound = f"from {low} to {high}" if high is not None else f"{low} or more"
             raise self.fail(where, f"is {describe(value)}", f"a whole number {bound}")
         return value
+
+    def seed(self, value, where: str) -> int:
+        """A random seed: a whole number from 0 to 2**64 - 1."""
+        seed = self.integer(value, where, 0)
+        if seed > MAX_SEED:
+            raise self.fail(where, f"is {describe(seed)}", "a whole number from 0 to 2**64 - 1")
+        return seed
 
     def text(self, value, where: str) -> str:
         if not isinstance(value, str):

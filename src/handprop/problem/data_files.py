@@ -294,3 +294,20 @@ def names_read(source: str) -> list[str]:
     reads.sort(key=lambda node: (node.lineno, node.col_offset))
     names = [node.id for node in reads if id(node) not in functions and node.id not in assigned]
     return list(dict.fromkeys(names))
+
+
+def check_data_file(check: Checker, written, folder: Path | None) -> None:
+    """A data file is read whole: a device or a pipe (/dev/zero) never ends, so only a regular file is read."""
+    import stat
+
+    if not isinstance(written, str):
+        return  # datafile says what it expected
+    if "\x00" in written:
+        raise check.fail("data.file", "contains a NUL character", "a path to a CSV file")
+    path = Path(written) if Path(written).is_absolute() else (folder or Path()) / written
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # datafile names what is wrong (missing, unreadable)
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        raise check.fail("data.file", f"'{written[:60]}' is not a regular file", "a CSV file")

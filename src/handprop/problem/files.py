@@ -1,4 +1,4 @@
-"""Reading a problem file: a path, an example's name, or standard input -> a dict.
+"""Reading a problem file: a path, an example's name, or standard input -> a dict; and writing a file whole.
 
 TOML, JSON and YAML share one schema and are told apart by the file's
 extension (standard input: JSON when it starts with `{`, else TOML). Syntax
@@ -316,3 +316,18 @@ def describe(value) -> str:
         return f"the date or time {value.isoformat()}"
     return f"the value {value!r}"
 
+
+
+def write_file(path: str, content: str | bytes) -> None:
+    """Write a file whole or not at all: into a temporary file beside it, then renamed over it, so that a
+    failure never leaves half a file (or half an overwritten one)."""
+    import tempfile
+
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".handprop-", suffix=".tmp")
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content if isinstance(content, bytes) else content.encode("utf-8"))
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise HandpropError(path, None, f"cannot write: {exc.strerror or exc}", "a writable path") from None

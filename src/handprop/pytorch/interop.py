@@ -43,8 +43,7 @@ def from_torch(model, x, t, *, loss: str = "cross_entropy", optimizer=None, lr: 
     """
     import torch
 
-    from ..api import _plain
-    from ..problem.spec import from_dict
+    from ..problem.spec import from_dict, plain
 
     modules = list(model) if isinstance(model, torch.nn.Sequential) else [model]
     layers, weights, biases = [], {}, {}
@@ -71,13 +70,13 @@ def from_torch(model, x, t, *, loss: str = "cross_entropy", optimizer=None, lr: 
     last = layers[-1]
     if loss == "cross_entropy" and last.get("activation", "identity") == "identity":
         last["activation"] = "softmax"  # CrossEntropyLoss on the logits = softmax outputs, -sum t ln y
-    x = _plain(x.detach().to(torch.float64) if isinstance(x, torch.Tensor) else x)
+    x = plain(x.detach().to(torch.float64) if isinstance(x, torch.Tensor) else x)
     if isinstance(t, torch.Tensor):
         if not t.is_floating_point():  # class indices, as CrossEntropyLoss takes them
             t = torch.nn.functional.one_hot(t.reshape(-1).long(), last["units"]).to(torch.float64)
-        t = _plain(t.detach().to(torch.float64))
+        t = plain(t.detach().to(torch.float64))
     else:
-        t = _plain(t)
+        t = plain(t)
     raw = {"title": title,
            "network": {"inputs": modules[0].in_features if isinstance(modules[0], torch.nn.Linear) else 1,
                        "layers": layers, "loss": loss, "naming": "layered"},
@@ -134,7 +133,7 @@ def _optimizer_table(torch, optimizer, lr: float, steps: int) -> dict:
     return table
 
 
-def _architecture(problem) -> list[tuple]:
+def architecture(problem) -> list[tuple]:
     """The modules of the torch model, as (class name, arguments); Linear carries its layer's index."""
     network = problem.network
     if network is None:
@@ -182,10 +181,10 @@ def to_torch(problem: Problem) -> tuple:
     from ..problem import layered
     from .oracle import torch_optimizer
 
-    architecture = _architecture(problem)  # first: it refuses an equations-form problem
+    modules_of = architecture(problem)  # first: it refuses an equations-form problem
     rows, bias_rows = layered.weight_rows(problem.network), layered.bias_names(problem.network)
     modules = []
-    for kind, *arguments in architecture:
+    for kind, *arguments in modules_of:
         if kind == "Linear":
             fan_in, units, index = arguments
             linear = torch.nn.Linear(fan_in, units, dtype=torch.float64)
@@ -224,7 +223,7 @@ def parameter_places(problem) -> dict:
 
     rows, bias_rows = layered.weight_rows(problem.network), layered.bias_names(problem.network)
     places = {}
-    for position, (kind, *arguments) in enumerate(_architecture(problem)):
+    for position, (kind, *arguments) in enumerate(architecture(problem)):
         if kind != "Linear":
             continue
         index = arguments[2]

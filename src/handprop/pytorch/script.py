@@ -8,7 +8,7 @@ initial parameters) and updated value, under handprop's parameter names. It need
 
 from __future__ import annotations
 
-from .interop import _architecture, data_rows, parameter_places, torch_loss_code
+from .interop import architecture, data_rows, parameter_places, torch_loss_code
 
 _OPTIMIZER_CLASSES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
 
@@ -34,10 +34,10 @@ def torch_script(problem) -> str:
     """
     from ..problem import layered
 
-    architecture = _architecture(problem)  # first: it refuses an equations-form problem
+    modules_of = architecture(problem)  # first: it refuses an equations-form problem
     rows, bias_rows = layered.weight_rows(problem.network), layered.bias_names(problem.network)
     modules, copies = [], []
-    for position, (kind, *arguments) in enumerate(architecture):
+    for position, (kind, *arguments) in enumerate(modules_of):
         if kind == "Linear":
             fan_in, units, index = arguments
             modules.append(f"    torch.nn.Linear({fan_in}, {units}),")

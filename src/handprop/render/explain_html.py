@@ -104,7 +104,7 @@ def render_html_document(document: Document) -> str:
     body += [_paragraph(p, css_class="summary") for p in document.summary]
     body += ['<nav aria-label="Contents">', "<h2>Contents</h2>", *_contents(document.sections), "</nav>"]
     for section in document.sections:
-        body += _section(section)
+        body += section_html(section)
     head = ['<meta charset="utf-8">', '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f"<title>{_text(document.title)}</title>", f"<!-- {_LICENCE_NOTE} -->",
             f"<style>\n{_font_face()}{_CSS}</style>"]
@@ -201,11 +201,11 @@ def _block(block) -> list[str]:
         svg = block.svg.replace(' xmlns="http://www.w3.org/2000/svg"', "", 1)
         return [f"<figure>\n{svg}\n<figcaption>{_text(block.caption)}</figcaption>\n</figure>"]
     if isinstance(block, Section):
-        return _section(block)
+        return section_html(block)
     raise TypeError(type(block))
 
 
-def _section(section: Section) -> list[str]:
+def section_html(section: Section) -> list[str]:
     level = min(max(section.level, 2), 6)
     lines = [f'<section id="{_attribute(section.anchor)}">', f"<h{level}>{_inline(section.title)}</h{level}>"]
     for block in section.blocks:

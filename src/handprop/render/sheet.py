@@ -15,8 +15,6 @@ from dataclasses import replace
 
 from ..problem.layered import bias_names, unit_names, weight_rows
 from ..core.optim import OPTIMIZER_NAMES
-from ..records import NodeRecord, ParameterRecord
-from ..engine.interpreter import SampleTrace
 from .numbers import given
 
 LOSS_WORDS = {"cross_entropy": "cross-entropy, L = −Σ t_j ln y_j",
@@ -48,13 +46,14 @@ def blank(solution):
     """The solution with everything the student is to find replaced by UNKNOWN: given values only."""
     problem = solution.problem
     known = set(problem.parameters) | set(problem.data)
-    traces = tuple(SampleTrace({n: (v if n in known else UNKNOWN) for n, v in t.values.items()}, {},
-                               dict.fromkeys(t.adjoints, UNKNOWN)) for t in solution.traces)
+    traces = tuple(replace(t, values={n: (v if n in known else UNKNOWN) for n, v in t.values.items()}, partials={},
+                           adjoints=dict.fromkeys(t.adjoints, UNKNOWN)) for t in solution.traces)
     batch = solution.batch_size
     return replace(solution, loss=UNKNOWN, loss_after=UNKNOWN, traces=traces, history=(),
                    output_values=tuple((UNKNOWN,) * len(solution.output_names) for _ in range(batch)),
-                   nodes={n: NodeRecord(n, (UNKNOWN,) * batch, (UNKNOWN,) * batch) for n in solution.nodes},
-                   parameters={n: ParameterRecord(n, r.initial, UNKNOWN, UNKNOWN)
+                   nodes={n: replace(r, values=(UNKNOWN,) * batch, gradients=(UNKNOWN,) * batch)
+                          for n, r in solution.nodes.items()},
+                   parameters={n: replace(r, gradient=UNKNOWN, updated=UNKNOWN)
                                for n, r in solution.parameters.items()})
 
 

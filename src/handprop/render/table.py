@@ -38,7 +38,7 @@ def _cells(solution, decimals: int | None, nodes: bool) -> list[tuple]:
             for name, *values in rows(solution, nodes=nodes)]
 
 
-def _caption(solution) -> str:
+def caption(solution) -> str:
     problem = solution.problem
     optimizer = problem.optimizer
     steps = f"{solution.steps} step{'s' * (solution.steps != 1)}"
@@ -52,7 +52,7 @@ def render_text(solution, *, decimals: int | None = None, nodes: bool = False) -
     """A plain-text table for the terminal, numbers right-aligned."""
     cells = _cells(solution, decimals, nodes)
     widths = [max(len(row[i]) for row in cells + [HEADER]) for i in range(4)]
-    lines = [_caption(solution), ""]
+    lines = [caption(solution), ""]
     for row in [HEADER] + cells:
         name = row[0].ljust(widths[0])
         numbers = [cell.rjust(width) for cell, width in zip(row[1:], widths[1:])]
@@ -64,7 +64,7 @@ def render_text(solution, *, decimals: int | None = None, nodes: bool = False) -
 def render_markdown(solution, *, decimals: int | None = None, nodes: bool = False) -> str:
     """A Markdown (GitHub) table with a caption line, ready to paste into a report."""
     cells = _cells(solution, decimals, nodes)
-    lines = [f"**{_caption(solution)}**", "", "| " + " | ".join(HEADER) + " |", "|:---|---:|---:|---:|"]
+    lines = [f"**{caption(solution)}**", "", "| " + " | ".join(HEADER) + " |", "|:---|---:|---:|---:|"]
     lines += ["| " + " | ".join(f"`{row[0]}`" if i == 0 else row[i] for i in range(4)) + " |" for row in cells]
     return "\n".join(lines) + "\n"
 

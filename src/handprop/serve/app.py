@@ -1,4 +1,4 @@
-"""`handprop serve`: a local page to edit a problem and see its solution change as you type.
+"""`handprop serve`'s app: the routes of a local page to edit a problem and see its solution change as you type.
 
 The page (serve/assets/) posts the problem's text to /api/solve; the answer is the diagram, the Result
 table and the worked solution as HTML, or the CLI's one-line message for bad input. Flask is imported
@@ -9,146 +9,15 @@ packaged examples and assets), writes that file only on an explicit save, and re
 from __future__ import annotations
 
 import json
-import re
 from importlib import resources
 from pathlib import Path
 
 from ..core.errors import HandpropError
-from .form import refuse_data_file, stepped_text  # noqa: F401  (stepped_text: part of this module's API)
+from .tasks import DOWNLOADS, TASKS
 from .worker import DEFAULT_TIME_LIMIT, Worker
 
 MAX_BODY_BYTES = 1_000_000  # as files.MAX_FILE_BYTES: a problem is a few kB
-MAX_STEPS = 1_000  # each edit is worked out at once; `handprop train` takes longer runs
-KINDS = ("toml", "json", "yaml")
 ASSETS = {"app.js": "text/javascript", "style.css": "text/css"}
-DOWNLOADS = {"explain.html": ("html", "text/html"), "explain.md": ("markdown", "text/markdown"),
-             "explain.tex": ("latex", "application/x-tex"), "diagram.svg": (None, "image/svg+xml")}
-
-
-def load_text(text: str, *, kind: str = "toml", label: str = "<text>", lr: str | float | None = None):
-    """A problem from its text, checked as a file is; `lr`, when given, replaces the optimizer's.
-
-    Data files are refused: the server reads no file but its own.
-
-    >>> from handprop.problem.files import example_path
-    >>> load_text(example_path("homework").read_text(), lr="0.1").optimizer.lr
-    0.1
-    """
-    from ..problem.files import parse_text
-    from ..problem.spec import from_dict
-
-    if kind not in KINDS:
-        raise HandpropError(label, None, f"unknown kind '{kind}'", "toml, json or yaml")
-    raw = parse_text(text, kind, label)
-    refuse_data_file(raw, label)
-    if lr not in (None, ""):
-        try:
-            rate = float(lr)
-        except (TypeError, ValueError):
-            raise HandpropError(None, "learning rate", f"'{str(lr)[:40]}' is not a number",
-                                "a positive number, such as 0.5") from None
-        optimizer = raw.setdefault("optimizer", {})
-        if not isinstance(optimizer, dict):
-            raise HandpropError(label, "optimizer", "is not a table", "[optimizer] with name, lr, steps")
-        optimizer["lr"] = rate
-    problem = from_dict(raw, label=label, text=text if kind == "toml" else None)
-    if problem.optimizer.steps > MAX_STEPS:
-        raise HandpropError(label, "optimizer.steps", f"{problem.optimizer.steps} steps",
-                            f"at most {MAX_STEPS} in handprop serve; `handprop train` takes more")
-    return problem
-
-
-def solution_parts(solution, *, decimals: int | None = None) -> dict:
-    """The page's three pieces: the diagram (SVG), the Result table and the worked solution (HTML)."""
-    from ..render import diagram
-    from ..render.derivation import build
-    from ..display import _sections_html, result_table_html
-
-    # Where each bias drawn on its unit enters the diagram, for the page to trace its chain-rule path.
-    units = {}
-    network = solution.problem.network
-    if network is not None:
-        from ..problem.layered import bias_names, unit_names
-
-        for layer_biases, layer_units in zip(bias_names(network), unit_names(network)):
-            units.update({b: post for b, (_, post) in zip(layer_biases, layer_units)})
-    return {"diagram": diagram(solution, show="values", decimals=decimals), "bias_units": units,
-            "table": result_table_html(solution, decimals=decimals),
-            "html": _sections_html(build(solution, decimals=decimals)),
-            "title": solution.title, "lr": solution.problem.optimizer.lr}
-
-
-def _request(data: dict) -> tuple[str, str, str]:
-    """The text, its kind and its label from a request's fields."""
-    return data["text"], str(data.get("kind") or "toml"), str(data.get("label") or "<text>")[:200]
-
-
-def _decimals(data: dict) -> int | None:
-    from ..problem.spec import MAX_DECIMALS
-
-    value = data.get("decimals")
-    if value in (None, ""):
-        return None
-    if not (str(value).isascii() and str(value).isdecimal() and len(str(value)) <= 2) or int(value) > MAX_DECIMALS:
-        raise HandpropError(None, "decimals", f"'{str(value)[:20]}' is out of range", f"0 to {MAX_DECIMALS}")
-    return int(value)
-
-
-def solve_answer(data: dict) -> dict:
-    """The answer to /api/solve: the request's edits made to its text, then the solution's parts and fields.
-
-    An edit or a text that fails answers {ok: false, error, field, text}: the message, the field it is
-    shown beside (the failing or the last edit's), and the text with the edits made before it.
-    """
-    from ..problem.files import parse_text
-    from .fields import fields
-    from .form import edit_text
-    from ..solver import solve
-
-    text, kind, label = _request(data)
-    edits = data.get("edits") or []
-    if not isinstance(edits, list):
-        raise HandpropError(label, None, "edits is not a list", "a list of {field, value}")
-    field = None
-    try:
-        for edit in edits:
-            field = edit.get("field") if isinstance(edit, dict) else None
-            text = edit_text(text, [edit], kind=kind, label=label)
-        decimals = _decimals(data)
-        problem = load_text(text, kind=kind, label=label, lr=data.get("lr"))
-        # By hand: every intermediate value rounded to the decimals shown (4 when none are chosen).
-        by_hand = (decimals if decimals is not None else 4) if data.get("by_hand") is True else None
-        solution = solve(problem, round_intermediate=by_hand)
-    except HandpropError as error:
-        return {"ok": False, "error": error.line(), "field": field, "text": text}
-    return {"ok": True, "text": text, "fields": fields(problem, parse_text(text, kind, label)),
-            **solution_parts(solution, decimals=decimals)}
-
-
-def step_answer(data: dict) -> dict:
-    """The answer to /api/step: the text with its parameters after one more optimizer step."""
-    text, kind, label = _request(data)
-    return {"ok": True, "text": stepped_text(text, load_text(text, kind=kind, label=label, lr=data.get("lr")),
-                                             kind=kind)}
-
-
-def download_answer(data: dict) -> dict:
-    """A download's content: the worked solution (HTML, Markdown, LaTeX) or the diagram (SVG)."""
-    from ..render import diagram, explain
-    from ..solver import solve
-
-    text, kind, label = _request(data)
-    format, mimetype = DOWNLOADS[data["what"]]
-    problem = load_text(text, kind=kind, label=label, lr=data.get("lr"))
-    decimals = _decimals(data)
-    solution = solve(problem)
-    content = (diagram(solution, show="values", decimals=decimals) if format is None
-               else explain(solution, format=format, decimals=decimals))
-    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(problem.source).stem or "problem")
-    return {"content": content, "mimetype": mimetype, "filename": f"{stem}.{data['what'].split('.')[1]}"}
-
-
-TASKS = {"solve": solve_answer, "step": step_answer, "download": download_answer}
 
 
 def create_app(text: str, *, kind: str = "toml", label: str = "problem.toml", path: Path | None = None,
@@ -255,12 +124,12 @@ def create_app(text: str, *, kind: str = "toml", label: str = "problem.toml", pa
 
     @app.post("/api/save")
     def save():
-        from ..cli import _write
+        from ..problem.files import write_file
 
         data = body()
         if path is None:
             raise HandpropError(None, None, "nothing to save to", "start handprop serve with a problem file")
-        _write(data["text"], str(path))
+        write_file(str(path), data["text"])
         return answer({"ok": True, "saved": str(path)})
 
     if worker is not None:

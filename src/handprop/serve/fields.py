@@ -27,7 +27,7 @@ def fields(problem, raw: dict) -> list[dict]:
     """The page's groups of fields for a problem (validated) and its parsed text.
 
     >>> from handprop.problem.files import example_path, parse_text
-    >>> from handprop.serve.app import load_text
+    >>> from handprop.serve.tasks import load_text
     >>> text = example_path("homework").read_text()
     >>> groups = fields(load_text(text), parse_text(text, "toml", "hw"))
     >>> [group["title"] for group in groups]

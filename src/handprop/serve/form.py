@@ -301,7 +301,7 @@ def stepped_text(text: str, problem, *, kind: str = "toml") -> str:
     """The problem's text with its parameters replaced by their values after one more optimizer step.
 
     >>> from handprop.problem.files import example_path
-    >>> from handprop.serve.app import load_text
+    >>> from handprop.serve.tasks import load_text
     >>> text = example_path("homework").read_text()
     >>> after = stepped_text(text, load_text(text))
     >>> round(load_text(after).parameters["w1"], 4), "# w1..w12 and b1..b5" in after  # 0.1 - 0.5 * 0.0124

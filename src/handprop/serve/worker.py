@@ -24,7 +24,7 @@ STARTUP_LIMIT = 60.0  # seconds for a new worker's imports, on a busy machine
 
 def _tasks() -> dict:
     from ..problem.files import example_path
-    from .app import TASKS
+    from .tasks import TASKS
 
     # Work the homework out once now, so the first request finds the imports done and the caches filled.
     TASKS["solve"]({"text": example_path("homework").read_text(encoding="utf-8")})

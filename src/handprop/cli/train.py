@@ -1,0 +1,79 @@
+"""`handprop train`: many steps, full-batch or in mini-batches over epochs, with a log and a loss curve."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from ..core.errors import HandpropError
+from . import options
+
+FORMATS = {".txt": "table", ".json": "json", ".csv": "csv"}
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser(
+        "train", help="take many steps, on inline data or a data file, and plot the loss",
+        description="Train the network: full-batch steps, or mini-batches over epochs; the loss (and accuracy "
+                    "for classification) every K steps, the final parameters, and a loss curve.",
+        epilog="example: handprop train moons --epochs 100 --plot loss.png")
+    parser.add_argument("file", metavar="FILE", help="problem file or an example's name")
+    amount = parser.add_mutually_exclusive_group()
+    amount.add_argument("--steps", type=int, metavar="N", help="take N steps (default: the problem's)")
+    amount.add_argument("--epochs", type=int, metavar="E", help="take E passes over the data in mini-batches")
+    parser.add_argument("--every", type=int, metavar="K", help="log the loss every K steps (default: 10 logs)")
+    parser.add_argument("--plot", metavar="PLOT", help="draw the loss curve to PLOT.png or PLOT.svg (needs matplotlib)")
+    parser.add_argument("--format", choices=tuple(FORMATS.values()), help="output format (default: table)")
+    options.add_output_options(parser)
+    options.add_engine_options(parser)
+
+
+class Progress:
+    """A one-line progress bar on standard error, on a terminal only."""
+
+    def __init__(self):
+        self.shown = -1
+
+    def __call__(self, step: int, total: int, loss: float) -> None:
+        percent = 100 * step // total
+        if percent == self.shown and step != total:
+            return
+        self.shown = percent
+        bar = "#" * (percent // 4) + "." * (25 - percent // 4)
+        sys.stderr.write(f"\r[{bar}] {percent:3d}%  step {step}/{total}  loss {loss:.6g}")
+        if step == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def run(args) -> int:
+    from ..problem.spec import load
+    from ..render.training_report import plot_losses, render_training_csv, render_training_json, render_training_text
+    from ..training import TrainingDiverged, train
+
+    decimals = options.decimals(args.decimals)
+    for value, option in ((args.steps, "--steps"), (args.epochs, "--epochs"), (args.every, "--every")):
+        options.positive(value, option)
+    format = options.output_format(args.format, args.output, FORMATS)
+    if args.plot and os.path.splitext(args.plot)[1].lower() not in (".png", ".svg"):
+        raise HandpropError(args.plot, None, "cannot tell the plot's format", "a file ending in .png or .svg")
+    problem = load(args.file)
+    progress = Progress() if sys.stderr.isatty() else None
+    try:
+        result = train(problem, steps=args.steps, epochs=args.epochs, engine=args.engine, dtype=args.dtype,
+                       every=args.every, progress=progress)
+    except TrainingDiverged as exc:
+        if progress is not None:
+            sys.stderr.write("\n")
+        sys.stdout.write(render_training_text(exc.result, problem, decimals=decimals))
+        raise
+    if args.plot:
+        plot_losses(result, args.plot)
+    if format == "json":
+        text = render_training_json(result, problem)
+    elif format == "csv":
+        text = render_training_csv(result, problem, decimals=decimals)
+    else:
+        text = render_training_text(result, problem, decimals=decimals)
+    options.write_output(text, args.output)
+    return 0
