@@ -8,7 +8,8 @@ import random
 import pytest
 
 import handprop
-from handprop.engine.choice import ScalarEngine, make_engine
+from handprop.engine.choice import make_engine
+from handprop.engine.scalar import ScalarEngine
 from handprop.problem.spec import from_dict
 
 np = pytest.importorskip("numpy")

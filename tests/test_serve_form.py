@@ -176,7 +176,7 @@ def test_shape_edits_keep_every_value_that_still_fits(name, edit, widths, keep):
 def test_activation_and_loss_choices():
     after, written = edited(HOMEWORK, ("network.layers.0.activation", "leaky_relu"),
                             ("network.layers.0.alpha", "0.2"))
-    assert after.network.layers[0].activation == "leaky_relu" and after.network.layers[0].alpha == 0.2
+    assert after.network.layers[0].activation == "leaky_relu" and dict(after.network.layers[0].params)["alpha"] == 0.2
     back, written = edited(written, ("network.layers.0.activation", "tanh"))
     assert back.network.layers[0].activation == "tanh" and "alpha" not in written  # alpha is leaky_relu's only
     mse, _ = edited(HOMEWORK, ("network.loss", "mse"), ("network.layers.1.activation", "sigmoid"))

@@ -7,8 +7,8 @@ error h² L'''/6 against the rounding error ε L / h (Nocedal & Wright, Numerica
 
 Kinks. Central differences assume L is smooth around θ. The loss is also evaluated at θ ± 2h; for a smooth
 L the four one-sided slopes between the five points change by about the same amount from one to the next
-(h L''). If those changes differ by more than rounding and truncation explain, L has a kink (relu, leaky_relu
-or abs at or near 0) within the step, and a gradient that disagrees with the finite difference by no more
+(h L''). If those changes differ by more than rounding and truncation explain, L has a kink (an op's
+corner, relu's or abs's at 0, say) within the step, and a gradient that disagrees with the finite difference by no more
 than the kink explains is reported as a kink, not a failure.
 
 PyTorch. When torch is installed, the same program is evaluated in float64 with autograd (torch_program.py),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 def add_parser(commands) -> None:
     from ..problem.layered import LOSSES
-    from ..core.ops import ACTIVATIONS  # the exercise module (and random) load only when the command runs
+    from ..core.ops import ACTIVATIONS, OPS  # the exercise module (and random) load only when the command runs
 
     parser = commands.add_parser(
         "exercise", help="draw exercise variants: problem files, problem sheets and answer keys",
@@ -23,7 +23,8 @@ def add_parser(commands) -> None:
     parser.add_argument("--layers", metavar="SPEC", help="inputs and units per layer, such as 2-3-2 "
                                                          "(default: as --like)")
     parser.add_argument("--activation", metavar="NAME",
-                        help="hidden layers' activation: " + ", ".join(a for a in ACTIVATIONS if a != "softmax") + " (default: as --like)")
+                        help="hidden layers' activation: " + ", ".join(a for a in ACTIVATIONS if not OPS[a].multi_output)
+                        + " (default: as --like)")
     parser.add_argument("--loss", metavar="NAME", help="the loss: " + ", ".join(LOSSES) + "; the output layer "
                         "follows it (softmax for cross_entropy, else sigmoid) (default: as --like)")
     parser.add_argument("--decimals", type=int, metavar="D",

@@ -2,10 +2,11 @@
 
 Both ways of giving a network (layered, equations) become a Program: an ordered
 list of equations `target = expression`, where an expression is a small tree of
-ops from the op table over names and numbers. A multi-output op (softmax) sits
-alone at the top of its equation and assigns several targets at once:
-`y1, y2 = softmax(o1, o2)`. Engines interpret the program; renderers print it.
-The program is data, in the manner of JAX's jaxprs: nothing here computes.
+ops from the op table over names and numbers, each op with its settings
+(`elu(h1, alpha=0.5)`). A multi-output op (softmax) sits alone at the top
+of its equation and assigns several targets at once: `y1, y2 = softmax(o1, o2)`.
+Engines interpret the program; renderers print it. The program is data, in the
+manner of JAX's jaxprs: nothing here computes.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Ref:
 class Apply:
     op: str
     args: tuple  # of Expr
+    params: tuple = ()  # the op's settings, ((name, value), ...) in the op table's order: (('alpha', 0.5),)
 
 
 Expr = Const | Ref | Apply

@@ -16,7 +16,8 @@ expressions and compare them with the engine's partials.
 
 from __future__ import annotations
 
-from .algebra import ONE, ZERO, add, const, div, mul, neg, size, sub
+from .algebra import ONE, ZERO, add, const, div, mul, neg, size
+from .fusion import LOG
 from .ops import OPS
 from .program import Apply, Const, Equation, Expr, Program, Ref, names_in
 
@@ -28,26 +29,18 @@ def _reverse(expr: Expr, seed: Expr, out: Expr, into: dict) -> None:
         return
     if isinstance(expr, Const):
         return
-    partials = OPS[expr.op].symbolic(*expr.args, out)
+    partials = OPS[expr.op].symbols(expr.args, out, expr.params)
     for arg, partial in zip(expr.args, partials):
         if isinstance(arg, Const):
             continue
         _reverse(arg, mul(seed, partial), arg, into)
 
 
-def softmax_partial(outputs: tuple, i: int, j: int) -> Expr:
-    """dy_i/do_j = y_i(delta_ij - y_j): y_i(1 - y_i) on the diagonal, -y_i y_j off it."""
-    y_i = Ref(outputs[i])
-    if i == j:
-        return mul(y_i, sub(ONE, y_i))
-    first, second = sorted((i, j))
-    return neg(mul(Ref(outputs[first]), Ref(outputs[second])))
-
-
 def symbolic_partials(eq: Equation) -> dict:
     """{target: {name: d target / d name}} for every name the equation reads."""
     expr = eq.expr
     if isinstance(expr, Apply) and OPS[expr.op].multi_output:
+        outs = tuple(Ref(t) for t in eq.targets)
         per_argument = []
         for arg in expr.args:
             into: dict = {}
@@ -57,7 +50,7 @@ def symbolic_partials(eq: Equation) -> dict:
         for i, target in enumerate(eq.targets):
             row: dict = {}
             for j, into in enumerate(per_argument):
-                local = softmax_partial(eq.targets, i, j)
+                local = OPS[expr.op].jacobian_symbols(outs, i, j)
                 for name, d_arg in into.items():
                     term = mul(local, d_arg)
                     row[name] = add(row[name], term) if name in row else term
@@ -164,14 +157,15 @@ def _target_times_log(sign: int, term: Expr):
     for factor, other in (term.args, reversed(term.args)):
         if isinstance(factor, Apply) and factor.op == "neg":
             factor, sign = factor.args[0], -sign
-        if (sign < 0 and isinstance(factor, Ref) and isinstance(other, Apply) and other.op == "log"
+        if (sign < 0 and isinstance(factor, Ref) and isinstance(other, Apply) and other.op == LOG
                 and isinstance(other.args[0], Ref)):
             return factor.name, other.args[0].name
     return None
 
 
 def softmax_cross_entropy(program: Program):
-    """(softmax equation, {y: t}) when the loss is -sum t_i ln y_i over one softmax's outputs, else None.
+    """(softmax equation, {y: t}) when the loss is -sum t_i ln y_i over one softmax's outputs (an op whose
+    logs fuse, core/fusion.py), else None.
 
     Then dL/do_j = sum_i (-t_i/y_i) y_i(delta_ij - y_j) = y_j sum_i t_i - t_j: y_j - t_j when the
     targets sum to 1.
@@ -184,7 +178,7 @@ def softmax_cross_entropy(program: Program):
             return None
         pairs[found[1]] = found[0]
     for eq in program.equations:
-        if isinstance(eq.expr, Apply) and eq.expr.op == "softmax" and set(eq.targets) == set(pairs):
+        if isinstance(eq.expr, Apply) and OPS[eq.expr.op].log_op and set(eq.targets) == set(pairs):
             if all(isinstance(a, Ref) for a in eq.expr.args):
                 return eq, pairs
     return None

@@ -2,15 +2,19 @@
 
 For training many steps on a small network, interpreting the program tree by tree costs far more than
 the arithmetic. This module writes the same computation out as Python source, once per program: the
-forward pass as one assignment per operation, the reverse pass as one `+=` per local derivative (the
-same rules as the interpreter and the op table: relu'(0) = 0, ln y of a softmax output taken from the
-logits, softplus linear above 20), a loop over the batch's samples, and, for plain gradient descent,
-the update. The source is built only from handprop's own identifiers (v3, t17) and float literals
-(repr of validated numbers): no text the user wrote reaches it. It is compiled with compile() and the
-function taken from the resulting code object; nothing is evaluated or executed but that function.
+forward pass as one assignment per operation, the reverse pass as one `+=` per local derivative, a loop
+over the batch's samples, and, for plain gradient descent, the update. It compiles the program as
+core/fusion.py rewrites it (ln y of a softmax output from the logits), so it needs no rule of its own
+for that.
 
-The interpreter (scalar.py) stays the reference: it keeps every value and partial for the worked
-solution. The tests check this path against it.
+Its one table, INLINE, keyed by op name, holds the code of the common ops (the op table's rules written
+as expressions: relu'(0) = 0, softplus linear above 20). An op it has no code for is called through the
+op table's own forward and partials, with the same numbers, only slower; so it lacks no op.
+
+The source is built only from handprop's own identifiers (v3, t17), float literals (repr of validated
+numbers) and the op table's setting words: no text the user wrote reaches it. It is compiled with
+compile() and the function taken from the resulting code object; nothing is evaluated or executed but
+that function. The interpreter (interpreter.py) stays the reference: the tests hold this path to it.
 """
 
 from __future__ import annotations
@@ -18,23 +22,42 @@ from __future__ import annotations
 import math
 import types
 
-from ..core.ops import OPS
+from ..core.fusion import fuse
+from ..core.ops import OPS, SOFTPLUS_THRESHOLD
 from ..core.program import Apply, Const, Program, Ref
 
-_HELPERS = {"_exp": math.exp, "_log": math.log, "_sqrt": math.sqrt, "_tanh": math.tanh, "_log1p": math.log1p}
+_HELPERS = {"_exp": math.exp, "_log": math.log, "_sqrt": math.sqrt, "_tanh": math.tanh, "_log1p": math.log1p,
+            "_sigmoid": OPS["sigmoid"].forward,
+            "_pow": OPS["pow"].forward}  # refuses a negative base to a fractional power (no complex numbers)
+
+# op -> (forward, partials): code over the arguments {0}, {1}, the output {out} and the op's settings
+# ({alpha}); a partial of None is 0 (a setting), never differentiated.
+_T = repr(SOFTPLUS_THRESHOLD)
+INLINE = {
+    "add": ("{0} + {1}", ("1.0", "1.0")),
+    "sub": ("{0} - {1}", ("1.0", "-1.0")),
+    "mul": ("{0} * {1}", ("{1}", "{0}")),
+    "div": ("{0} / {1}", ("1.0 / {1}", "-{0} / ({1} * {1})")),
+    "neg": ("-{0}", ("-1.0",)),
+    "pow": ("_pow({0}, {1})", ("({1} * {0} ** ({1} - 1.0) if {1} != 0.0 else 0.0)",
+                               "({out} * _log({0}) if {0} > 0.0 else 0.0)")),
+    "identity": ("{0}", ("1.0",)),
+    "relu": ("({0} if {0} > 0.0 else 0.0)", ("(1.0 if {0} > 0.0 else 0.0)",)),
+    "leaky_relu": ("({0} if {0} > 0.0 else {alpha} * {0})", ("(1.0 if {0} > 0.0 else {alpha})",)),
+    "sigmoid": ("_sigmoid({0})", ("{out} * (1.0 - {out})",)),
+    "tanh": ("_tanh({0})", ("1.0 - {out} * {out}",)),
+    "softplus": (f"({{0}} if {{0}} > {_T} else _log1p(_exp({{0}})))", (f"(1.0 if {{0}} > {_T} else _sigmoid({{0}}))",)),
+    "exp": ("_exp({0})", ("{out}",)),
+    "log": ("_log({0})", ("1.0 / {0}",)),
+    "sqrt": ("_sqrt({0})", ("0.5 / {out}",)),
+    "abs": ("abs({0})", ("(1.0 if {0} > 0.0 else -1.0 if {0} < 0.0 else 0.0)",)),
+}
+# Multi-output ops written out: softmax and the logs of its outputs share their maximum and their sum.
+SHARED = ("softmax", "log_softmax")
 
 
-def _sigmoid(x: float) -> float:
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
-
-
-_HELPERS["_sigmoid"] = _sigmoid
-_HELPERS["_pow"] = OPS["pow"].forward  # refuses a negative base to a fractional power (no complex numbers)
-_HELPERS["_bce"] = OPS["bce"].forward
-_HELPERS["_bce_partials"] = OPS["bce"].partials
+def _literal(value) -> str:
+    return repr(float(value)) if not isinstance(value, str) else repr(value)
 
 
 class _Writer:
@@ -49,12 +72,21 @@ class _Writer:
             self.var[name] = f"d{i}"
         self.count = 0
         self.forward: list[str] = []
-        self.tape: list[tuple] = []  # (out, op, args, extra): what the reverse pass walks back over
-        self.log_of: dict[str, str] = {}  # softmax output variable -> its log, from the logits
+        self.tape: list[tuple] = []  # (outputs, expr, argument variables): what the reverse pass walks back over
+        self.helpers: dict = {}  # name -> function, for the ops called through the op table
+        self.exponentials: dict = {}  # the logits' variables -> (their maximum, their exponentials, their sum)
 
     def temp(self) -> str:
         self.count += 1
         return f"t{self.count}"
+
+    def helper(self, kind: str, op) -> str:
+        name = f"_{kind}_{len(self.helpers)}"
+        self.helpers[name] = op.forward if kind == "f" else op.partials
+        return name
+
+    def settings(self, expr: Apply) -> str:
+        return "".join(f", {name}={_literal(value)}" for name, value in expr.params)
 
     def expr(self, expr) -> str:
         if isinstance(expr, Const):
@@ -63,45 +95,51 @@ class _Writer:
             return self.var[expr.name]
         args = [self.expr(a) for a in expr.args]
         out = self.temp()
-        op = expr.op
-        if op == "log" and args[0] in self.log_of:
-            self.forward.append(f"{out} = {self.log_of[args[0]]}")
-            op = "log_softmax_output"
+        if expr.op in INLINE:
+            code = INLINE[expr.op][0].format(*args, **dict(expr.params))
         else:
-            self.forward.append(f"{out} = {_forward(op, args)}")
-        self.tape.append((out, op, args))
+            code = f"{self.helper('f', OPS[expr.op])}({', '.join(args)}{self.settings(expr)})"
+        self.forward.append(f"{out} = {code}")
+        self.tape.append(((out,), expr, args))
         return out
 
     def equation(self, eq) -> None:
-        if isinstance(eq.expr, Apply) and eq.expr.op == "softmax":
-            args = [self.expr(a) for a in eq.expr.args]
+        expr = eq.expr
+        if not (isinstance(expr, Apply) and OPS[expr.op].multi_output):
+            self.var[eq.target] = self.expr(expr)
+            return
+        args = [self.expr(a) for a in expr.args]
+        outs = tuple(self.temp() for _ in eq.targets)
+        if expr.op in SHARED:
+            top, exps, total = self.shared(args)
+            if expr.op == "softmax":
+                self.forward += [f"{v} = {e} / {total}" for v, e in zip(outs, exps)]
+            else:
+                log_total = self.temp()
+                self.forward.append(f"{log_total} = {top} + _log({total})")
+                self.forward += [f"{v} = {a} - {log_total}" for v, a in zip(outs, args)]
+        else:
+            self.forward.append(f"{', '.join(outs)}, = {self.helper('f', OPS[expr.op])}({', '.join(args)}"
+                                f"{self.settings(expr)})")
+        self.var.update(zip(eq.targets, outs))
+        self.tape.append((outs, expr, args))
+
+    def shared(self, args: list) -> tuple:
+        """The maximum of the logits, each e^(o - max), and their sum: written once for softmax and its logs."""
+        key = tuple(args)
+        if key not in self.exponentials:
             top, total = self.temp(), self.temp()
             exps = [self.temp() for _ in args]
             self.forward.append(f"{top} = max({', '.join(args)})" if len(args) > 1 else f"{top} = {args[0]}")
-            for e, a in zip(exps, args):
-                self.forward.append(f"{e} = _exp({a} - {top})")
+            self.forward += [f"{e} = _exp({a} - {top})" for e, a in zip(exps, args)]
             self.forward.append(f"{total} = {' + '.join(exps)}")
-            log_total = self.temp()
-            self.forward.append(f"{log_total} = {top} + _log({total})")
-            outs = []
-            for target, e, a in zip(eq.targets, exps, args):
-                v = self.temp()
-                self.forward.append(f"{v} = {e} / {total}")
-                self.var[target] = v
-                self.log_of[v] = f"({a} - {log_total})"
-                outs.append(v)
-            self.tape.append((tuple(outs), "softmax", args))
-            return
-        self.var[eq.target] = self.expr(eq.expr)
+            self.exponentials[key] = (top, exps, total)
+        return self.exponentials[key]
 
     def reverse(self) -> tuple[list[str], dict]:
-        """Adjoint code: g_x for every variable, from the loss back. A softmax output y's adjoint is kept as
-        a_y = dL/dy * y, and ln y contributes to it exactly (see scalar._reverse)."""
-        lines = []
-        gradient = {}  # variable -> its adjoint variable, created on first use
-        softmax_outputs = {v for out, op, _ in self.tape if op == "softmax" for v in out}
-        for v in sorted(softmax_outputs):
-            lines.append(f"a{v} = 0.0")
+        """Adjoint code: g_x for every variable, from the loss back."""
+        lines: list[str] = []
+        gradient: dict = {}  # variable -> its adjoint variable, created on first use
 
         def g(name: str) -> str:
             if name not in gradient:
@@ -109,90 +147,55 @@ class _Writer:
                 lines.append(f"g{name} = 0.0")
             return gradient[name]
 
-        def add(name: str, amount: str) -> str:
-            if name in softmax_outputs:
-                return f"a{name} += ({amount}) * {name}"
-            return f"{g(name)} += {amount}"
-
         loss = self.var[self.program.loss]
         lines.append(f"g{loss} = 1.0")
         gradient[loss] = "g" + loss
         body = []
-        for out, op, args in reversed(self.tape):
-            if op == "softmax":
-                total = "s" + out[0]
-                body.append(f"{total} = {' + '.join('a' + o for o in out)}")
-                for a, o in zip(args, out):
-                    if a[0] in "pt":  # a parameter or a computed value: data need no adjoint
-                        body.append(add(a, f"a{o} - {o} * {total}"))
+        for outs, expr, args in reversed(self.tape):
+            seeds = [gradient.get(v) for v in outs]
+            if not any(seeds):
+                continue  # the loss does not depend on it
+            wanted = [a for a in args if a[0] in "pt"]  # a parameter or a computed value: data need no adjoint
+            if not wanted:
                 continue
-            if out not in gradient:
+            op = OPS[expr.op]
+            if op.multi_output:
+                body += self.multi_reverse(outs, expr, args, seeds, g)
                 continue
-            seed = gradient[out]
-            if op == "log_softmax_output":
-                body.append(f"a{args[0]} += {seed}")
-                continue
-            for index, a in enumerate(args):
-                if a[0] not in "pt":  # a number or data: nothing to differentiate
-                    continue
-                local = _partial(op, args, index, out)
-                if local is None:
-                    continue
-                body.append(add(a, seed if local == "1.0" else f"{seed} * ({local})"))
+            seed, out = seeds[0], outs[0]
+            if expr.op in INLINE:
+                partials = [None if code is None else code.format(*args, out=out, **dict(expr.params))
+                            for code in INLINE[expr.op][1]]
+            else:
+                local = self.temp()
+                body.append(f"{local} = {self.helper('p', op)}({', '.join(args)}, {out}{self.settings(expr)})")
+                partials = [f"{local}[{i}]" for i in range(len(args))]
+            for a, partial in zip(args, partials):
+                if a[0] in "pt" and partial is not None:
+                    body.append(f"{g(a)} += {seed}" if partial == "1.0" else f"{g(a)} += {seed} * ({partial})")
         return lines + body, gradient
 
-
-def _forward(op: str, a: list[str]) -> str:
-    return {
-        "add": lambda: f"{a[0]} + {a[1]}", "sub": lambda: f"{a[0]} - {a[1]}", "mul": lambda: f"{a[0]} * {a[1]}",
-        "div": lambda: f"{a[0]} / {a[1]}", "neg": lambda: f"-{a[0]}", "pow": lambda: f"_pow({a[0]}, {a[1]})",
-        "identity": lambda: a[0], "relu": lambda: f"({a[0]} if {a[0]} > 0.0 else 0.0)",
-        "leaky_relu": lambda: f"({a[0]} if {a[0]} > 0.0 else {a[1]} * {a[0]})",
-        "sigmoid": lambda: f"_sigmoid({a[0]})", "tanh": lambda: f"_tanh({a[0]})",
-        "softplus": lambda: f"({a[0]} if {a[0]} > 20.0 else _log1p(_exp({a[0]})))",
-        "exp": lambda: f"_exp({a[0]})", "log": lambda: f"_log({a[0]})", "sqrt": lambda: f"_sqrt({a[0]})",
-        "abs": lambda: f"abs({a[0]})", "bce": lambda: f"_bce({a[0]}, {a[1]})",
-    }[op]()
-
-
-def _partial(op: str, a: list[str], index: int, out: str) -> str | None:
-    """d out / d a[index] as code, or None where it is zero."""
-    x = a[0]
-    if op in ("add", "identity"):
-        return "1.0"
-    if op == "sub":
-        return "1.0" if index == 0 else "-1.0"
-    if op == "mul":
-        return a[1 - index]
-    if op == "div":
-        return f"1.0 / {a[1]}" if index == 0 else f"-{a[0]} / ({a[1]} * {a[1]})"
-    if op == "neg":
-        return "-1.0"
-    if op == "pow":
-        if index == 0:
-            return f"({a[1]} * {a[0]} ** ({a[1]} - 1.0) if {a[1]} != 0.0 else 0.0)"
-        return f"({out} * _log({a[0]}) if {a[0]} > 0.0 else 0.0)"
-    if op == "relu":
-        return f"(1.0 if {x} > 0.0 else 0.0)"
-    if op == "leaky_relu":
-        return f"(1.0 if {x} > 0.0 else {a[1]})" if index == 0 else None
-    if op == "sigmoid":
-        return f"{out} * (1.0 - {out})"
-    if op == "tanh":
-        return f"1.0 - {out} * {out}"
-    if op == "softplus":
-        return f"(1.0 if {x} > 20.0 else _sigmoid({x}))"
-    if op == "exp":
-        return out
-    if op == "log":
-        return f"1.0 / {x}"
-    if op == "sqrt":
-        return f"0.5 / {out}"
-    if op == "abs":
-        return f"(1.0 if {x} > 0.0 else -1.0 if {x} < 0.0 else 0.0)"
-    if op == "bce":
-        return f"_bce_partials({a[0]}, {a[1]}, {out})[{index}]"
-    raise KeyError(op)
+    def multi_reverse(self, outs, expr, args, seeds, g) -> list[str]:
+        """A multi-output op's Jacobian applied to its outputs' adjoints."""
+        seeds = [s or "0.0" for s in seeds]
+        total = self.temp()
+        if expr.op == "softmax":  # dL/do_j = y_j (g_j - sum_i g_i y_i)
+            body = [f"{total} = {' + '.join(f'{s} * {y}' for s, y in zip(seeds, outs))}"]
+            body += [f"{g(a)} += {y} * ({s} - {total})" for a, y, s in zip(args, outs, seeds) if a[0] in "pt"]
+            return body
+        if expr.op == "log_softmax":  # dL/do_j = g_j - y_j sum_i g_i, y_j = e_j / sum
+            _, exps, sum_exps = self.shared(args)
+            body = [f"{total} = {' + '.join(seeds)}"]
+            body += [f"{g(a)} += {s} - {e} / {sum_exps} * {total}" for a, e, s in zip(args, exps, seeds)
+                     if a[0] in "pt"]
+            return body
+        jacobian = self.temp()
+        body = [f"{jacobian} = {self.helper('p', OPS[expr.op])}({', '.join(args)}, ({', '.join(outs)},)"
+                f"{self.settings(expr)})"]
+        for j, a in enumerate(args):
+            if a[0] in "pt":
+                body.append(f"{g(a)} += " + " + ".join(f"{s} * {jacobian}[{i}][{j}]" for i, s in enumerate(seeds)))
+        return body
 
 
 def compile_program(program: Program, *, sgd_lr: float | None = None):
@@ -204,6 +207,7 @@ def compile_program(program: Program, *, sgd_lr: float | None = None):
     >>> run([2.0], [(3.0, 1.0)])
     (25.0, [30.0])
     """
+    program = fuse(program).program
     writer = _Writer(program)
     for eq in program.equations:
         writer.equation(eq)
@@ -233,4 +237,4 @@ def compile_program(program: Program, *, sgd_lr: float | None = None):
     source = "\n".join(lines) + "\n"
     module = compile(source, "<handprop compiled program>", "exec")
     code = next(c for c in module.co_consts if isinstance(c, types.CodeType) and c.co_name == "run")
-    return types.FunctionType(code, dict(_HELPERS), "run")
+    return types.FunctionType(code, {**_HELPERS, **writer.helpers}, "run")

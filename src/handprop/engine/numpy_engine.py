@@ -35,6 +35,7 @@ import numpy as np
 
 from ..problem import layered
 from ..core.errors import HandpropError
+from ..core.fusion import fused_logs
 from ..core.optim import Optimizer, OptimizerConfig
 from .numpy_batches import Samples, cached
 from .numpy_kernels import ACTIVATIONS, LOSSES, LayerBuffers, softmax_cross_entropy
@@ -52,7 +53,7 @@ class _Dense:
     dL_db: np.ndarray  # (units,)
     forward: object
     backward: object
-    alpha: float
+    settings: dict  # the activation's settings, as keywords: {"alpha": 0.01}
 
 
 class NumpyEngine:
@@ -100,13 +101,15 @@ class NumpyEngine:
             self.W[n] = self.theta[start:middle].reshape(layer.units, fan_in)
             self.dL_dW[n] = self.gradient[start:middle].reshape(layer.units, fan_in)
             self.b[n], self.dL_db[n] = self.theta[middle:end], self.gradient[middle:end]
-            self._layers.append(_Dense(self.W[n], self.b[n], self.dL_dW[n], self.dL_db[n],
-                                       *ACTIVATIONS[layer.activation], layer.alpha))
+            kernel = ACTIVATIONS[layer.activation]
+            self._layers.append(_Dense(self.W[n], self.b[n], self.dL_dW[n], self.dL_db[n], kernel.forward,
+                                       kernel.backward, dict(layer.params)))
             start = end
         self.samples = Samples(problem, self.dtype)
         self.X, self.T = self.samples.X, self.samples.T  # (samples, inputs), (samples, outputs)
-        # Softmax outputs with cross-entropy: ln y from the logits and dL/do directly, as torch's cross_entropy.
-        self._fused = network.layers[-1].activation == "softmax" and network.loss == "cross_entropy"
+        # Cross-entropy of softmax outputs: ln y from the logits and dL/do directly, as torch's cross_entropy,
+        # wherever the program's one rewrite (core/fusion.py) takes the outputs' logs from the logits.
+        self._fused = set(fused_logs(problem.program)) == set(problem.program.outputs)
         unit_targets = bool(np.all(self.T.sum(axis=1) == 1.0))  # one-hot rows: dL/do = y - t
         self._loss = partial(softmax_cross_entropy, unit_targets=unit_targets) if self._fused else LOSSES[network.loss]
         self._buffers: dict[int, list[LayerBuffers]] = {}  # batch size -> each layer's matrices
@@ -186,7 +189,7 @@ class NumpyEngine:
     def _layer_buffers(self, batch: int) -> list[LayerBuffers]:
         last = len(self.network.layers) - 1
         return cached(self._buffers, batch, lambda: [
-            LayerBuffers(batch, layer.units, layer.activation, self.dtype, output=i == last)
+            LayerBuffers(batch, layer.units, ACTIVATIONS[layer.activation], self.dtype, output=i == last)
             for i, layer in enumerate(self.network.layers)])
 
     def _forward(self, x) -> list[LayerBuffers]:
@@ -195,7 +198,7 @@ class NumpyEngine:
         for layer, u in zip(self._layers, buffers):
             np.matmul(layer.W, a_prev.T, out=u.h.T)  # (units, batch): h transposed
             np.add(u.h, layer.b, out=u.h)
-            layer.forward(u, layer.alpha)
+            layer.forward(u, **layer.settings)
             a_prev = u.a
         return buffers
 
@@ -219,7 +222,7 @@ class NumpyEngine:
             raise HandpropError(self.source, "loss", f"is {loss} (not finite)",
                                 "outputs inside the loss's domain, e.g. y strictly between 0 and 1")
         if not self._fused:
-            layers[-1].backward(output, layers[-1].alpha)
+            layers[-1].backward(output, **layers[-1].settings)
         for n in range(len(layers) - 1, -1, -1):
             layer, u = layers[n], buffers[n]
             a_prev = buffers[n - 1].a if n else x  # (batch, fan_in)
@@ -228,7 +231,7 @@ class NumpyEngine:
             if n:
                 below = buffers[n - 1]
                 np.matmul(layer.W.T, u.delta.T, out=below.delta.T)  # (fan_in, batch): dL/da[n-1] transposed
-                layers[n - 1].backward(below, layers[n - 1].alpha)
+                layers[n - 1].backward(below, **layers[n - 1].settings)
         return loss
 
     def outputs(self, rows=None) -> np.ndarray:
@@ -244,22 +247,21 @@ class NumpyEngine:
     def accuracy(self, rows=None) -> float | None:
         """Share of samples classified right; None for a regression.
 
-        Softmax outputs (or several outputs with cross-entropy): argmax y == argmax t; one sigmoid
-        output with binary cross-entropy: (y > 0.5) == (t > 0.5).
+        As the network's classification says (problem/layered.py): argmax y == argmax t, or, for one output with
+        binary cross-entropy, (y > 0.5) == (t > 0.5).
 
         >>> from handprop import load
         >>> NumpyEngine(load("homework")).accuracy()
         1.0
         """
-        last, loss = self.network.layers[-1], self.network.loss
+        kind = self.network.classification
+        if kind is None:
+            return None
         x, t = self.samples.batch(rows)
-        if last.activation == "softmax" or (loss == "cross_entropy" and last.units > 1):
-            y = self._forward(x)[-1].a
+        y = self._forward(x)[-1].a
+        if kind == "categorical":
             return float(np.mean(np.argmax(y, axis=1) == np.argmax(t, axis=1)))
-        if last.units == 1 and last.activation == "sigmoid" and loss == "binary_cross_entropy":
-            y = self._forward(x)[-1].a
-            return float(np.mean((y > 0.5) == (t > 0.5)))
-        return None
+        return float(np.mean((y > 0.5) == (t > 0.5)))
 
     # --- optimizer steps
 

@@ -1,40 +1,55 @@
 """The NumPy engine's kernels: each activation's forward and backward, and each loss, on a whole batch.
 
 Every kernel writes into the preallocated matrices of one layer (LayerBuffers) and allocates nothing
-the size of a layer. Conventions are the op table's (ops.py) and torch.nn.functional's: relu'(0) = 0,
-leaky_relu'(0) = alpha, softplus linear above 20, softmax with the row maximum subtracted, ln y of a
-softmax output taken from the logits (log-softmax). The per-sample loss formulas are layered.LOSSES's.
+the size of a layer. Conventions are the op table's (core/ops.py) and torch.nn.functional's: relu'(0) = 0,
+leaky_relu'(0) = alpha, softplus linear above 20, softmax with the row maximum subtracted; cross-entropy
+of softmax outputs from the logits (log-softmax) where core/fusion.py rewrites the program so. The
+per-sample loss formulas are problem/layered.py's LOSSES.
 
 Shapes: every matrix here is (batch, units) unless its comment says otherwise.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 
-SOFTPLUS_THRESHOLD = 20.0  # as ops.py and torch.nn.functional.softplus: x itself above it
+from ..core.ops import SOFTPLUS_THRESHOLD
 
 
 class LayerBuffers:
     """One layer's matrices for one batch size; `a` is `h` itself for the identity.
 
     Each (batch, units) matrix is stored unit by unit (Fortran order): its transpose, (units, batch), is
-    C-contiguous, and the engine's products write into that transpose (see vectorized.py).
+    C-contiguous, and the engine's products write into that transpose (see numpy_engine.py).
     """
 
-    def __init__(self, batch: int, units: int, activation: str, dtype, *, output: bool):
+    def __init__(self, batch: int, units: int, kernel: "Kernel", dtype, *, output: bool):
         def matrix(kind=dtype):
             return np.empty((batch, units), kind, order="F")
 
         self.h = matrix()  # pre-activation
-        self.a = self.h if activation == "identity" else matrix()
+        self.a = self.h if kernel.in_place else matrix()
         self.delta = matrix()  # dL/dh, and dL/da on its way down
         self.scratch = matrix()
-        self.scratch2 = matrix() if output or activation == "softplus" else None
+        self.scratch2 = matrix() if output or kernel.scratches > 1 else None
         self.mask = matrix(bool)
         self.row_max = np.empty((batch, 1), dtype)  # softmax: the subtracted maximum
         self.row_sum = np.empty((batch, 1), dtype)  # softmax: sum of the exponentials
         self.row_dot = np.empty((batch, 1), dtype)
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """An activation's forward (u.a from u.h) and backward (u.delta *= f'(h), in place), side by side; each
+    takes the layer's buffers and the op's settings as keywords."""
+
+    forward: Callable
+    backward: Callable
+    in_place: bool = False  # the identity: a is h itself
+    scratches: int = 1  # scratch matrices the kernels need
 
 
 def _sigmoid(x, out, scratch, mask) -> None:
@@ -48,21 +63,15 @@ def _sigmoid(x, out, scratch, mask) -> None:
     np.divide(scratch, out, out=out)
 
 
-# Each activation's forward (u.a from u.h) and its backward (u.delta *= f'(h), in place) side by side.
-
-def _identity_forward(u: LayerBuffers, alpha: float) -> None:
-    pass  # u.a is u.h
+def _nothing(u: LayerBuffers) -> None:
+    pass  # the identity: u.a is u.h, and its derivative is 1
 
 
-def _identity_backward(u: LayerBuffers, alpha: float) -> None:
-    pass
-
-
-def _relu_forward(u: LayerBuffers, alpha: float) -> None:
+def _relu_forward(u: LayerBuffers) -> None:
     np.maximum(u.h, 0.0, out=u.a)
 
 
-def _relu_backward(u: LayerBuffers, alpha: float) -> None:
+def _relu_backward(u: LayerBuffers) -> None:
     np.greater(u.h, 0.0, out=u.mask)  # relu'(0) = 0, as the homework's u(0) = 0
     np.multiply(u.delta, u.mask, out=u.delta)
 
@@ -78,27 +87,27 @@ def _leaky_relu_backward(u: LayerBuffers, alpha: float) -> None:
     np.multiply(u.delta, alpha, out=u.delta, where=u.mask)
 
 
-def _sigmoid_forward(u: LayerBuffers, alpha: float) -> None:
+def _sigmoid_forward(u: LayerBuffers) -> None:
     _sigmoid(u.h, u.a, u.scratch, u.mask)
 
 
-def _sigmoid_backward(u: LayerBuffers, alpha: float) -> None:
+def _sigmoid_backward(u: LayerBuffers) -> None:
     np.subtract(1.0, u.a, out=u.scratch)
     np.multiply(u.a, u.scratch, out=u.scratch)  # y (1 - y)
     np.multiply(u.delta, u.scratch, out=u.delta)
 
 
-def _tanh_forward(u: LayerBuffers, alpha: float) -> None:
+def _tanh_forward(u: LayerBuffers) -> None:
     np.tanh(u.h, out=u.a)
 
 
-def _tanh_backward(u: LayerBuffers, alpha: float) -> None:
+def _tanh_backward(u: LayerBuffers) -> None:
     np.multiply(u.a, u.a, out=u.scratch)
     np.subtract(1.0, u.scratch, out=u.scratch)  # 1 - y^2
     np.multiply(u.delta, u.scratch, out=u.delta)
 
 
-def _softplus_forward(u: LayerBuffers, alpha: float) -> None:
+def _softplus_forward(u: LayerBuffers) -> None:
     np.minimum(u.h, SOFTPLUS_THRESHOLD, out=u.scratch)  # no overflow where x itself is taken
     np.exp(u.scratch, out=u.scratch)
     np.log1p(u.scratch, out=u.a)
@@ -106,14 +115,14 @@ def _softplus_forward(u: LayerBuffers, alpha: float) -> None:
     np.copyto(u.a, u.h, where=u.mask)
 
 
-def _softplus_backward(u: LayerBuffers, alpha: float) -> None:
+def _softplus_backward(u: LayerBuffers) -> None:
     _sigmoid(u.h, u.scratch, u.scratch2, u.mask)
     np.greater(u.h, SOFTPLUS_THRESHOLD, out=u.mask)
     np.maximum(u.scratch, u.mask, out=u.scratch)  # 1 above the threshold (sigmoid <= 1), sigmoid(x) below
     np.multiply(u.delta, u.scratch, out=u.delta)
 
 
-def _softmax_forward(u: LayerBuffers, alpha: float) -> None:
+def _softmax_forward(u: LayerBuffers) -> None:
     np.maximum.reduce(u.h, axis=1, keepdims=True, out=u.row_max)  # (batch, 1)
     np.subtract(u.h, u.row_max, out=u.a)
     np.exp(u.a, out=u.a)
@@ -121,7 +130,7 @@ def _softmax_forward(u: LayerBuffers, alpha: float) -> None:
     np.divide(u.a, u.row_sum, out=u.a)
 
 
-def _softmax_backward(u: LayerBuffers, alpha: float) -> None:
+def _softmax_backward(u: LayerBuffers) -> None:
     # dL/do = y * (dL/dy - sum_i dL/dy_i y_i), the Jacobian y_i (delta_ij - y_j) applied to dL/dy.
     np.multiply(u.delta, u.a, out=u.scratch)
     np.add.reduce(u.scratch, axis=1, keepdims=True, out=u.row_dot)  # (batch, 1)
@@ -129,14 +138,15 @@ def _softmax_backward(u: LayerBuffers, alpha: float) -> None:
     np.multiply(u.delta, u.a, out=u.delta)
 
 
+# The activations, by op name: a test fails when an activation of the op table has no kernel here.
 ACTIVATIONS = {
-    "identity": (_identity_forward, _identity_backward),
-    "relu": (_relu_forward, _relu_backward),
-    "leaky_relu": (_leaky_relu_forward, _leaky_relu_backward),
-    "sigmoid": (_sigmoid_forward, _sigmoid_backward),
-    "tanh": (_tanh_forward, _tanh_backward),
-    "softplus": (_softplus_forward, _softplus_backward),
-    "softmax": (_softmax_forward, _softmax_backward),
+    "identity": Kernel(_nothing, _nothing, in_place=True),
+    "relu": Kernel(_relu_forward, _relu_backward),
+    "leaky_relu": Kernel(_leaky_relu_forward, _leaky_relu_backward),
+    "sigmoid": Kernel(_sigmoid_forward, _sigmoid_backward),
+    "tanh": Kernel(_tanh_forward, _tanh_backward),
+    "softplus": Kernel(_softplus_forward, _softplus_backward, scratches=2),
+    "softmax": Kernel(_softmax_forward, _softmax_backward),
 }
 
 

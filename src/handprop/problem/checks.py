@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from ..core.errors import HandpropError, one_of
+from ..core.ops import settings_problem
 from .files import describe
 
 MAX_SEED = 2**64 - 1  # as torch.manual_seed; a larger integer is no seed anyone chose
@@ -52,6 +53,22 @@ class Checker:
         if seed > MAX_SEED:
             raise self.fail(where, f"is {describe(seed)}", "a whole number from 0 to 2**64 - 1")
         return seed
+
+    def op_settings(self, op, given: dict, where: str) -> tuple:
+        """An op's settings as given in a table (a layer's alpha = 0.2), checked; every setting of the op,
+        defaults filled in, in the op table's order."""
+        checked = {}
+        for name, value in given.items():
+            param = next((p for p in op.params if p.name == name), None)
+            if param is None or param.choices:
+                checked[name] = value
+            else:
+                checked[name] = self.number(value, f"{where}: {name}")
+        problem = settings_problem(op, checked)
+        if problem:
+            name, what, expected = problem
+            raise self.fail(f"{where}: {name}" if name else where, what, expected)
+        return op.settings(checked)
 
     def text(self, value, where: str) -> str:
         if not isinstance(value, str):

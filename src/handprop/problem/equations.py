@@ -2,7 +2,8 @@
 
 The text is never evaluated. Each line is `name = expression` or, for softmax,
 `y1, y2 = softmax(o1, o2)`. Expressions use + - * / ** and unary minus,
-numbers, names, and calls to the functions in the op table. Anything else
+numbers, names, and calls to the functions in the op table, an op's settings
+after its arguments as numbers, by position or by name (`elu(h, alpha=0.5)`). Anything else
 (attribute access, subscripts, imports, lambdas, strings, comprehensions, ...)
 is rejected with the line and column where it stands.
 """
@@ -13,7 +14,7 @@ import ast
 import math
 
 from ..core.errors import HandpropError, one_of
-from ..core.ops import FUNCTIONS, LEAKY_RELU_DEFAULT_ALPHA, OPS
+from ..core.ops import FUNCTIONS, OPS, settings_problem
 from ..core.program import Apply, Const, Equation, Expr, Program, Ref, names_in
 
 _BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow"}
@@ -86,7 +87,8 @@ class _Parser:
         if isinstance(target, ast.Tuple):
             names = [self.target_name(t) for t in target.elts]
             value = node.value
-            if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "softmax"):
+            if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in FUNCTIONS
+                    and OPS[value.func.id].multi_output):
                 raise self.error(node, f"{len(names)} names assigned from one expression",
                                  "several names only on the left of softmax(...)")
             expr = self.softmax_call(value, expected_outputs=len(names))
@@ -174,41 +176,62 @@ class _Parser:
         name = node.func.id
         if name not in FUNCTIONS:
             raise self.error(node, f"unknown function '{name}'", one_of(FUNCTIONS, name))
-        if node.keywords:
-            raise self.error(node, f"keyword arguments to {name}()", "positional arguments only")
+        if node.keywords and not OPS[name].params:
+            raise self.error(node, f"keyword arguments to {name}()", f"{name} takes no settings: positional arguments only")
         for arg in node.args:
             if isinstance(arg, ast.Starred):
                 raise self.error(arg, f"a starred argument to {name}()", "positional arguments only")
         return name
 
     def call(self, node: ast.Call, depth: int) -> Expr:
+        """f(x), or with the op's settings after its arguments, by position or by name: elu(x, 0.5) or
+        elu(x, alpha=0.5)."""
         name = self.function_name(node)
-        if name == "softmax":
-            raise self.error(node, "softmax returns one value per argument",
-                             "y1, y2 = softmax(o1, o2) on a line of its own")
-        args = node.args
-        if name == "leaky_relu":
-            if len(args) not in (1, 2):
-                raise self.error(node, f"leaky_relu takes 1 or 2 arguments, not {len(args)}",
-                                 "leaky_relu(x) or leaky_relu(x, alpha)")
-            alpha = self.number(args[1]) if len(args) == 2 and isinstance(args[1], ast.Constant) else None
-            if len(args) == 2 and alpha is None:
-                raise self.error(args[1], "leaky_relu's alpha must be a number", "leaky_relu(x, 0.01)")
-            return Apply(name, (self.expr(args[0], depth + 1), alpha or Const(LEAKY_RELU_DEFAULT_ALPHA)))
-        arity = OPS[name].arity
-        if len(args) != arity:
-            raise self.error(node, f"{name} takes {arity} argument{'s' * (arity != 1)}, not {len(args)}",
-                             f"{name}(x)")
-        return Apply(name, tuple(self.expr(a, depth + 1) for a in args))
+        op = OPS[name]
+        if op.multi_output:
+            raise self.error(node, f"{name} returns one value per argument",
+                             f"y1, y2 = {name}(o1, o2) on a line of its own")
+        args, arity = node.args, op.arity
+        usage = f"{name}({', '.join(['x', 'y'][:arity] + [f'{p.name}={p.default!r}' for p in op.params])})"
+        if not arity <= len(args) <= arity + len(op.params):
+            counted = f"{arity}" + (f" to {arity + len(op.params)}" if op.params else "")
+            raise self.error(node, f"{name} takes {counted} argument{'s' * (arity + len(op.params) != 1)}, "
+                             f"not {len(args)}", usage)
+        given = {}
+        for param, value in zip(op.params, args[arity:]):
+            given[param.name] = self.setting(op, param.name, value, usage)
+        for keyword in node.keywords:
+            if keyword.arg is None:
+                raise self.error(node, f"a ** argument to {name}()", usage)
+            if keyword.arg in given:
+                raise self.error(keyword.value, f"{name}'s {keyword.arg} given twice", usage)
+            given[keyword.arg] = self.setting(op, keyword.arg, keyword.value, usage)
+        problem = settings_problem(op, given)
+        if problem:
+            raise self.error(node, problem[1], problem[2])
+        return Apply(name, tuple(self.expr(a, depth + 1) for a in args[:arity]), op.settings(given))
+
+    def setting(self, op, name: str, node, usage: str):
+        """A setting's value, as written: a number (a minus sign allowed) or, for a setting in words, a string."""
+        param = next((p for p in op.params if p.name == name), None)
+        negative = isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+        inner = node.operand if negative else node
+        if param is not None and param.choices and isinstance(inner, ast.Constant) and isinstance(inner.value, str):
+            return inner.value
+        if not isinstance(inner, ast.Constant) or isinstance(inner.value, (str, bytes)):
+            raise self.error(node, f"{op.name}'s {name} must be a number written out", usage)
+        value = self.number(inner).value
+        return -value if negative else value
 
     def softmax_call(self, node: ast.Call, expected_outputs: int) -> Expr:
-        self.function_name(node)
+        """A multi-output op's call, y1, y2 = softmax(o1, o2): one name on the left per argument."""
+        name = self.function_name(node)
         if len(node.args) != expected_outputs:
-            raise self.error(node, f"softmax of {len(node.args)} arguments assigned to {expected_outputs} names",
+            raise self.error(node, f"{name} of {len(node.args)} arguments assigned to {expected_outputs} names",
                              "as many names on the left as arguments")
         if expected_outputs < 1:
-            raise self.error(node, "softmax of no arguments", "at least one argument")
-        return Apply("softmax", tuple(self.expr(a, 1) for a in node.args))
+            raise self.error(node, f"{name} of no arguments", "at least one argument")
+        return Apply(name, tuple(self.expr(a, 1) for a in node.args), OPS[name].settings({}))
 
 
 def parse_equations(text: str, *, parameters, data, loss: str | None = None, outputs=None,

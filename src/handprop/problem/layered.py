@@ -21,15 +21,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..core.ops import LEAKY_RELU_DEFAULT_ALPHA
+from ..core.ops import OPS
 from ..core.program import Apply, Const, Equation, Expr, Program, Ref
+
+
+NO_ACTIVATION = "identity"  # a layer's activation when none is named
+HIDDEN = "relu"  # a new hidden layer's activation (the homework's)
 
 
 @dataclass(frozen=True)
 class Layer:
     units: int
     activation: str
-    alpha: float = LEAKY_RELU_DEFAULT_ALPHA  # leaky_relu's slope below 0
+    params: tuple = ()  # the activation's settings, as the op table orders them: (("alpha", 0.01),)
+
+    def __post_init__(self):
+        if not self.params:  # every setting present, its default where none was given
+            object.__setattr__(self, "params", OPS[self.activation].settings({}))
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,15 @@ class LayeredNetwork:
 
     def widths(self) -> list[int]:
         return [len(self.inputs)] + [layer.units for layer in self.layers]
+
+    @property
+    def classification(self) -> str | None:
+        """'categorical' (right when argmax y = argmax t), 'binary' (one output, right when y and t fall on the
+        same side of 0.5), or None for a regression."""
+        classes, last = LOSSES[self.loss].classes, self.layers[-1]
+        if classes == "categorical" and (last.units > 1 or OPS[last.activation].multi_output):
+            return classes
+        return classes if classes == "binary" and last.units == 1 else None
 
 
 BALANCED_SUM = 16  # beyond this many terms a sum is built as a balanced tree: its depth stays log2 of its length
@@ -87,15 +104,34 @@ def _binary_cross_entropy(ys, ts) -> Expr:
     return total if len(ys) == 1 else Apply("div", (total, Const(float(len(ys)))))
 
 
-# name -> (per-sample loss expression from output and target names, description)
+@dataclass(frozen=True)
+class Loss:
+    """A layered network's loss: its per-sample equation, and the words and choices that go with it."""
+
+    build: object  # (output names, target names) -> the per-sample loss expression
+    description: str  # its formula, and torch's name for it
+    words: str  # in the worked solution's description of the network
+    short: str  # on the diagram
+    sheet: str  # on a problem sheet
+    output: str  # the output activation an exercise pairs it with
+    classes: str | None = None  # "categorical" (argmax of the outputs), "binary" (one output, 0.5), or None
+
+
 LOSSES = {
-    "cross_entropy": (_cross_entropy, "-sum_i t_i ln y_i per sample (torch.nn.CrossEntropyLoss on the logits "
-                                      "when the outputs are a softmax)"),
-    "binary_cross_entropy": (_binary_cross_entropy, "-(t ln y + (1 - t) ln(1 - y)), logs clamped at -100, mean "
-                                                    "over outputs (torch.nn.BCELoss)"),
-    "mse": (lambda ys, ts: _mean_of_squares(ys, ts, float(len(ys))),
-            "mean over outputs of (y - t)^2 (torch.nn.MSELoss)"),
-    "half_sse": (lambda ys, ts: _mean_of_squares(ys, ts, 2.0), "1/2 sum over outputs of (y - t)^2"),
+    "cross_entropy": Loss(_cross_entropy, "-sum_i t_i ln y_i per sample (torch.nn.CrossEntropyLoss on the logits "
+                                          "when the outputs are a softmax)", "cross-entropy, -sum t ln y",
+                          "cross-entropy", "cross-entropy, L = −Σ t_j ln y_j", "softmax", "categorical"),
+    "binary_cross_entropy": Loss(_binary_cross_entropy, "-(t ln y + (1 - t) ln(1 - y)), logs clamped at -100, mean "
+                                                        "over outputs (torch.nn.BCELoss)",
+                                 "binary cross-entropy, -(t ln y + (1 - t) ln(1 - y)) averaged over the outputs",
+                                 "binary cross-entropy", "binary cross-entropy, averaged over the outputs", "sigmoid",
+                                 "binary"),
+    "mse": Loss(lambda ys, ts: _mean_of_squares(ys, ts, float(len(ys))),
+                "mean over outputs of (y - t)^2 (torch.nn.MSELoss)", "mean squared error over the outputs",
+                "mean squared error", "mean squared error over the outputs", "sigmoid"),
+    "half_sse": Loss(lambda ys, ts: _mean_of_squares(ys, ts, 2.0), "1/2 sum over outputs of (y - t)^2",
+                     "half the sum of squared errors, 1/2 sum (y - t)^2", "half sum of squared errors",
+                     "half the sum of squared errors, ½ Σ (y_j − t_j)²", "sigmoid"),
 }
 NAMINGS = ("sequential", "layered")
 
@@ -176,16 +212,13 @@ def lower(network: LayeredNetwork) -> Program:
         for row, bias, pre in zip(names["W"], names["b"], names["pre"]):
             terms: list[Expr] = [Apply("mul", (Ref(w), Ref(x))) for w, x in zip(row, previous)]
             equations.append(Equation((pre,), _sum(terms + [Ref(bias)])))
-        if layer.activation == "softmax":
-            equations.append(Equation(tuple(names["post"]), Apply("softmax", tuple(Ref(p) for p in names["pre"]))))
+        if OPS[layer.activation].multi_output:
+            refs = tuple(Ref(p) for p in names["pre"])
+            equations.append(Equation(tuple(names["post"]), Apply(layer.activation, refs, layer.params)))
         else:
             for pre, post in zip(names["pre"], names["post"]):
-                args: tuple = (Ref(pre),)
-                if layer.activation == "leaky_relu":
-                    args += (Const(float(layer.alpha)),)
-                equations.append(Equation((post,), Apply(layer.activation, args)))
+                equations.append(Equation((post,), Apply(layer.activation, (Ref(pre),), layer.params)))
         previous = names["post"]
-    build, _ = LOSSES[network.loss]
-    equations.append(Equation(("L",), build(previous, list(network.targets))))
+    equations.append(Equation(("L",), LOSSES[network.loss].build(previous, list(network.targets))))
     return Program(tuple(equations), tuple(parameter_order(network)), tuple(network.inputs) + network.targets,
                    "L", tuple(previous))

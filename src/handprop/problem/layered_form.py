@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from ..core.errors import one_of
-from ..core.ops import ACTIVATIONS, LEAKY_RELU_DEFAULT_ALPHA
+from ..core.ops import ACTIVATIONS, OPS
 from . import data_files, layered
 from .checks import Checker
 from .equations import MAX_NAME_LENGTH
@@ -15,6 +15,7 @@ from .files import describe
 from .initialisers import SCHEMES, initial_values
 
 KEYS = ("inputs", "layers", "loss", "naming")
+SETTINGS = tuple(dict.fromkeys(p.name for name in ACTIVATIONS for p in OPS[name].params))  # a layer's other keys
 DATA_KEYS = ("x", "t", "file", "inputs", "targets", "label") + data_files.TRAINING_KEYS
 # Limits on what a problem file may ask for, checked before anything is built (docs/safety.md).
 MAX_UNITS = 100_000  # inputs, or units in one layer: refused from the number alone, before any name is made
@@ -56,19 +57,16 @@ def network(check: Checker, table: dict) -> layered.LayeredNetwork:
     for i, entry in enumerate(layers_value, 1):
         where = f"network.layers: layer {i}"
         entry = check.table(entry, where)
-        check.keys(entry, where, ("units", "activation", "alpha"))
+        check.keys(entry, where, ("units", "activation") + SETTINGS)
         if "units" not in entry:
             raise check.fail(where, "units missing", "units = a whole number")
         units = check.integer(entry["units"], f"{where}: units", 1, MAX_UNITS)
-        activation = check.text(entry.get("activation", "identity"), f"{where}: activation")
+        activation = check.text(entry.get("activation", layered.NO_ACTIVATION), f"{where}: activation")
         if activation not in ACTIVATIONS:
-            raise check.fail(f"{where}: activation", f"unknown activation '{activation}'", one_of(ACTIVATIONS, activation))
-        alpha = LEAKY_RELU_DEFAULT_ALPHA
-        if "alpha" in entry:
-            if activation != "leaky_relu":
-                raise check.fail(f"{where}: alpha", f"alpha given for {activation}", "alpha only with leaky_relu")
-            alpha = check.number(entry["alpha"], f"{where}: alpha")
-        layers.append(layered.Layer(units, activation, alpha))
+            raise check.fail(f"{where}: activation", f"unknown activation '{activation}'",
+                             one_of(ACTIVATIONS, activation))
+        given = {key: value for key, value in entry.items() if key not in ("units", "activation")}
+        layers.append(layered.Layer(units, activation, check.op_settings(OPS[activation], given, where)))
     loss = check.text(table["loss"], "network.loss")
     if loss not in layered.LOSSES:
         raise check.fail("network.loss", f"unknown loss '{loss}'", one_of(layered.LOSSES, loss))

@@ -15,14 +15,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..core.errors import HandpropError
+from ..problem.layered import LOSSES, NO_ACTIVATION
+from .ops import LOSSES as TORCH_LOSSES
+from .ops import MODULES
 
 if TYPE_CHECKING:
     from ..problem.spec import Problem
 
-SOFTPLUS_BETA, SOFTPLUS_THRESHOLD = 1.0, 20.0  # the only softplus handprop's op table has (torch's defaults)
 TORCH_OPTIMIZERS = {"SGD": "sgd", "Adam": "adam", "AdamW": "adamw", "RMSprop": "rmsprop", "Adagrad": "adagrad"}
-_ACTIVATION_MODULES = {"relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "Tanh", "softplus": "Softplus",
-                       "softmax": "Softmax", "leaky_relu": "LeakyReLU"}
 
 
 def from_torch(model, x, t, *, loss: str = "cross_entropy", optimizer=None, lr: float = 0.1, steps: int = 1,
@@ -68,8 +68,8 @@ def from_torch(model, x, t, *, loss: str = "cross_entropy", optimizer=None, lr: 
     if not layers:
         raise HandpropError("model", None, "no nn.Linear layer", "an nn.Sequential of Linear layers and activations")
     last = layers[-1]
-    if loss == "cross_entropy" and last.get("activation", "identity") == "identity":
-        last["activation"] = "softmax"  # CrossEntropyLoss on the logits = softmax outputs, -sum t ln y
+    if loss in TORCH_LOSSES and TORCH_LOSSES[loss].logits and last.get("activation", NO_ACTIVATION) == NO_ACTIVATION:
+        last["activation"] = LOSSES[loss].output  # CrossEntropyLoss on the logits = softmax outputs, -sum t ln y
     x = plain(x.detach().to(torch.float64) if isinstance(x, torch.Tensor) else x)
     if isinstance(t, torch.Tensor):
         if not t.is_floating_point():  # class indices, as CrossEntropyLoss takes them
@@ -86,27 +86,24 @@ def from_torch(model, x, t, *, loss: str = "cross_entropy", optimizer=None, lr: 
 
 
 def _activation(torch, module, index: int) -> dict:
-    nn, name = torch.nn, type(module).__name__
+    """A layer's activation and its settings, from the nn module that follows a Linear layer."""
+    name = type(module).__name__
     where = f"layer {index} ({name})"
-    if isinstance(module, nn.ReLU):
-        return {"activation": "relu"}
-    if isinstance(module, nn.LeakyReLU):
-        return {"activation": "leaky_relu", "alpha": float(module.negative_slope)}
-    if isinstance(module, nn.Sigmoid):
-        return {"activation": "sigmoid"}
-    if isinstance(module, nn.Tanh):
-        return {"activation": "tanh"}
-    if isinstance(module, nn.Softplus):
-        if module.beta != SOFTPLUS_BETA or module.threshold != SOFTPLUS_THRESHOLD:
-            raise HandpropError("model", where, f"Softplus(beta={module.beta}, threshold={module.threshold})",
-                                "Softplus() with beta=1 and threshold=20, the defaults")
-        return {"activation": "softplus"}
-    if isinstance(module, nn.Softmax):
-        if module.dim not in (-1, 1):
-            raise HandpropError("model", where, f"Softmax(dim={module.dim})", "Softmax(dim=-1) or Softmax(dim=1)")
-        return {"activation": "softmax"}
-    raise HandpropError("model", where, f"unsupported layer {name}",
-                        "nn.Linear, ReLU, LeakyReLU, Sigmoid, Tanh, Softplus, Softmax or Identity")
+    for activation, known in MODULES.items():
+        if known is None or name != known.name:
+            continue
+        for attribute, allowed in known.fixed.items():
+            value = getattr(module, attribute)
+            if value not in allowed:
+                shown = ", ".join(f"{key}={getattr(module, key)}" for key in known.fixed)
+                wanted = " or ".join(f"{attribute}={v}" for v in allowed)
+                raise HandpropError("model", where, f"{name}({shown})", f"{name} with {wanted}, as handprop's "
+                                    f"{activation}")
+        settings = {setting: getattr(module, attribute) for setting, attribute in known.settings.items()}
+        return {"activation": activation,
+                **{k: v if isinstance(v, str) else float(v) for k, v in settings.items()}}
+    modules = ", ".join(m.name for m in MODULES.values() if m is not None)
+    raise HandpropError("model", where, f"unsupported layer {name}", f"nn.Linear, {modules} or Identity")
 
 
 def _optimizer_table(torch, optimizer, lr: float, steps: int) -> dict:
@@ -134,7 +131,8 @@ def _optimizer_table(torch, optimizer, lr: float, steps: int) -> dict:
 
 
 def architecture(problem) -> list[tuple]:
-    """The modules of the torch model, as (class name, arguments); Linear carries its layer's index."""
+    """The modules of the torch model: ("Linear", fan_in, units, layer index), or (nn class name, keyword
+    arguments) for an activation."""
     network = problem.network
     if network is None:
         raise HandpropError(problem.source, "network", "an equations-form problem has no nn.Sequential",
@@ -144,21 +142,19 @@ def architecture(problem) -> list[tuple]:
     last = len(network.layers) - 1
     for index, layer in enumerate(network.layers):
         modules.append(("Linear", widths[index], layer.units, index))
-        if layer.activation == "identity" or (index == last and _logits(problem)):
+        module = MODULES[layer.activation]
+        if module is None or (index == last and logits(problem)):
             continue
-        if layer.activation == "leaky_relu":
-            modules.append(("LeakyReLU", float(layer.alpha)))
-        elif layer.activation == "softmax":
-            modules.append(("Softmax", -1))
-        else:
-            modules.append((_ACTIVATION_MODULES[layer.activation],))
+        settings = dict(layer.params)
+        arguments = {attribute: settings[setting] for setting, attribute in module.settings.items()}
+        modules.append((module.name, {**arguments, **module.build}))
     return modules
 
 
-def _logits(problem) -> bool:
-    """A softmax output layer with cross-entropy: torch's CrossEntropyLoss on the logits."""
+def logits(problem) -> bool:
+    """Whether torch's loss takes the logits: a softmax output layer with cross-entropy (CrossEntropyLoss)."""
     network = problem.network
-    return network.loss == "cross_entropy" and network.layers[-1].activation == "softmax"
+    return bool(TORCH_LOSSES[network.loss].logits) and network.layers[-1].activation == LOSSES[network.loss].output
 
 
 def to_torch(problem: Problem) -> tuple:
@@ -194,27 +190,16 @@ def to_torch(problem: Problem) -> tuple:
                 linear.bias.copy_(torch.tensor([problem.parameters[b] for b in bias_rows[index]],
                                                dtype=torch.float64))
             modules.append(linear)
-        elif kind == "LeakyReLU":
-            modules.append(torch.nn.LeakyReLU(arguments[0]))
-        elif kind == "Softmax":
-            modules.append(torch.nn.Softmax(dim=-1))
         else:
-            modules.append(getattr(torch.nn, kind)())
+            modules.append(getattr(torch.nn, kind)(**arguments[0]))
     model = torch.nn.Sequential(*modules)
     return model, torch_optimizer(list(model.parameters()), problem.optimizer)
 
 
 def torch_loss_code(problem) -> str:
     """The loss as a Python expression in `output` (the model's) and `T` (the targets), batch mean."""
-    loss = problem.network.loss
-    if loss == "cross_entropy":
-        return ("torch.nn.functional.cross_entropy(output, T)" if _logits(problem)
-                else "(-(T * torch.log(output)).sum(dim=1)).mean()")
-    if loss == "mse":
-        return "torch.nn.functional.mse_loss(output, T)"
-    if loss == "binary_cross_entropy":
-        return "torch.nn.functional.binary_cross_entropy(output, T)"
-    return "(0.5 * ((output - T) ** 2).sum(dim=1)).mean()"  # half_sse
+    loss = TORCH_LOSSES[problem.network.loss]
+    return loss.logits if logits(problem) else loss.code
 
 
 def parameter_places(problem) -> dict:

@@ -1,7 +1,8 @@
 """A Program evaluated by PyTorch in float64: the independent oracle that `verify` holds handprop to.
 
-The interpreter here walks the program's equations as scalar.py does, but each op is its torch function
-(torch_ops) and autograd, not the op table's partials, gives the gradients. Values are tensors of shape
+The interpreter here walks the program's equations as handprop's does (engine/interpreter.py, the
+program as core/fusion.py rewrites it), but each op is its torch function (pytorch/ops.py) and autograd,
+not the op table's partials, gives the gradients. Values are tensors of shape
 (batch,) for names that depend on the data and 0-dim for the rest, so one pass serves the whole batch and
 broadcasting's backward sums each parameter's gradient over the samples. The loss is the batch mean, as
 handprop's. torch.optim then takes the optimizer's full-batch steps, one 0-dim tensor per parameter.
@@ -20,8 +21,10 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
+from ..core.fusion import fuse
 from ..core.ops import OPS
-from ..core.program import Apply, Const, Program, Ref
+from ..core.program import Apply, Const, Program
+from .ops import functions
 
 
 class NoTorchCounterpart(NotImplementedError):
@@ -29,42 +32,15 @@ class NoTorchCounterpart(NotImplementedError):
 
 
 def torch_ops() -> dict:
-    """op name -> its torch function, for every single-output op of the op table (softmax is separate).
+    """op name -> its torch function (pytorch/ops.py), for every op of the table a program can hold.
 
-    >>> sorted(set(torch_ops()) | {"softmax"}) == sorted(OPS)
+    >>> from handprop.core.ops import OPS
+    >>> sorted(torch_ops()) == sorted(name for name, op in OPS.items() if op.derivative_of is None)
     True
     """
     import torch
-    import torch.nn.functional as F
 
-    return {
-        "add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.div, "neg": torch.neg,
-        "pow": torch.pow,
-        "identity": lambda x: x,
-        "relu": torch.relu,  # relu'(0) = 0, as ops
-        # alpha is a number in the program, never a tensor; leaky_relu'(0) = alpha in both
-        "leaky_relu": lambda x, alpha: F.leaky_relu(x, negative_slope=alpha),
-        "sigmoid": torch.sigmoid, "tanh": torch.tanh,
-        "softplus": F.softplus,  # beta 1, threshold 20: x itself above 20, as ops
-        "exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt, "abs": torch.abs,
-        "bce": _binary_cross_entropy,
-        # The derivatives a worked solution writes as functions; their own derivatives are 0.
-        "step": lambda x: (x > 0).to(x.dtype),
-        "leaky_step": lambda x, alpha: torch.where(x > 0, torch.ones_like(x), torch.full_like(x, alpha)),
-        "sign": torch.sign,
-    }
-
-
-def _binary_cross_entropy(y, t):
-    """torch's binary cross-entropy per sample: each log clamped at -100."""
-    import torch
-    import torch.nn.functional as F
-
-    y, t = torch.broadcast_tensors(y, t)
-    if t.requires_grad:
-        # torch's own has no derivative for its target; the same formula, written out.
-        return -(t * torch.clamp(torch.log(y), min=-100.0) + (1 - t) * torch.clamp(torch.log1p(-y), min=-100.0))
-    return F.binary_cross_entropy(y, t, reduction="none")
+    return functions(torch)
 
 
 class _Interpreter:
@@ -73,47 +49,36 @@ class _Interpreter:
         self.ops = ops
         self.jitter = jitter or (lambda value: value)  # applied to every op's result (a _Jitter, or none)
         self.values: dict = {}
-        self.log_probabilities: dict = {}  # softmax output name -> its log, from the logits
 
     def value(self, expr, node: str):
         if isinstance(expr, Apply):
             if isinstance(self.jitter, _Jitter) and expr.op in _Jitter.FROM_OUTPUT:
-                return self.jitter.from_output(expr.op, self.ops[expr.op], self.value(expr.args[0], node))
+                return self.jitter.from_output(expr.op, self.function(expr, node), self.value(expr.args[0], node))
             return self.jitter(self.result(expr, node))
         if isinstance(expr, Const):
             return self.torch.tensor(expr.value, dtype=self.torch.float64)
         return self.values[expr.name]
 
-    def result(self, expr, node: str):
-        if expr.op == "log" and isinstance(expr.args[0], Ref) and expr.args[0].name in self.log_probabilities:
-            # ln y of a softmax output is log_softmax of the logits, as handprop computes it.
-            return self.log_probabilities[expr.args[0].name]
+    def function(self, expr, node: str):
         function = self.ops.get(expr.op)
-        if function is None or OPS.get(expr.op) is None or OPS[expr.op].multi_output:
+        if function is None or OPS.get(expr.op) is None:
             raise NoTorchCounterpart(f"node {node}: op '{expr.op}' has no PyTorch counterpart in "
-                                     "handprop.torch_program (add it to torch_ops)")
-        if expr.op in ("leaky_relu", "leaky_step"):
-            slope = expr.args[1]
-            if not isinstance(slope, Const):
-                raise NoTorchCounterpart(f"node {node}: {expr.op}'s alpha is not a number")
-            return function(self.value(expr.args[0], node), slope.value)
-        return function(*(self.value(arg, node) for arg in expr.args))
+                                     "handprop.pytorch.ops (add it to functions)")
+        return function
+
+    def result(self, expr, node: str):
+        return self.function(expr, node)(*(self.value(arg, node) for arg in expr.args), **dict(expr.params))
 
     def equation(self, eq) -> None:
         expr = eq.expr
         if isinstance(expr, Apply) and OPS.get(expr.op) is not None and OPS[expr.op].multi_output:
-            if expr.op != "softmax":
-                raise NoTorchCounterpart(f"node {eq.label}: op '{expr.op}' has no PyTorch counterpart in "
-                                         "handprop.torch_program")
-            args = self.torch.broadcast_tensors(*(self.value(arg, eq.label) for arg in expr.args))
-            logits = self.torch.stack(args, dim=-1)  # (batch, n) or (n,)
-            if isinstance(self.jitter, _Jitter):
-                outputs = self.jitter.softmax(logits).unbind(-1)
+            function = self.function(expr, eq.label)
+            args = [self.value(arg, eq.label) for arg in expr.args]
+            if isinstance(self.jitter, _Jitter) and expr.op in _Jitter.FROM_OUTPUT:
+                outputs = self.jitter.multi_from_output(expr.op, args)
             else:
-                outputs = self.torch.softmax(logits, dim=-1).unbind(-1)
-            logs = self.jitter(self.torch.log_softmax(logits, dim=-1)).unbind(-1)
+                outputs = tuple(self.jitter(out) for out in function(*args, **dict(expr.params)))
             self.values.update(zip(eq.targets, outputs))
-            self.log_probabilities.update(zip(eq.targets, logs))
             return
         self.values[eq.target] = self.value(expr, eq.label)
 
@@ -133,7 +98,7 @@ def torch_values(program: Program, parameters: dict, data: dict, *, jitter=None)
     interpreter = _Interpreter(torch, torch_ops(), jitter)
     interpreter.values.update(parameters)
     interpreter.values.update(data)
-    for eq in program.equations:
+    for eq in fuse(program).program.equations:  # ln y of a softmax output from the logits, as handprop's
         interpreter.equation(eq)
     return interpreter.values
 
@@ -235,7 +200,7 @@ class _Jitter:
     # Ops whose derivative torch (and handprop) compute from their output: from a saturated output (y near
     # 1) the derivative inherits the output's rounding error many times over, so it is taken from the
     # jittered output here.
-    FROM_OUTPUT = {"sigmoid": lambda y: y * (1 - y), "tanh": lambda y: 1 - y * y}
+    FROM_OUTPUT = {"sigmoid": lambda y: y * (1 - y), "tanh": lambda y: 1 - y * y, "softmax": None}
 
     def from_output(self, op: str, function, x):
         with self.torch.no_grad():
@@ -244,12 +209,13 @@ class _Jitter:
             local = self.FROM_OUTPUT[op](y) * (1 + (self.uniform(y.shape) * 2 - 1) * JITTER)
         return self.given.apply(x, y, local)
 
-    def softmax(self, logits):
+    def multi_from_output(self, op: str, args: list) -> tuple:
         """softmax, its backward from its jittered output (a saturated y_i's 1 - y_i)."""
+        logits = self.torch.stack(self.torch.broadcast_tensors(*args), dim=-1)  # (batch, n) or (n,)
         with self.torch.no_grad():
             y = self.torch.softmax(logits, dim=-1)
             y = y * (1 - self.uniform(y.shape) * JITTER)
-        return self(self.given_softmax.apply(logits, y))
+        return tuple(self(self.given_softmax.apply(logits, y)).unbind(-1))
 
 
 def torch_solve(problem, *, steps: int | None = None, jitter: int | None = None) -> TorchResult:

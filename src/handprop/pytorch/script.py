@@ -45,12 +45,9 @@ def torch_script(problem) -> str:
             bias = [problem.parameters[b] for b in bias_rows[index]]
             copies.append(f"    model[{position}].weight.copy_(torch.tensor({_literal(weight)}))")
             copies.append(f"    model[{position}].bias.copy_(torch.tensor({_literal(bias)}))")
-        elif kind == "LeakyReLU":
-            modules.append(f"    torch.nn.LeakyReLU(negative_slope={arguments[0]!r}),")
-        elif kind == "Softmax":
-            modules.append("    torch.nn.Softmax(dim=-1),")
         else:
-            modules.append(f"    torch.nn.{kind}(),")
+            settings = ", ".join(f"{attribute}={value!r}" for attribute, value in arguments[0].items())
+            modules.append(f"    torch.nn.{kind}({settings}),")
     x, t = data_rows(problem)
     config = problem.optimizer
     options = "".join(f", {key}={_literal(value)}" for key, value in config.options.items())

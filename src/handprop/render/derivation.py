@@ -10,6 +10,8 @@ gradient; the update; the Result table. Every number comes from the records
 from __future__ import annotations
 
 from ..core.errors import HandpropError
+from ..core.ops import OPS
+from ..problem.layered import LOSSES
 from ..core.program import Apply
 from ..core.symbolic import ExpansionTooLarge, expanded_adjoints, softmax_cross_entropy, symbolic_partials
 from . import table
@@ -20,11 +22,6 @@ from .mathtex import name_latex, to_latex
 from .numbers import DEFAULT_DECIMALS, fixed, given
 
 EXPAND_LIMIT = 400  # nodes in one written-out expression; beyond it the expansion is no longer readable
-_LOSS_WORDS = {"cross_entropy": "cross-entropy, -sum t ln y", "mse": "mean squared error over the outputs",
-               "binary_cross_entropy": "binary cross-entropy, -(t ln y + (1 - t) ln(1 - y)) averaged over the outputs",
-               "half_sse": "half the sum of squared errors, 1/2 sum (y - t)^2"}
-_ACTIVATION_WORDS = {"identity": "no activation (identity)", "relu": "ReLU", "leaky_relu": "leaky ReLU",
-                     "sigmoid": "sigmoid", "tanh": "tanh", "softplus": "softplus", "softmax": "softmax"}
 
 
 class _Builder(BackwardSections, UpdateSection):
@@ -107,21 +104,23 @@ class _Builder(BackwardSections, UpdateSection):
         parts = [f"{len(network.inputs)} input{'s' * (len(network.inputs) != 1)} ({', '.join(network.inputs)})"]
         for index, layer in enumerate(network.layers):
             kind = "an output layer" if index == len(network.layers) - 1 else "a hidden layer"
+            op = OPS[layer.activation]
+            settings = ", ".join(f"{name} = {value:g}" if not isinstance(value, str) else f"{name} = {value}"
+                                 for name, value in layer.params)
             parts.append(f"{kind} of {layer.units} unit{'s' * (layer.units != 1)} with "
-                         f"{_ACTIVATION_WORDS[layer.activation]}"
-                         + (f" (alpha = {layer.alpha:g})" if layer.activation == "leaky_relu" else ""))
-        return f"A layered network: {'; '.join(parts)}; loss: {_LOSS_WORDS[network.loss]}, averaged over the batch."
+                         f"{op.activation_words or op.words}" + (f" ({settings})" if settings else ""))
+        return f"A layered network: {'; '.join(parts)}; loss: {LOSSES[network.loss].words}, averaged over the batch."
 
     def symbolic_rhs(self, eq, target_index: int = 0) -> str:
         expr = eq.expr
-        if isinstance(expr, Apply) and expr.op == "softmax":
-            return self.softmax_symbols(eq, target_index)
+        if isinstance(expr, Apply) and OPS[expr.op].multi_output:
+            return self.output_symbols(eq, target_index)
         return to_latex(expr)
 
-    def softmax_symbols(self, eq, i: int, values: dict | None = None) -> str:
+    def output_symbols(self, eq, i: int, values: dict | None = None) -> str:
+        """A multi-output op's i-th output as its formula (softmax: e^{o_i} over the sum)."""
         args = [to_latex(a, values=values, decimals=self.decimals) for a in eq.expr.args]
-        exps = [f"e^{{{a}}}" for a in args]
-        return rf"\frac{{{exps[i]}}}{{{' + '.join(exps)}}}"
+        return OPS[eq.expr.op].output_latex(args, i)
 
     def forward_section(self) -> Section:
         blocks: list = []
@@ -138,8 +137,8 @@ class _Builder(BackwardSections, UpdateSection):
         values = self.trace.values
         chains = []
         for i, target in enumerate(eq.targets):
-            if isinstance(eq.expr, Apply) and eq.expr.op == "softmax":
-                steps = [self.softmax_symbols(eq, i), self.softmax_symbols(eq, i, values)]
+            if isinstance(eq.expr, Apply) and OPS[eq.expr.op].multi_output:
+                steps = [self.output_symbols(eq, i), self.output_symbols(eq, i, values)]
             else:
                 steps = [to_latex(eq.expr), to_latex(eq.expr, values=values, decimals=self.decimals)]
             chains.append(chain(name_latex(target), steps + [self.n(values[target])], f"node-{slug(target)}"))

@@ -8,6 +8,7 @@ partials from the trace, never recomputed here.
 
 from __future__ import annotations
 
+from ..core.ops import OPS
 from ..core.program import Apply
 from .document import Chain, Math, Paragraph, Section
 from .mathtex import name_latex, partial, to_latex
@@ -42,8 +43,9 @@ def _factor(expr, **options) -> str:
 
 
 def _has_step(expr) -> bool:
-    """Whether a local derivative holds u(h), u_alpha(h) or sign(h): shown by its value, not as u(0.49)."""
-    return isinstance(expr, Apply) and (expr.op in ("step", "leaky_step", "sign") or any(map(_has_step, expr.args)))
+    """Whether a local derivative holds a derivative op (u(h), u_alpha(h), sign(h)): shown by its value, not
+    as u(0.49)."""
+    return isinstance(expr, Apply) and (OPS[expr.op].derivative_of is not None or any(map(_has_step, expr.args)))
 
 
 class BackwardSections:
@@ -111,11 +113,12 @@ class BackwardSections:
 
     @property
     def step_values(self) -> dict:
-        """u(h), u_alpha(h) and sign(h), as they appear in local derivatives, mapped to their recorded values."""
+        """The derivative ops (u(h), u_alpha(h), sign(h)) as they appear in local derivatives, mapped to their
+        recorded values."""
         known = {}
         for reader, row in self.symbols.items():
             for name, local in row.items():
-                if _has_step(local) and isinstance(local, Apply) and local.op in ("step", "leaky_step", "sign"):
+                if isinstance(local, Apply) and OPS[local.op].derivative_of is not None:
                     known[local] = self.trace.partials[reader][name]
         return known
 
@@ -128,19 +131,13 @@ class BackwardSections:
                 if isinstance(expr, Apply):
                     used.add(expr.op)
                     stack.extend(expr.args)
+        # Each op's convention, as the op table states it: text with $mathematics$ in it, in the table's order.
         notes = []
-        if "relu" in used:
-            notes.append(Paragraph(("ReLU's derivative is the step function ",
-                                    Math(r"u(h) = 1 \text{ if } h > 0, \text{ else } 0"), " (also at ",
-                                    Math("h = 0"), ").")))
-        if "leaky_relu" in used:
-            notes.append(Paragraph(("Leaky ReLU's derivative is ", Math(r"u_{\alpha}(h) = 1 \text{ if } h > 0, "
-                                                                         r"\text{ else } \alpha"), ".")))
-        if "softmax" in used:
-            notes.append(Paragraph(("Softmax's derivatives form its Jacobian: ",
-                                    Math(r"\frac{\partial y_i}{\partial o_j} = y_i(\delta_{ij} - y_j)"),
-                                    ", that is ", Math(r"y_i(1 - y_i)"), " when ", Math("i = j"), " and ",
-                                    Math(r"-y_i y_j"), " otherwise.")))
+        for name, op in OPS.items():
+            if name in used and op.note:
+                pieces = op.note.split("$")
+                notes.append(Paragraph(tuple(Math(piece) if i % 2 else piece for i, piece in enumerate(pieces)
+                                             if piece)))
         return notes
 
     def softmax_cross_entropy_note(self, name: str) -> list:

@@ -21,19 +21,25 @@ SWEEPS = 12
 EXPRESSION_CHARACTERS = 34  # a longer expression is cut, with an ellipsis; the tooltip has it whole
 
 
+# How a node's box writes each arithmetic operator (the op table's infix ops); functions are written as called.
+ARITHMETIC_TEXT = {"add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0}\u00b7{1}", "div": "{0}/{1}", "pow": "{0}^{1}",
+                   "neg": "-{0}"}
+
+
 def expression_text(expr, parent: int = 0) -> str:
-    """An expression in plain text, as a person types it: w*x + b, relu(h)."""
+    """An expression in plain text, as a person types it: w*x + b, relu(h), elu(h, alpha=0.5)."""
     if isinstance(expr, Const):
         return f"{expr.value:g}"
     if not isinstance(expr, Apply):
         return expr.name
     op = OPS[expr.op]
-    if expr.op in ("add", "sub", "mul", "div", "pow", "neg"):
+    if op.infix:
         args = [expression_text(a, op.precedence + (1 if i else 0)) for i, a in enumerate(expr.args)]
-        template = {"mul": "{0}\u00b7{1}", "pow": "{0}^{1}"}.get(expr.op, op.text)
-        text = template.format(*args)
+        text = ARITHMETIC_TEXT[expr.op].format(*args)
         return f"({text})" if op.precedence < parent else text
-    return f"{expr.op}({', '.join(expression_text(a) for a in expr.args)})"
+    settings = [f"{name}={value:g}" if not isinstance(value, str) else f"{name}={value!r}"
+                for name, value in expr.params]
+    return f"{expr.op}({', '.join([expression_text(a) for a in expr.args] + settings)})"
 
 
 def _layers(program) -> dict:

@@ -9,9 +9,10 @@ wider than MAX_LABELLED_UNITS keep their edges (and their tooltips) but drop the
 
 from __future__ import annotations
 
-from ..problem.layered import bias_names, unit_names, weight_rows
 import math
 
+from ..core.ops import OPS
+from ..problem.layered import LOSSES, bias_names, unit_names, weight_rows
 from .geometry import Box, OrientedBox, distance_to_segment, union
 from .numbers import fixed
 from .scene import FONT_SIZE, LINE, Edge, Label, Node, Scene, Text, label_size, name_runs
@@ -24,10 +25,6 @@ GAP_MIN, GAP_STEP, GAP_MAX = 170.0, 20.0, 1400.0
 STRICT_EDGES, STRICT_GAP_MAX = 24, 600.0  # gaps this sparse get labels that no other edge runs through
 POSITIVE, NEGATIVE, NEUTRAL = "#2166ac", "#c2410c", "#6b7280"
 _FRACTIONS = [0.5, 0.42, 0.58, 0.34, 0.66, 0.46, 0.54, 0.38, 0.62, 0.3, 0.7, 0.26, 0.74, 0.22, 0.78, 0.18, 0.82]
-ACTIVATION_NAMES = {"identity": "identity", "relu": "ReLU", "leaky_relu": "leaky ReLU", "sigmoid": "sigmoid",
-                    "tanh": "tanh", "softplus": "softplus", "softmax": "softmax"}
-LOSS_NAMES = {"cross_entropy": "cross-entropy", "binary_cross_entropy": "binary cross-entropy",
-              "mse": "mean squared error", "half_sse": "half sum of squared errors"}
 
 
 def number(value: float, decimals: int) -> str:
@@ -141,7 +138,7 @@ def layered_scene(solution, *, show: str = "names", bias: str = "units", decimal
                              ((" = " + number(trace.adjoints[a], decimals), 1.0),))
             if bias == "units":
                 lines.insert(0, (("+ ", 1.0),) + label_runs(biases[index][j]))
-            title = (f"{h} = {trace.values[h]!r}; {a} = {ACTIVATION_NAMES[layer.activation]}({h}) = "
+            title = (f"{h} = {trace.values[h]!r}; {a} = {OPS[layer.activation].words}({h}) = "
                      f"{trace.values[a]!r}; dL/d{a} = {trace.adjoints[a]!r}; dL/d{h} = {trace.adjoints[h]!r}")
             cells.append((a, lines, title))
         last = index == len(network.layers) - 1
@@ -213,18 +210,18 @@ def layered_scene(solution, *, show: str = "names", bias: str = "units", decimal
     loss_y = sum(outputs.ys) / len(outputs.ys)
     loss_texts = (Text(loss_x, loss_y - 2, name_runs(loss) + ((" = " + number(solution.loss, decimals), 1.0),),
                        weight="bold"),
-                  Text(loss_x, loss_y + 14, ((LOSS_NAMES[network.loss], 1.0),), size=FONT_SIZE - 1, color="#374151"))
+                  Text(loss_x, loss_y + 14, ((LOSSES[network.loss].short, 1.0),), size=FONT_SIZE - 1, color="#374151"))
     loss_width = max(t.box.width for t in loss_texts) + 20
     nodes.append(Node(f"node-{loss}", loss_x, loss_y, "rect", loss_width, 44, "#fff7ed", "#9a3412", loss_texts,
-                      f"{loss} = {solution.loss!r} ({LOSS_NAMES[network.loss]}, mean over the batch); "
+                      f"{loss} = {solution.loss!r} ({LOSSES[network.loss].short}, mean over the batch); "
                       f"after the update {solution.loss_after!r}"))
     for (name, _, _), y in zip(outputs.units, outputs.ys):
         edges.append(Edge(f"edge-{name}-{loss}", name, loss, ((xs[-1], y), (loss_x - loss_width / 2, loss_y)),
                           NEUTRAL, 1.0, f"{name} enters the loss {loss}"))
 
-    titles = ["inputs"] + [f"hidden layer {i + 1}: {ACTIVATION_NAMES[layer.activation]}"
+    titles = ["inputs"] + [f"hidden layer {i + 1}: {OPS[layer.activation].words}"
                            for i, layer in enumerate(network.layers[:-1])]
-    titles.append(f"outputs: {ACTIVATION_NAMES[network.layers[-1].activation]}")
+    titles.append(f"outputs: {OPS[network.layers[-1].activation].words}")
     for title, x in zip(titles + ["loss"], xs + [loss_x]):
         texts.append(Text(x, TOP - 30, ((title, 1.0),), weight="bold", color="#111827"))
     legend = _legend(show, bias, labelled, solution)

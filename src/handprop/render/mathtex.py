@@ -18,10 +18,6 @@ GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "
          "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega"}
 _NEGATIVE_NUMBER = 31  # precedence of a negative number: bracketed in a product, as (-0.47) \cdot 0.1
 _BRACKETS = (("(", ")"), ("[", "]"), (r"\{", r"\}"))
-_FUNCTION_LATEX = {"relu": r"\operatorname{ReLU}", "leaky_relu": r"\operatorname{LeakyReLU}", "sigmoid": r"\sigma",
-                   "tanh": r"\tanh", "softplus": r"\operatorname{softplus}", "log": r"\ln", "abs": None,
-                   "sqrt": None, "exp": None, "step": "u", "leaky_step": None, "sign": r"\operatorname{sign}",
-                   "identity": None, "softmax": r"\operatorname{softmax}"}
 
 
 def _word(text: str) -> str:
@@ -94,72 +90,73 @@ class _Printer:
                 text, level, is_number = self.atom(expr)
             negative = is_number and text.startswith("-")
             return text, level, _NEGATIVE_NUMBER if negative else 100
+        if OPS[expr.op].infix:
+            return ARITHMETIC[expr.op](self, expr)
+        return self.function(expr)
+
+    def function(self, expr: Apply) -> tuple[str, int, int]:
+        """A function as the op table writes it: {args} its bracketed arguments, {0} an argument as it is,
+        {alpha} a setting's value."""
         op = OPS[expr.op]
-        name = expr.op
-        if name in ("add", "sub"):
-            left, l_level, _ = self.print(expr.args[0])
-            right, r_level, r_prec = self.print(expr.args[1])
-            if right.startswith("-") or (name == "sub" and r_prec <= 10):
-                right, r_level = self.wrap(right, r_level)
-            sign = "+" if name == "add" else "-"
-            return f"{left} {sign} {right}", max(l_level, r_level), 10
-        if name == "mul":
-            parts, level = [], 0
-            for index, arg in enumerate(expr.args):
-                text, arg_level, prec = self.print(arg)
-                if prec < 20 or prec == _NEGATIVE_NUMBER or (index > 0 and prec == 30):
-                    text, arg_level = self.wrap(text, arg_level)
-                parts.append(text)
-                level = max(level, arg_level)
-            numeric = self.values is not None or _starts_with_digit(parts[1])
-            joiner = r" \cdot " if numeric else " "
-            return joiner.join(parts), level, 20
-        if name == "div":
-            top, t_level, _ = self.print(expr.args[0])
-            bottom, b_level, _ = self.print(expr.args[1])
-            return rf"\frac{{{top}}}{{{bottom}}}", max(t_level, b_level), 100
-        if name == "neg":
-            text, level, prec = self.print(expr.args[0])
-            if prec <= 10 or prec in (30, _NEGATIVE_NUMBER):
-                text, level = self.wrap(text, level)
-            return f"-{text}", level, 30
-        if name == "pow":
-            base, b_level, b_prec = self.print(expr.args[0])
-            exponent, e_level, _ = self.print(expr.args[1])
-            if b_prec < 100 or base.startswith(r"\frac"):
-                base, b_level = self.wrap(base, b_level)
-            elif "^" in base:
-                base = "{" + base + "}"  # W^{[1]}_{1} squared: {W^{[1]}_{1}}^{2}, not a double superscript
-            return f"{base}^{{{exponent}}}", max(b_level, e_level), 40
-        if name == "exp":
-            text, level, _ = self.print(expr.args[0])
-            return f"e^{{{text}}}", level, 100
-        if name == "sqrt":
-            text, level, _ = self.print(expr.args[0])
-            return rf"\sqrt{{{text}}}", level, 100
-        if name == "abs":
-            text, level, _ = self.print(expr.args[0])
-            return rf"\left|{text}\right|", level, 100
-        if name == "identity":
+        template = op.latex(**dict(expr.params)) if callable(op.latex) else op.latex
+        if template == "{0}":  # the identity: the argument itself
             return self.print(expr.args[0])
-        if name == "leaky_step":
-            text, level, _ = self.print(expr.args[0])
-            alpha, _, _ = self.print(expr.args[1])
-            wrapped, level = self.wrap(text, level)
-            return f"u_{{{alpha}}}{wrapped}", level, 100
-        if name == "leaky_relu":
-            text, level, _ = self.print(expr.args[0])
-            alpha, _, _ = self.print(expr.args[1])
-            wrapped, level = self.wrap(text, level)
-            return rf"\operatorname{{LeakyReLU}}_{{{alpha}}}{wrapped}", level, 100
-        function = _FUNCTION_LATEX.get(name) or rf"\operatorname{{{op.name}}}"
         texts, level = [], 0
         for arg in expr.args:
             text, arg_level, _ = self.print(arg)
             texts.append(text)
             level = max(level, arg_level)
-        wrapped, level = self.wrap(", ".join(texts), level)
-        return f"{function}{wrapped}", level, 100
+        settings = {name: value if isinstance(value, str) else self.atom(Const(value))[0]
+                    for name, value in expr.params}
+        wrapped = ""
+        if "{args}" in template:
+            wrapped, level = self.wrap(", ".join(texts), level)
+        return template.format(*texts, args=wrapped, **settings), level, 100
+
+    def sum(self, expr: Apply) -> tuple[str, int, int]:
+        left, l_level, _ = self.print(expr.args[0])
+        right, r_level, r_prec = self.print(expr.args[1])
+        if right.startswith("-") or (expr.op == "sub" and r_prec <= 10):
+            right, r_level = self.wrap(right, r_level)
+        return OPS[expr.op].latex.format(left, right), max(l_level, r_level), 10
+
+    def product(self, expr: Apply) -> tuple[str, int, int]:
+        parts, level = [], 0
+        for index, arg in enumerate(expr.args):
+            text, arg_level, prec = self.print(arg)
+            if prec < 20 or prec == _NEGATIVE_NUMBER or (index > 0 and prec == 30):
+                text, arg_level = self.wrap(text, arg_level)
+            parts.append(text)
+            level = max(level, arg_level)
+        numeric = self.values is not None or _starts_with_digit(parts[1])
+        # Symbols side by side (w_{1} x_{1}), numbers with a dot (0.1 \cdot 0.26).
+        return (r" \cdot ".join(parts) if numeric else OPS["mul"].latex.format(*parts)), level, 20
+
+    def fraction(self, expr: Apply) -> tuple[str, int, int]:
+        top, t_level, _ = self.print(expr.args[0])
+        bottom, b_level, _ = self.print(expr.args[1])
+        return OPS["div"].latex.format(top, bottom), max(t_level, b_level), 100
+
+    def negation(self, expr: Apply) -> tuple[str, int, int]:
+        text, level, prec = self.print(expr.args[0])
+        if prec <= 10 or prec in (30, _NEGATIVE_NUMBER):
+            text, level = self.wrap(text, level)
+        return OPS["neg"].latex.format(text), level, 30
+
+    def power(self, expr: Apply) -> tuple[str, int, int]:
+        base, b_level, b_prec = self.print(expr.args[0])
+        exponent, e_level, _ = self.print(expr.args[1])
+        if b_prec < 100 or base.startswith(r"\frac"):
+            base, b_level = self.wrap(base, b_level)
+        elif "^" in base:
+            base = "{" + base + "}"  # W^{[1]}_{1} squared: {W^{[1]}_{1}}^{2}, not a double superscript
+        return OPS["pow"].latex.format(base, exponent), max(b_level, e_level), 40
+
+
+# How each arithmetic operator (the op table's infix ops) brackets its operands; functions print from their
+# LaTeX in the op table.
+ARITHMETIC = {"add": _Printer.sum, "sub": _Printer.sum, "mul": _Printer.product, "div": _Printer.fraction,
+              "neg": _Printer.negation, "pow": _Printer.power}
 
 
 def _starts_with_digit(text: str) -> bool:

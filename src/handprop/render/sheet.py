@@ -13,15 +13,11 @@ import html
 import math
 from dataclasses import replace
 
-from ..problem.layered import bias_names, unit_names, weight_rows
+from ..core.ops import OPS
 from ..core.optim import OPTIMIZER_NAMES
+from ..problem.layered import LOSSES, bias_names, unit_names, weight_rows
 from .numbers import given
 
-LOSS_WORDS = {"cross_entropy": "cross-entropy, L = −Σ t_j ln y_j",
-              "binary_cross_entropy": "binary cross-entropy, averaged over the outputs",
-              "mse": "mean squared error over the outputs", "half_sse": "half the sum of squared errors, ½ Σ (y_j − t_j)²"}
-ACTIVATION_WORDS = {"identity": "no activation", "relu": "ReLU", "leaky_relu": "leaky ReLU", "sigmoid": "sigmoid",
-                    "tanh": "tanh", "softplus": "softplus", "softmax": "softmax"}
 
 
 class _Unknown(float):
@@ -84,10 +80,11 @@ def wiring(solution) -> list[str]:
                                           unit_names(network)):
         for row, bias, (pre, post) in zip(rows, biases, units):
             inputs = ", ".join(f"{x} through {w}" for w, x in zip(row, previous))
-            if layer.activation == "softmax":
-                activation = f"{post} is its share of the softmax over {', '.join(p for p, _ in units)}"
+            op = OPS[layer.activation]
+            if op.multi_output:
+                activation = f"{post} is its share of the {op.words} over {', '.join(p for p, _ in units)}"
             else:
-                activation = f"{post} = {ACTIVATION_WORDS[layer.activation]}({pre})"
+                activation = f"{post} = {op.words}({pre})"
             lines.append(f"{pre} takes {inputs}, and the bias {bias}; {activation}.")
         previous = [post for _, post in units]
     return lines
@@ -109,8 +106,9 @@ def _description(solution) -> str:
     parts = [f"{len(network.inputs)} inputs" if len(network.inputs) != 1 else "1 input"]
     for index, layer in enumerate(network.layers):
         kind = "an output layer" if index == len(network.layers) - 1 else "a hidden layer"
-        parts.append(f"{kind} of {layer.units} unit{'s' * (layer.units != 1)} with {ACTIVATION_WORDS[layer.activation]}")
-    return "A feedforward network: " + "; ".join(parts) + f". The loss is {LOSS_WORDS[network.loss]}."
+        parts.append(f"{kind} of {layer.units} unit{'s' * (layer.units != 1)} with "
+                     f"{OPS[layer.activation].activation_words or OPS[layer.activation].words}")
+    return "A feedforward network: " + "; ".join(parts) + f". The loss is {LOSSES[network.loss].sheet}."
 
 
 def render_sheet_markdown(solution, *, problem_file: str, html_file: str) -> str:

@@ -42,24 +42,32 @@ def fields(problem, raw: dict) -> list[dict]:
 
 
 def _network(network) -> dict:
+    from ..core.ops import ACTIVATIONS, OPS
     from ..problem.layered import LOSSES
-    from ..core.ops import ACTIVATIONS
 
     rows = []
     last = len(network.layers) - 1
-    leaky = any(layer.activation == "leaky_relu" for layer in network.layers)  # the alpha column, when needed
+    # A column for each setting the layers' activations have (an alpha, say), when one has it.
+    settings = list(dict.fromkeys(name for layer in network.layers for name, _ in layer.params))
     for n, layer in enumerate(network.layers):
         where = f"network.layers.{n}"
         cells = [_field(f"{where}.units", "units", "integer", layer.units),
                  _field(f"{where}.activation", "activation", "choice", layer.activation, options=list(ACTIVATIONS))]
-        if leaky:
-            cells.append(_field(f"{where}.alpha", "alpha", value=layer.alpha) if layer.activation == "leaky_relu"
-                         else None)
+        params = {p.name: p for p in OPS[layer.activation].params}
+        values = dict(layer.params)
+        for name in settings:
+            param = params.get(name)
+            if param is None:
+                cells.append(None)
+            elif param.choices:
+                cells.append(_field(f"{where}.{name}", name, "choice", values[name], options=list(param.choices)))
+            else:
+                cells.append(_field(f"{where}.{name}", name, value=values[name]))
         if last:
             cells.append(None if n == last else _field(f"{where}.remove", "remove", "action",
                                                        title="remove this hidden layer"))
         rows.append({"label": "output layer" if n == last else f"hidden layer {n + 1}", "cells": cells})
-    columns = ["units", "activation"] + ["alpha"] * leaky + [""] * bool(last)
+    columns = ["units", "activation"] + settings + [""] * bool(last)
     return {"title": "Network", "fields": [
         _field("network.inputs", "inputs", "integer", len(network.inputs)),
         _field("network.loss", "loss", "choice", network.loss, options=list(LOSSES)),

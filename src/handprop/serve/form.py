@@ -5,7 +5,7 @@ the problem's text and gives the new text, which is then checked and worked out 
 edited with tomlkit, which keeps the file's comments and layout; JSON and YAML are written anew (YAML
 loses its comments). A field is named by a path:
 
-    network.inputs  network.layers.N.units  network.layers.N.activation  network.layers.N.alpha
+    network.inputs  network.layers.N.units  network.layers.N.activation  network.layers.N.alpha (any setting)
     network.layers.add  network.layers.N.remove  network.loss
     optimizer.name  optimizer.lr  optimizer.steps  optimizer.momentum ...  optimizer.betas.1
     parameter.w4  parameter.W1[2,1]  data.x1.0 (input x1 of sample 0)  data.c (an equations constant)
@@ -318,6 +318,9 @@ def stepped_text(text: str, problem, *, kind: str = "toml") -> str:
 # --- the network's shape ------------------------------------------------------------------------------------
 
 def _set_network(document, parts: list, value, label: str, activations) -> None:
+    from ..core.ops import OPS
+    from ..problem.layered import HIDDEN
+
     problem = _problem(document, label)
     network = problem.network
     if network is None:
@@ -333,7 +336,7 @@ def _set_network(document, parts: list, value, label: str, activations) -> None:
     if not parts:  # network.inputs
         widths[0] = _whole(value, label, "network.inputs")
     elif parts == ["add"]:  # a hidden layer just before the output layer, as the last hidden one
-        last = _plain(layers)[-2] if count > 1 else {"units": 2, "activation": "relu"}
+        last = _plain(layers)[-2] if count > 1 else {"units": 2, "activation": HIDDEN}
         layers.insert(count - 1, _like(layers, last))
         widths.insert(count, last["units"])
         keep.insert(count - 1, None)
@@ -351,16 +354,29 @@ def _set_network(document, parts: list, value, label: str, activations) -> None:
         layer = layers[int(parts[0])]
         _choose(layer, "activation", value, activations, label,
                 f"network.layers: layer {int(parts[0]) + 1}: activation")
-        if value != "leaky_relu" and "alpha" in layer:
-            del layer["alpha"]  # alpha belongs to leaky_relu only
+        kept = {p.name for p in OPS[value].params}
+        for old in [key for key in layer if key not in ("units", "activation") and key not in kept]:
+            del layer[old]  # a setting of the activation it had
         return
-    elif parts[1:] == ["alpha"]:
-        layers[int(parts[0])]["alpha"] = _number(value, label, f"network.layers: layer {int(parts[0]) + 1}: alpha")
+    elif len(parts) == 2 and parts[1] in _settings(layers[int(parts[0])]):
+        param = _settings(layers[int(parts[0])])[parts[1]]
+        where = f"network.layers: layer {int(parts[0]) + 1}: {parts[1]}"
+        layers[int(parts[0])][parts[1]] = value if param.choices else _number(value, label, where)
         return
     else:
         raise HandpropError(label, "network." + ".".join(parts), "is not a field the page edits",
                             "a field drawn on the page")
     _reshape(document, problem, widths, keep, label)
+
+
+def _settings(layer) -> dict:
+    """The settings a layer's activation has, by name (none for an activation the op table does not know)."""
+    from ..core.ops import OPS
+
+    from ..problem.layered import NO_ACTIVATION
+
+    activation = _plain(layer).get("activation", NO_ACTIVATION)
+    return {p.name: p for p in OPS[activation].params} if activation in OPS else {}
 
 
 def _like(items, value: dict):
@@ -376,7 +392,7 @@ def _like(items, value: dict):
 
 def _reshape(document, problem, widths: list, keep: list, label: str) -> None:
     """Write the new widths, and resize the listed parameters and the inline data to fit them."""
-    from ..problem.layered import Layer, LayeredNetwork, bias_names, weight_rows
+    from ..problem.layered import NO_ACTIVATION, Layer, LayeredNetwork, bias_names, weight_rows
 
     old = problem.network
     total = sum(a * b + b for a, b in zip(widths, widths[1:]))
@@ -401,7 +417,7 @@ def _reshape(document, problem, widths: list, keep: list, label: str) -> None:
         # The new widths' names (they depend on the widths and the naming alone), each given the value
         # of the same place (unit j, input k) in the old layer it keeps, or a fresh one.
         new_network = LayeredNetwork(tuple(f"x{k}" for k in range(1, widths[0] + 1)),
-                                     tuple(Layer(units, "identity") for units in widths[1:]), old.loss, old.naming)
+                                     tuple(Layer(units, NO_ACTIVATION) for units in widths[1:]), old.loss, old.naming)
         values, rows, biases = problem.parameters, weight_rows(old), bias_names(old)
         new = {}
         for n, (new_rows, new_biases) in enumerate(zip(weight_rows(new_network), bias_names(new_network))):

@@ -95,7 +95,7 @@ class StudentWork:
         args = tuple(env[a.name] if isinstance(a, Ref) else a.value for a in expr.args)
         if op.multi_output and result.arguments:
             outs = tuple(env[t] for t in eq.targets)
-            jacobian = op.partials(*args, outs)
+            jacobian = op.partials(*args, outs, **dict(expr.params))
             for i, target in enumerate(eq.targets):
                 row: dict = {}
                 for d_out, into in zip(jacobian[i], result.arguments):
@@ -103,7 +103,7 @@ class StudentWork:
                         row[name] = row.get(name, 0.0) + d_out * value
                 rows[target] = row
         elif not op.multi_output:
-            partials = op.partials(*args, env[eq.target])
+            partials = op.partials(*args, env[eq.target], **dict(expr.params))
             rows[eq.target] = {a.name: p for a, p in zip(expr.args, partials) if isinstance(a, Ref)}
         return rows
 

@@ -4,8 +4,9 @@ Weights and biases are drawn on a grid of 10^-D (D = 1: 0.1, as the homework's),
 digit finer (0.26, 0.33), targets one-hot for classification; the optimizer is the one given. A draw is
 refused, and the next one taken from the same random stream, when it would make a poor exercise: a
 hidden layer whose ReLU units are all dead, a ReLU unit at h = 0 (to the decimals the answers are
-written to, where hand rounding decides its derivative), outputs saturated (a softmax output above 0.99,
-a sigmoid output outside [0.01, 0.99]), or when --inactive asks for inactive units and there are none, or
+written to, where hand rounding decides its derivative; likewise at any activation's kink), outputs
+saturated (a softmax output above 0.99, a sigmoid output outside [0.01, 0.99]), or when --inactive asks
+for inactive units and there are none, or
 the other way round. One random.Random(seed) stream draws every variant in turn, so the same seed gives
 the same files, and fewer variants are the first ones of more.
 """
@@ -18,15 +19,13 @@ from dataclasses import dataclass
 from ..problem import layered
 from ..core.errors import HandpropError, one_of
 from ..problem.files import parse_text
-from ..core.ops import ACTIVATIONS
+from ..core.ops import ACTIVATIONS, OPS
 from ..core.optim import OPTIMIZERS
 from ..problem.spec import Problem, from_dict
 
-HIDDEN_ACTIVATIONS = tuple(a for a in ACTIVATIONS if a != "softmax")
+HIDDEN_ACTIVATIONS = tuple(a for a in ACTIVATIONS if not OPS[a].multi_output)  # a unit of its own
 INACTIVE = ("any", "some", "none")
-OUTPUT_FOR_LOSS = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid", "mse": "sigmoid",
-                   "half_sse": "sigmoid"}
-RELU_LIKE = ("relu", "leaky_relu")
+CAN_BE_INACTIVE = tuple(a for a in HIDDEN_ACTIVATIONS if OPS[a].inactive_below is not None)  # the ReLU family
 MAX_UNITS = 8  # units per layer: beyond this the diagram drops its edge labels, and nobody works it by hand
 MAX_LAYERS = 4  # layers after the inputs
 MAX_COUNT = 999
@@ -34,8 +33,7 @@ MAX_DECIMALS = 3
 MAX_DRAWS = 10_000  # per variant: even --inactive none on a 4-layer network needs far fewer
 PARAMETER_RANGE = (-0.5, 0.9)  # leaning positive like the homework's, so units are mostly (not all) active
 INPUT_RANGE = (0.01, 0.99)
-SOFTMAX_LIMIT = 0.99
-SIGMOID_LIMITS = (0.01, 0.99)
+PROBABILITY_LIMITS = (0.01, 0.99)  # an output nearer 0 or 1 than this has saturated
 
 
 @dataclass(frozen=True)
@@ -45,7 +43,7 @@ class ExerciseSpec:
     title: str
     widths: tuple  # inputs, then the units of each layer
     activations: tuple  # per layer, the last the output's
-    alphas: tuple  # per layer, leaky_relu's slope
+    settings: tuple  # per layer, its activation's settings, as a Layer holds them
     loss: str
     naming: str
     optimizer: dict  # the [optimizer] table, as written in each variant
@@ -111,28 +109,28 @@ def spec_from(like: Problem, *, layers: str | None = None, activation: str | Non
     hidden = []
     for index in range(len(widths) - 2):
         kept = like_hidden[index] if index < len(like_hidden) else (like_hidden[-1] if like_hidden else None)
-        name = activation or (kept.activation if kept else "relu")
-        alpha = kept.alpha if kept is not None and kept.activation == name else layered.Layer(1, name).alpha
-        hidden.append((name, alpha))
+        name = activation or (kept.activation if kept else layered.HIDDEN)
+        hidden.append((name, kept.params if kept is not None and kept.activation == name else OPS[name].settings({})))
     output = network.layers[-1]
-    output_activation = output.activation if loss is None else OUTPUT_FOR_LOSS[loss]
+    output_activation = output.activation if loss is None else layered.LOSSES[loss].output
     loss = loss or network.loss
     if loss == "cross_entropy" and widths[-1] < 2:
         raise HandpropError(None, "--layers", "cross-entropy over a softmax of 1 output is always 0",
                             "2 or more outputs, or --loss binary_cross_entropy")
-    if inactive != "any" and not any(name in RELU_LIKE for name, _ in hidden):
+    if inactive != "any" and not any(name in CAN_BE_INACTIVE for name, _ in hidden):
         raise HandpropError(None, "--inactive", f"--inactive {inactive} needs ReLU hidden units",
-                            "--activation relu (or leaky_relu), or --inactive any")
+                            f"--activation {' or '.join(CAN_BE_INACTIVE)}, or --inactive any")
     activations = tuple(name for name, _ in hidden) + (output_activation,)
-    alphas = tuple(alpha for _, alpha in hidden) + (output.alpha,)
-    return ExerciseSpec(like.title, widths, activations, alphas, loss, network.naming, _optimizer_table(like),
+    settings = tuple(params for _, params in hidden) + (
+        output.params if output.activation == output_activation else OPS[output_activation].settings({}),)
+    return ExerciseSpec(like.title, widths, activations, settings, loss, network.naming, _optimizer_table(like),
                         decimals if decimals is not None else 1, inactive)
 
 
 def _network(spec: ExerciseSpec) -> layered.LayeredNetwork:
     inputs = tuple(f"x{k}" for k in range(1, spec.widths[0] + 1))
-    layers = tuple(layered.Layer(units, activation, alpha)
-                   for units, activation, alpha in zip(spec.widths[1:], spec.activations, spec.alphas))
+    layers = tuple(layered.Layer(units, activation, params)
+                   for units, activation, params in zip(spec.widths[1:], spec.activations, spec.settings))
     return layered.LayeredNetwork(inputs, layers, spec.loss, spec.naming)
 
 
@@ -169,10 +167,10 @@ def draw(spec: ExerciseSpec, rng: random.Random) -> dict:
             parameters[f"W{n}"] = layer
             parameters[f"b{n}"] = bias
     layers = []
-    for units, activation, alpha in zip(spec.widths[1:], spec.activations, spec.alphas):
+    for units, activation, params in zip(spec.widths[1:], spec.activations, spec.settings):
         entry = {"units": units, "activation": activation}
-        if activation == "leaky_relu" and alpha != layered.Layer(1, "leaky_relu").alpha:
-            entry["alpha"] = alpha
+        entry.update((name, value) for (name, value), param in zip(params, OPS[activation].params)
+                     if value != param.default)  # a setting is written only where it is not the default
         layers.append(entry)
     return {"network": {"inputs": spec.widths[0], "layers": layers, "loss": spec.loss, "naming": spec.naming},
             "parameters": parameters, "data": {"x": x, "t": t}, "optimizer": dict(spec.optimizer),
@@ -186,20 +184,22 @@ def degenerate(solution, spec: ExerciseSpec) -> str | None:
     inactive = 0
     threshold = 10.0 ** -spec.answer_decimals
     for layer, units in zip(network.layers[:-1], layered.unit_names(network)):
-        if layer.activation not in RELU_LIKE:
-            continue
+        op, settings = OPS[layer.activation], dict(layer.params)
         pre = [values[h] for h, _ in units]
-        if any(abs(h) < threshold for h in pre):
-            return "a ReLU unit at h = 0"
-        if layer.activation == "relu" and all(h <= 0 for h in pre):
-            return "a hidden layer with every unit dead"
-        inactive += sum(1 for h in pre if h <= 0)
-    output = network.layers[-1].activation
+        for kink in op.kinks(**settings):  # hand rounding decides which side of it the unit is on
+            if any(abs(h - kink) < threshold for h in pre):
+                return f"a {op.words} unit at h = {kink:g}"
+        if op.inactive_below is not None:
+            if all(op.partials(h, op.forward(h, **settings), **settings)[0] == 0 for h in pre):
+                return "a hidden layer with every unit dead"
+            inactive += sum(1 for h in pre if h <= op.inactive_below)
+    output = OPS[network.layers[-1].activation]
     ys = [values[y] for _, y in layered.unit_names(network)[-1]]
-    if output == "softmax" and max(ys) > SOFTMAX_LIMIT:
-        return "a softmax output above 0.99"
-    if output == "sigmoid" and not all(SIGMOID_LIMITS[0] <= y <= SIGMOID_LIMITS[1] for y in ys):
-        return "a sigmoid output outside [0.01, 0.99]"
+    if output.probability:
+        # Saturated: a share of a multi-output op (softmax) above 0.99; an output of its own outside [0.01, 0.99].
+        low, high = PROBABILITY_LIMITS
+        if max(ys) > high or (not output.multi_output and min(ys) < low):
+            return f"a {output.words} output outside [{low:g}, {high:g}]"
     if spec.inactive == "some" and inactive == 0:
         return "no inactive unit"
     if spec.inactive == "none" and inactive > 0:

@@ -1,8 +1,9 @@
 """Mistakes that need a recomputation: the interpreter run with one modification, a whole answer set out.
 
-ReLU's derivative taken the wrong way round, for one unit or as 1 for every inactive unit (a modified op
-table: the unit's equation calls a relu whose derivative is flipped); the softmax differentiated without
-its cross terms (a softmax whose Jacobian keeps its diagonal); the targets swapped (modified data); the
+Mistakes in an op's derivative, from DERIVATIVE_MISTAKES (by op): ReLU's derivative taken the wrong way
+round, for one unit or as 1 for every inactive unit (a modified op table: the unit's equation calls a relu
+whose derivative is flipped); the softmax differentiated without its cross terms (a softmax whose Jacobian
+keeps its diagonal). Then the targets swapped (modified data); the
 already-updated weights used in the backward pass (each equation's local partials taken at the updated
 parameters as soon as no other equation reads them). Each works on the program's equations and the
 engine's traces, so it holds for any layered network and the equations form alike.
@@ -78,12 +79,12 @@ def _diagonal_softmax(*args) -> tuple:
     return tuple(tuple(ys[i] * (1.0 - ys[i]) if i == j else 0.0 for j in range(len(ys))) for i in range(len(ys)))
 
 
-def _relu_scenarios(problem, reference_traces, places) -> list[Scenario]:
+def _step_scenarios(problem, op_name: str, reference_traces, places) -> list[Scenario]:
+    """A step-function derivative (relu's u(h)) taken the wrong way round, for one unit, or as 1 for every
+    inactive unit."""
     program = problem.program
     units = [(i, eq) for i, eq in enumerate(program.equations)
-             if isinstance(eq.expr, Apply) and eq.expr.op == "relu"]
-    if not units:
-        return []
+             if isinstance(eq.expr, Apply) and eq.expr.op == op_name]
 
     def argument(eq) -> str:
         arg = eq.expr.args[0]
@@ -94,10 +95,11 @@ def _relu_scenarios(problem, reference_traces, places) -> list[Scenario]:
         return [t.values[arg.name] > 0 if isinstance(arg, Ref) else t.values[eq.target] > 0 for t in reference_traces]
 
     scenarios = []
-    ops = dict(OPS, relu_flipped=replace(OPS["relu"], name="relu_flipped", partials=_flipped_relu))
+    flipped_name = op_name + "_flipped"
+    ops = dict(OPS, **{flipped_name: replace(OPS[op_name], name=flipped_name, partials=_flipped_relu)})
     for index, eq in units:
         h, state = argument(eq), active(eq)
-        changed = Equation(eq.targets, Apply("relu_flipped", eq.expr.args), eq.line)
+        changed = Equation(eq.targets, Apply(flipped_name, eq.expr.args, eq.expr.params), eq.line)
         flipped = replace(program, equations=program.equations[:index] + (changed,) + program.equations[index + 1:])
         if all(state):
             text = f"ReLU's derivative taken as 0 for the active unit {h}: {h} > 0, so u({h}) = 1"
@@ -110,7 +112,7 @@ def _relu_scenarios(problem, reference_traces, places) -> list[Scenario]:
             scenarios.append(Scenario("relu_derivative", text, values))
     inactive = [argument(eq) for _, eq in units if not all(active(eq))]
     if len(inactive) > 1:
-        always = dict(OPS, relu=replace(OPS["relu"], partials=lambda x, out: (1.0,)))
+        always = dict(OPS, **{op_name: replace(OPS[op_name], partials=lambda x, out: (1.0,))})
         values = _recompute(problem, ops=always, places=places)
         if values is not None:
             scenarios.append(Scenario("relu_derivative", "ReLU's derivative taken as 1 for the inactive units "
@@ -203,15 +205,27 @@ def scenarios(problem, *, places: int | None = None) -> list[Scenario]:
     """
     reference = run_batch(problem.program, problem.parameters, problem.data, problem.batch_size,
                           source=problem.source, rounding=places)[2]
-    found = _relu_scenarios(problem, reference, places)
+    used = {eq.expr.op for eq in problem.program.equations if isinstance(eq.expr, Apply)}
+    found = []
+    for op_name, mistakes in DERIVATIVE_MISTAKES.items():
+        if op_name in used:
+            found += mistakes(problem, op_name, reference, places)
     backward = _updated_weights_in_backward(problem, places)
     if backward is not None:
         found.append(backward)
-    if any(isinstance(eq.expr, Apply) and eq.expr.op == "softmax" for eq in problem.program.equations):
-        ops = dict(OPS, softmax=replace(OPS["softmax"], partials=_diagonal_softmax))
-        values = _recompute(problem, ops=ops, places=places)
-        if values is not None:
-            found.append(Scenario("softmax_no_cross_terms", "the softmax derivative without its cross terms: "
-                                  "dL/do_j = dL/dy_j·y_j(1 − y_j), leaving out −dL/dy_i·y_i·y_j", values))
     found += _swapped_targets(problem, places)
     return found
+
+
+def _no_cross_terms(problem, op_name: str, reference_traces, places) -> list[Scenario]:
+    """The softmax differentiated without its cross terms: its Jacobian's diagonal only."""
+    ops = dict(OPS, **{op_name: replace(OPS[op_name], partials=_diagonal_softmax)})
+    values = _recompute(problem, ops=ops, places=places)
+    if values is None:
+        return []
+    return [Scenario("softmax_no_cross_terms", "the softmax derivative without its cross terms: "
+                     "dL/do_j = dL/dy_j·y_j(1 − y_j), leaving out −dL/dy_i·y_i·y_j", values)]
+
+
+# The mistakes a student makes in an op's derivative, by op: each gives the recomputed answer sets.
+DERIVATIVE_MISTAKES = {"relu": _step_scenarios, "softmax": _no_cross_terms}
