@@ -47,12 +47,15 @@ def write(tmp_path: Path, name: str, text: str) -> str:
     return str(path)
 
 
+# The settings the random networks give an activation, where it has any: none of them the default.
+SETTINGS = {"leaky_relu": {"alpha": 0.05}, "elu": {"alpha": 0.7}}
+
+
 def random_layers(widths: list[int], hidden: str, output: str) -> list[dict]:
-    """The [network] layers of a widths[0]-...-widths[-1] network; leaky_relu with alpha 0.05."""
+    """The [network] layers of a widths[0]-...-widths[-1] network; settings other than the defaults (SETTINGS)."""
     layers = [{"units": w, "activation": hidden} for w in widths[1:-1]] + [{"units": widths[-1], "activation": output}]
     for layer in layers:
-        if layer["activation"] == "leaky_relu":
-            layer["alpha"] = 0.05
+        layer.update(SETTINGS.get(layer["activation"], {}))
     return layers
 
 

@@ -31,6 +31,9 @@ FORWARD = [
     ("softplus", (0.3,), {}, math.log(1 + math.exp(0.3))),
     ("softplus", (25.0,), {}, 25.0),
     ("softplus", (-800.0,), {}, 0.0),
+    ("elu", (0.7,), {"alpha": 1.0}, 0.7),
+    ("elu", (-0.7,), {"alpha": 0.5}, 0.5 * (math.exp(-0.7) - 1)),
+    ("elu", (-800.0,), {"alpha": 0.5}, -0.5),
     ("exp", (0.3,), {}, math.e ** 0.3),
     ("log", (2.0,), {}, 0.6931471805599453),
     ("sqrt", (2.25,), {}, 1.5),
@@ -46,6 +49,8 @@ FORWARD = [
     ("leaky_relu'", (0.2,), {"alpha": 0.1}, 1.0),
     ("abs'", (-0.2,), {}, -1.0),
     ("abs'", (0.0,), {}, 0.0),
+    ("elu'", (0.0,), {"alpha": 0.5}, 0.5),
+    ("elu'", (-1.0,), {"alpha": 0.5}, 0.5 * math.exp(-1.0)),
 ]
 
 # op, arguments, settings, expected partials at a kink (the conventions, as the homework and torch)
@@ -54,6 +59,7 @@ KINKS = [
     ("leaky_relu", (0.0,), {"alpha": 0.1}, (0.1,)),
     ("abs", (0.0,), {}, (0.0,)),
     ("softplus", (20.5,), {}, (1.0,)),
+    ("elu", (0.0,), {"alpha": 0.5}, (0.5,)),  # torch's x <= 0 branch: alpha e^0
     ("bce", (0.0, 1.0), {}, (-1 / 9.999999960041972e-13, 100.0)),  # torch: (y - t) / max(y (1 - y), float32(1e-12))
 ]
 
@@ -65,7 +71,7 @@ SMOOTH = [
     ("leaky_relu", (-0.3,), {"alpha": 0.2}), ("sigmoid", (0.3,), {}), ("sigmoid", (-4.0,), {}), ("tanh", (0.3,), {}),
     ("tanh", (-2.0,), {}), ("softplus", (0.3,), {}), ("softplus", (-5.0,), {}), ("exp", (0.3,), {}),
     ("log", (0.3,), {}), ("sqrt", (0.3,), {}), ("abs", (0.3,), {}), ("abs", (-0.3,), {}), ("bce", (0.3, 0.7), {}),
-    ("bce", (0.9, 0.0), {}),
+    ("bce", (0.9, 0.0), {}), ("elu", (0.3,), {"alpha": 0.5}), ("elu", (-0.3,), {"alpha": 0.5}),
 ]
 
 

@@ -85,6 +85,8 @@ def _activation(draw, choices) -> dict:
     layer = {"activation": draw(st.sampled_from(choices))}
     if layer["activation"] == "leaky_relu":
         layer["alpha"] = draw(floats(0.01, 0.5))
+    if layer["activation"] == "elu":
+        layer["alpha"] = draw(floats(0.1, 2.0))
     return layer
 
 
@@ -131,7 +133,7 @@ def _forms(a, b, alpha) -> dict:
         "square": f"({a})**2", "cube": f"(tanh({a}))**3", "inverse": f"(1 + ({a})**2)**-1",
         "power": f"(1 + ({a})**2)**(tanh({b}))", "root": f"(0.5 + sigmoid({a}))**1.5",
         "relu": f"relu({a})", "leaky_relu": f"leaky_relu({a}, {alpha})", "leaky_default": f"leaky_relu({a})",
-        "abs": f"abs({a})",
+        "abs": f"abs({a})", "elu": f"elu({a}, alpha={alpha})", "elu_default": f"elu({a})",
         "sigmoid": f"sigmoid({a})", "tanh": f"tanh({a})", "softplus": f"softplus({a})",
         "exp": f"exp(tanh({a}))", "gauss": f"exp(-(({a})**2))",
         "log": f"log(1 + ({a})**2)", "log_softplus": f"log(softplus({a}))", "log_sigmoid": f"log(sigmoid({a}))",
@@ -278,6 +280,8 @@ def _torch_model(problem):
                 modules.append(torch.nn.Softmax(dim=1))
         elif layer.activation == "leaky_relu":
             modules.append(torch.nn.LeakyReLU(dict(layer.params)["alpha"]))
+        elif layer.activation == "elu":
+            modules.append(torch.nn.ELU(dict(layer.params)["alpha"]))
         else:
             modules.append(activations[layer.activation]())
     return torch.nn.Sequential(*modules)

@@ -18,7 +18,7 @@ torch.set_default_dtype(torch.float64)
 TORCH_ACTIVATIONS = {
     "identity": lambda: torch.nn.Identity(), "relu": lambda: torch.nn.ReLU(), "sigmoid": lambda: torch.nn.Sigmoid(),
     "tanh": lambda: torch.nn.Tanh(), "softplus": lambda: torch.nn.Softplus(), "softmax": lambda: torch.nn.Softmax(dim=1),
-    "leaky_relu": lambda: torch.nn.LeakyReLU(0.05),
+    "leaky_relu": lambda: torch.nn.LeakyReLU(0.05), "elu": lambda: torch.nn.ELU(0.7),
 }
 
 

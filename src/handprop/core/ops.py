@@ -304,6 +304,13 @@ _add(Op("tanh", 1, math.tanh, lambda x, out: (1.0 - out * out,), r"\tanh{args}",
 _add(Op("softplus", 1, _softplus, lambda x, out: (1.0 if x > SOFTPLUS_THRESHOLD else _sigmoid(x),),
         r"\operatorname{{softplus}}{args}", "softplus", callable=True, activation=True,
         symbolic=lambda x, out: (call("sigmoid", x),)))
+_add(Op("elu", 1, lambda x, alpha: x if x > 0 else (math.exp(x) - 1.0) * alpha,
+        lambda x, out, alpha: (1.0 if x > 0 else alpha * math.exp(x),),  # alpha at 0, as torch's x <= 0 branch
+        r"\operatorname{{ELU}}_{{{alpha}}}{args}", "ELU", (Param("alpha", 1.0, "-alpha is its value far below 0"),),
+        callable=True, activation=True, derivative=r"\operatorname{{ELU}}'_{{{alpha}}}{args}",
+        note=r"ELU's derivative is $\operatorname{ELU}'_{\alpha}(h) = 1 \text{ if } h > 0, \text{ else } \alpha e^{h}$ "
+             r"(also at $h = 0$, as PyTorch).",
+        kinks=lambda alpha: (0.0,) if alpha != 1 else ()))
 _add(Op("exp", 1, math.exp, lambda x, out: (out,), "e^{{{0}}}", "the exponential", callable=True,
         symbolic=lambda x, out: (out,)))
 _add(Op("log", 1, math.log, lambda x, out: (1.0 / x,), r"\ln{args}", "the natural logarithm", callable=True,

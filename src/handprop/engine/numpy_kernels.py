@@ -122,6 +122,24 @@ def _softplus_backward(u: LayerBuffers) -> None:
     np.multiply(u.delta, u.scratch, out=u.delta)
 
 
+def _elu_forward(u: LayerBuffers, alpha: float) -> None:
+    np.minimum(u.h, 0.0, out=u.scratch)  # e^x only where x <= 0: no overflow above
+    np.exp(u.scratch, out=u.scratch)
+    np.subtract(u.scratch, 1.0, out=u.scratch)
+    np.multiply(u.scratch, alpha, out=u.a)  # (e^x - 1) alpha, as torch
+    np.greater(u.h, 0.0, out=u.mask)
+    np.copyto(u.a, u.h, where=u.mask)
+
+
+def _elu_backward(u: LayerBuffers, alpha: float) -> None:
+    np.minimum(u.h, 0.0, out=u.scratch)
+    np.exp(u.scratch, out=u.scratch)
+    np.multiply(u.scratch, alpha, out=u.scratch)  # alpha e^x, alpha at 0
+    np.greater(u.h, 0.0, out=u.mask)
+    np.copyto(u.scratch, 1.0, where=u.mask)
+    np.multiply(u.delta, u.scratch, out=u.delta)
+
+
 def _softmax_forward(u: LayerBuffers) -> None:
     np.maximum.reduce(u.h, axis=1, keepdims=True, out=u.row_max)  # (batch, 1)
     np.subtract(u.h, u.row_max, out=u.a)
@@ -146,6 +164,7 @@ ACTIVATIONS = {
     "sigmoid": Kernel(_sigmoid_forward, _sigmoid_backward),
     "tanh": Kernel(_tanh_forward, _tanh_backward),
     "softplus": Kernel(_softplus_forward, _softplus_backward, scratches=2),
+    "elu": Kernel(_elu_forward, _elu_backward),
     "softmax": Kernel(_softmax_forward, _softmax_backward),
 }
 

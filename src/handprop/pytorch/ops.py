@@ -31,6 +31,7 @@ MODULES = {
     "sigmoid": Module("Sigmoid"),
     "tanh": Module("Tanh"),
     "softplus": Module("Softplus", fixed={"beta": (1.0,), "threshold": (20.0,)}),
+    "elu": Module("ELU", {"alpha": "alpha"}),
     "softmax": Module("Softmax", fixed={"dim": (-1, 1)}, build={"dim": -1}),
 }
 
@@ -54,6 +55,7 @@ def functions(torch) -> dict:
         "leaky_relu": lambda x, alpha: F.leaky_relu(x, negative_slope=alpha),
         "sigmoid": torch.sigmoid, "tanh": torch.tanh,
         "softplus": F.softplus,  # beta 1, threshold 20: x itself above 20
+        "elu": lambda x, alpha: F.elu(x, alpha=alpha),  # alpha e^x at and below 0
         "exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt, "abs": torch.abs,
         "softmax": stacked(torch.softmax), "log_softmax": stacked(torch.log_softmax),
         "bce": lambda y, t: _binary_cross_entropy(torch, y, t),
