@@ -48,7 +48,8 @@ def write(tmp_path: Path, name: str, text: str) -> str:
 
 
 # The settings the random networks give an activation, where it has any: none of them the default.
-SETTINGS = {"leaky_relu": {"alpha": 0.05}, "elu": {"alpha": 0.7}}
+SETTINGS = {"leaky_relu": {"alpha": 0.05}, "elu": {"alpha": 0.7}, "celu": {"alpha": 1.3},
+            "gelu": {"approximate": "tanh"}, "hardtanh": {"min_val": -0.8, "max_val": 1.2}}
 
 
 def random_layers(widths: list[int], hidden: str, output: str) -> list[dict]:

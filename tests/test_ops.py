@@ -7,7 +7,8 @@ import math
 
 import pytest
 
-from handprop.core.ops import ACTIVATIONS, FUNCTIONS, OPS, log_softmax, softmax
+from handprop.core.functions import log_softmax, softmax
+from handprop.core.ops import ACTIVATIONS, FUNCTIONS, OPS
 
 # op, arguments, settings, expected forward value (from the definition, written independently)
 FORWARD = [
@@ -34,6 +35,26 @@ FORWARD = [
     ("elu", (0.7,), {"alpha": 1.0}, 0.7),
     ("elu", (-0.7,), {"alpha": 0.5}, 0.5 * (math.exp(-0.7) - 1)),
     ("elu", (-800.0,), {"alpha": 0.5}, -0.5),
+    ("selu", (0.7,), {}, 1.0507009873554805 * 0.7),
+    ("selu", (-0.7,), {}, 1.0507009873554805 * 1.6732632423543772 * (math.exp(-0.7) - 1)),
+    ("celu", (0.7,), {"alpha": 0.5}, 0.7),
+    ("celu", (-0.7,), {"alpha": 0.5}, 0.5 * (math.exp(-0.7 / 0.5) - 1)),
+    ("gelu", (0.7,), {"approximate": "none"}, 0.7 * 0.5 * (1 + math.erf(0.7 / math.sqrt(2)))),
+    ("gelu", (-0.7,), {"approximate": "tanh"},
+     0.5 * -0.7 * (1 + math.tanh(math.sqrt(2 / math.pi) * (-0.7 + 0.044715 * (-0.7) ** 3)))),
+    ("silu", (0.7,), {}, 0.7 / (1 + math.exp(-0.7))),
+    ("silu", (-800.0,), {}, 0.0),
+    ("mish", (0.7,), {}, 0.7 * math.tanh(math.log(1 + math.exp(0.7)))),
+    ("mish", (800.0,), {}, 800.0),
+    ("softsign", (-3.0,), {}, -0.75),
+    ("hardtanh", (0.7,), {"min_val": -1.0, "max_val": 1.0}, 0.7),
+    ("hardtanh", (-2.0,), {"min_val": -1.0, "max_val": 1.0}, -1.0),
+    ("hardtanh", (3.0,), {"min_val": -0.5, "max_val": 2.0}, 2.0),
+    ("hardsigmoid", (0.6,), {}, 0.6),
+    ("hardsigmoid", (-4.0,), {}, 0.0),
+    ("hardsigmoid", (4.0,), {}, 1.0),
+    ("logsigmoid", (0.7,), {}, math.log(1 / (1 + math.exp(-0.7)))),
+    ("logsigmoid", (-800.0,), {}, -800.0),
     ("exp", (0.3,), {}, math.e ** 0.3),
     ("log", (2.0,), {}, 0.6931471805599453),
     ("sqrt", (2.25,), {}, 1.5),
@@ -51,6 +72,13 @@ FORWARD = [
     ("abs'", (0.0,), {}, 0.0),
     ("elu'", (0.0,), {"alpha": 0.5}, 0.5),
     ("elu'", (-1.0,), {"alpha": 0.5}, 0.5 * math.exp(-1.0)),
+    ("selu'", (0.0,), {}, 1.0507009873554805 * 1.6732632423543772),
+    ("celu'", (0.0,), {"alpha": 0.5}, 1.0),
+    ("gelu'", (0.0,), {"approximate": "none"}, 0.5),
+    ("gelu'", (0.0,), {"approximate": "tanh"}, 0.5),
+    ("hardtanh'", (0.5,), {"min_val": -1.0, "max_val": 1.0}, 1.0),
+    ("hardtanh'", (1.0,), {"min_val": -1.0, "max_val": 1.0}, 0.0),
+    ("hardsigmoid'", (0.0,), {}, 0.1666666716337204),
 ]
 
 # op, arguments, settings, expected partials at a kink (the conventions, as the homework and torch)
@@ -60,6 +88,12 @@ KINKS = [
     ("abs", (0.0,), {}, (0.0,)),
     ("softplus", (20.5,), {}, (1.0,)),
     ("elu", (0.0,), {"alpha": 0.5}, (0.5,)),  # torch's x <= 0 branch: alpha e^0
+    ("selu", (0.0,), {}, (1.0507009873554805 * 1.6732632423543772,)),
+    ("hardtanh", (-1.0,), {"min_val": -1.0, "max_val": 1.0}, (0.0,)),  # 0 at both corners, as torch
+    ("hardtanh", (1.0,), {"min_val": -1.0, "max_val": 1.0}, (0.0,)),
+    ("hardsigmoid", (-3.0,), {}, (0.0,)),
+    ("hardsigmoid", (3.0,), {}, (0.0,)),
+    ("hardsigmoid", (2.9,), {}, (0.1666666716337204,)),  # torch's 1/6 is a single-precision float
     ("bce", (0.0, 1.0), {}, (-1 / 9.999999960041972e-13, 100.0)),  # torch: (y - t) / max(y (1 - y), float32(1e-12))
 ]
 
@@ -72,6 +106,13 @@ SMOOTH = [
     ("tanh", (-2.0,), {}), ("softplus", (0.3,), {}), ("softplus", (-5.0,), {}), ("exp", (0.3,), {}),
     ("log", (0.3,), {}), ("sqrt", (0.3,), {}), ("abs", (0.3,), {}), ("abs", (-0.3,), {}), ("bce", (0.3, 0.7), {}),
     ("bce", (0.9, 0.0), {}), ("elu", (0.3,), {"alpha": 0.5}), ("elu", (-0.3,), {"alpha": 0.5}),
+    ("selu", (0.3,), {}), ("selu", (-0.3,), {}), ("celu", (-0.3,), {"alpha": 0.5}), ("celu", (0.3,), {"alpha": 2.0}),
+    ("gelu", (0.3,), {"approximate": "none"}), ("gelu", (-1.7,), {"approximate": "none"}),
+    ("gelu", (0.3,), {"approximate": "tanh"}), ("gelu", (-1.7,), {"approximate": "tanh"}),
+    ("silu", (0.3,), {}), ("silu", (-2.5,), {}), ("mish", (0.3,), {}), ("mish", (-2.5,), {}),
+    ("softsign", (0.3,), {}), ("softsign", (-2.5,), {}), ("hardtanh", (0.3,), {"min_val": -1.0, "max_val": 1.0}),
+    ("hardtanh", (-1.3,), {"min_val": -1.0, "max_val": 1.0}), ("hardsigmoid", (0.3,), {}),
+    ("hardsigmoid", (-3.5,), {}), ("logsigmoid", (0.3,), {}), ("logsigmoid", (-2.5,), {}),
 ]
 
 

@@ -85,8 +85,13 @@ def _activation(draw, choices) -> dict:
     layer = {"activation": draw(st.sampled_from(choices))}
     if layer["activation"] == "leaky_relu":
         layer["alpha"] = draw(floats(0.01, 0.5))
-    if layer["activation"] == "elu":
+    if layer["activation"] in ("elu", "celu"):
         layer["alpha"] = draw(floats(0.1, 2.0))
+    if layer["activation"] == "gelu":
+        layer["approximate"] = draw(st.sampled_from(["none", "tanh"]))
+    if layer["activation"] == "hardtanh":
+        layer["min_val"] = draw(floats(-2.0, -0.1))
+        layer["max_val"] = draw(floats(0.1, 2.0))
     return layer
 
 
@@ -133,7 +138,11 @@ def _forms(a, b, alpha) -> dict:
         "square": f"({a})**2", "cube": f"(tanh({a}))**3", "inverse": f"(1 + ({a})**2)**-1",
         "power": f"(1 + ({a})**2)**(tanh({b}))", "root": f"(0.5 + sigmoid({a}))**1.5",
         "relu": f"relu({a})", "leaky_relu": f"leaky_relu({a}, {alpha})", "leaky_default": f"leaky_relu({a})",
-        "abs": f"abs({a})", "elu": f"elu({a}, alpha={alpha})", "elu_default": f"elu({a})",
+        "abs": f"abs({a})", "elu": f"elu({a}, alpha={alpha})", "elu_default": f"elu({a})", "selu": f"selu({a})",
+        "celu": f"celu({a}, {alpha})", "gelu": f"gelu({a})", "gelu_tanh": f"gelu({a}, approximate='tanh')",
+        "silu": f"silu({a})", "mish": f"mish({a})", "softsign": f"softsign({a})",
+        "hardtanh": f"hardtanh({a}, min_val=-0.7, max_val=0.9)", "hardsigmoid": f"hardsigmoid({a})",
+        "logsigmoid": f"logsigmoid({a})",
         "sigmoid": f"sigmoid({a})", "tanh": f"tanh({a})", "softplus": f"softplus({a})",
         "exp": f"exp(tanh({a}))", "gauss": f"exp(-(({a})**2))",
         "log": f"log(1 + ({a})**2)", "log_softplus": f"log(softplus({a}))", "log_sigmoid": f"log(sigmoid({a}))",
@@ -266,7 +275,12 @@ def _torch_model(problem):
     modules = []
     final = len(network.layers)
     activations = {"identity": torch.nn.Identity, "relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid,
-                   "tanh": torch.nn.Tanh, "softplus": torch.nn.Softplus}
+                   "tanh": torch.nn.Tanh, "softplus": torch.nn.Softplus, "selu": torch.nn.SELU, "silu": torch.nn.SiLU,
+                   "mish": torch.nn.Mish, "softsign": torch.nn.Softsign, "hardsigmoid": torch.nn.Hardsigmoid,
+                   "logsigmoid": torch.nn.LogSigmoid}
+    settings_of = {"elu": lambda alpha: torch.nn.ELU(alpha), "celu": lambda alpha: torch.nn.CELU(alpha),
+                   "gelu": lambda approximate: torch.nn.GELU(approximate=approximate),
+                   "hardtanh": lambda min_val, max_val: torch.nn.Hardtanh(min_val, max_val)}
     for n, (layer, rows, biases) in enumerate(zip(network.layers, weight_rows(network), bias_names(network)), 1):
         linear = torch.nn.Linear(widths[n - 1], widths[n], dtype=torch.float64)
         with torch.no_grad():
@@ -280,8 +294,8 @@ def _torch_model(problem):
                 modules.append(torch.nn.Softmax(dim=1))
         elif layer.activation == "leaky_relu":
             modules.append(torch.nn.LeakyReLU(dict(layer.params)["alpha"]))
-        elif layer.activation == "elu":
-            modules.append(torch.nn.ELU(dict(layer.params)["alpha"]))
+        elif layer.activation in settings_of:
+            modules.append(settings_of[layer.activation](**dict(layer.params)))
         else:
             modules.append(activations[layer.activation]())
     return torch.nn.Sequential(*modules)

@@ -18,7 +18,11 @@ torch.set_default_dtype(torch.float64)
 TORCH_ACTIVATIONS = {
     "identity": lambda: torch.nn.Identity(), "relu": lambda: torch.nn.ReLU(), "sigmoid": lambda: torch.nn.Sigmoid(),
     "tanh": lambda: torch.nn.Tanh(), "softplus": lambda: torch.nn.Softplus(), "softmax": lambda: torch.nn.Softmax(dim=1),
-    "leaky_relu": lambda: torch.nn.LeakyReLU(0.05), "elu": lambda: torch.nn.ELU(0.7),
+    "leaky_relu": lambda: torch.nn.LeakyReLU(0.05), "elu": lambda: torch.nn.ELU(0.7), "selu": lambda: torch.nn.SELU(),
+    "celu": lambda: torch.nn.CELU(1.3), "gelu": lambda: torch.nn.GELU(approximate="tanh"),
+    "silu": lambda: torch.nn.SiLU(), "mish": lambda: torch.nn.Mish(), "softsign": lambda: torch.nn.Softsign(),
+    "hardtanh": lambda: torch.nn.Hardtanh(-0.8, 1.2), "hardsigmoid": lambda: torch.nn.Hardsigmoid(),
+    "logsigmoid": lambda: torch.nn.LogSigmoid(),
 }
 
 
@@ -187,3 +191,39 @@ def test_cross_entropy_of_logits_of_plus_minus_1000_is_torchs():
     loss.backward()
     assert solution.loss == loss.item() == 2000.0
     assert [solution.parameters["w1"].gradient, solution.parameters["w2"].gradient] == w.grad.flatten().tolist()
+
+
+# Every activation built as torch.nn builds it, from the settings given (independently of handprop's map).
+NN = {"identity": lambda: torch.nn.Identity(), "relu": lambda: torch.nn.ReLU(), "sigmoid": lambda: torch.nn.Sigmoid(),
+      "tanh": lambda: torch.nn.Tanh(), "softplus": lambda: torch.nn.Softplus(),
+      "leaky_relu": lambda alpha: torch.nn.LeakyReLU(alpha), "elu": lambda alpha: torch.nn.ELU(alpha),
+      "selu": lambda: torch.nn.SELU(), "celu": lambda alpha: torch.nn.CELU(alpha),
+      "gelu": lambda approximate: torch.nn.GELU(approximate=approximate), "silu": lambda: torch.nn.SiLU(),
+      "mish": lambda: torch.nn.Mish(), "softsign": lambda: torch.nn.Softsign(),
+      "hardtanh": lambda min_val, max_val: torch.nn.Hardtanh(min_val, max_val),
+      "hardsigmoid": lambda: torch.nn.Hardsigmoid(), "logsigmoid": lambda: torch.nn.LogSigmoid()}
+POINTS = [0.0, 1e-300, -1e-300, 1e-10, -1e-10, 0.3, -0.3, 0.999999, -0.999999, 1.0, -1.0, 1.000001, 2.5, -2.5,
+          -2.999999, 2.999999, -3.0, 3.0, -3.000001, -4.5, -5.345, 5.0, -7.0, 19.9, 20.1, -20.1, 40.0, -40.0, 700.0,
+          -700.0, 800.0, -800.0]
+SETTINGS_TRIED = {"leaky_relu": [{"alpha": 0.01}, {"alpha": 0.3}], "elu": [{"alpha": 1.0}, {"alpha": 0.5}],
+                  "celu": [{"alpha": 1.0}, {"alpha": 0.3}, {"alpha": 3.0}],
+                  "gelu": [{"approximate": "none"}, {"approximate": "tanh"}],
+                  "hardtanh": [{"min_val": -1.0, "max_val": 1.0}, {"min_val": -0.5, "max_val": 2.0}]}
+
+
+@pytest.mark.parametrize("name, settings", [(name, settings) for name in ACTIVATIONS if name != "softmax"
+                                            for settings in SETTINGS_TRIED.get(name, [{}])])
+def test_every_activation_agrees_with_torch_at_every_point(name, settings):
+    from handprop.core.ops import OPS
+
+    op = OPS[name]
+    module = NN[name](**settings)
+    assert set(NN) >= set(ACTIVATIONS) - {"softmax"}
+    for x in POINTS + list(op.kinks(**settings)):
+        tensor = torch.tensor(x, requires_grad=True)
+        y = module(tensor)
+        (derivative,) = torch.autograd.grad(y, tensor)
+        value = op.forward(x, **settings)
+        partial = op.partials(x, value, **settings)[0]
+        assert value == pytest.approx(y.item(), rel=1e-12, abs=1e-300), (x, "value")
+        assert partial == pytest.approx(derivative.item(), rel=1e-12, abs=1e-300), (x, "derivative")

@@ -87,6 +87,25 @@ def test_from_torch_agrees_with_torch(case):
     assert_agrees(solution, *torch_reference(model, loss_function, x, t, optimizer, steps))
 
 
+# Every activation module handprop maps, with settings other than its defaults where it has any.
+MODULES = [nn.ReLU(), nn.LeakyReLU(0.3), nn.Sigmoid(), nn.Tanh(), nn.Softplus(), nn.ELU(0.6), nn.SELU(), nn.CELU(1.7),
+           nn.GELU(), nn.GELU(approximate="tanh"), nn.SiLU(), nn.Mish(), nn.Softsign(), nn.Hardtanh(-0.4, 0.7),
+           nn.Hardsigmoid(), nn.LogSigmoid()]
+
+
+@pytest.mark.parametrize("module", MODULES, ids=repr)
+def test_every_activation_module_to_handprop_and_back(module):
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Linear(3, 4, dtype=F64), module, nn.Linear(4, 2, dtype=F64))
+    x, t = torch.randn(5, 3, dtype=F64), torch.rand(5, 2, dtype=F64)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.2)
+    problem = handprop.from_torch(model, x, t, loss="mse", optimizer=optimizer, steps=2)
+    solution = handprop.solve(problem)
+    back, _ = handprop.to_torch(problem)
+    assert repr(back[1]) == repr(module)  # the same class, the same settings
+    assert_agrees(solution, *torch_reference(model, nn.MSELoss(), x, t, optimizer, 2))
+
+
 def test_from_torch_copies_float32_weights_exactly():
     torch.manual_seed(1)
     model = nn.Sequential(nn.Linear(2, 2), nn.Sigmoid())
@@ -97,7 +116,7 @@ def test_from_torch_copies_float32_weights_exactly():
 
 
 @pytest.mark.parametrize("layer, name", [(lambda: nn.Conv2d(1, 1, 1), "Conv2d"), (lambda: nn.Dropout(0.5), "Dropout"),
-                                         (lambda: nn.BatchNorm1d(3), "BatchNorm1d"), (lambda: nn.GELU(), "GELU")])
+                                         (lambda: nn.BatchNorm1d(3), "BatchNorm1d"), (lambda: nn.PReLU(), "PReLU")])
 def test_unsupported_layer_is_named_with_its_index(layer, name):
     model = nn.Sequential(nn.Linear(2, 3), layer(), nn.Linear(3, 2))
     with pytest.raises(HandpropError, match=rf"layer 1 \({name}\).*unsupported layer {name}"):

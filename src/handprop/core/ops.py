@@ -5,7 +5,8 @@ for the worked solution), its settings (op parameters: name, default, allowed ra
 differentiable (kinks) and where it is not defined (domain), its LaTeX, and the words people read for it
 in the worked solution, the diagram and the problem sheet. Settings reach the functions as keywords:
 forward(x, alpha=0.01). An op whose derivative has no tidy formula in other ops gets a derivative op
-of its own, made here from its entry (relu' is written u(h) and shown by its value).
+of its own, made here from its entry (relu' is written u(h) and shown by its value). The longer
+functions the entries name live in functions.py.
 
 The backends keep their own form of some rules, one table each keyed by op name: inline code for the
 compiled path (engine/compiled.py, which calls these functions for an op it has no code for), the NumPy
@@ -25,6 +26,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .algebra import ONE, ZERO, add, call, const, div, mul, neg, power, sub
+from .functions import (HARDSIGMOID_SLOPE, SELU_NEGATIVE, SELU_SCALE, SOFTPLUS_THRESHOLD, at_zero, bce, bce_partials,
+                        celu, celu_partials, gelu, gelu_partials, hardtanh_order, log_softmax, log_softmax_jacobian,
+                        logsigmoid, logsigmoid_partials, mish, mish_partials, non_negative_sqrt, nonzero_divisor,
+                        positive, pow_domain, pow_partials, pow_real, probability, sigmoid, silu, silu_partials,
+                        softmax, softmax_jacobian, softmax_latex, softmax_symbols, softplus, softsign_partials)
 from .program import Apply
 
 
@@ -156,116 +162,6 @@ def apply(name: str, args: tuple, **given) -> Apply:
     return Apply(name, tuple(args), OPS[name].settings(given))
 
 
-def _exp(x: float) -> float:
-    """e^x, infinite where it overflows (as C's exp: torch's kernels divide by it or take log1p of it)."""
-    try:
-        return math.exp(x)
-    except OverflowError:
-        return math.inf
-
-
-def _sigmoid(x: float) -> float:
-    # Split by sign so that exp never overflows.
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
-
-
-SOFTPLUS_THRESHOLD = 20.0  # torch.nn.functional.softplus's default: x itself above it
-
-
-def _softplus(x: float) -> float:
-    return x if x > SOFTPLUS_THRESHOLD else math.log1p(math.exp(x))
-
-
-def _pow(x: float, y: float) -> float:
-    out = x**y
-    if isinstance(out, complex):
-        raise ValueError("a negative number to a non-integer power")
-    return float(out)
-
-
-def _pow_partials(x: float, y: float, out: float) -> tuple:
-    d_base = y * x ** (y - 1) if y != 0 else 0.0
-    # d/dy x^y = x^y ln x; only defined for x > 0 (0 at x = 0, as torch).
-    d_exponent = out * math.log(x) if x > 0 else 0.0 if x == 0 else math.nan
-    return (float(d_base) if not isinstance(d_base, complex) else math.nan, d_exponent)
-
-
-def softmax(*xs: float) -> tuple:
-    """Softmax computed stably (the largest argument subtracted first).
-
-    >>> [round(v, 4) for v in softmax(1.0, 0.0)]
-    [0.7311, 0.2689]
-    """
-    top = max(xs)
-    exps = [math.exp(x - top) for x in xs]
-    total = math.fsum(exps)
-    return tuple(e / total for e in exps)
-
-
-def log_softmax(*xs: float) -> tuple:
-    """ln of each softmax output, o_i - logsumexp(o): exact where the output itself rounds to 0."""
-    top = max(xs)
-    log_total = top + math.log(math.fsum(math.exp(x - top) for x in xs))
-    return tuple(x - log_total for x in xs)
-
-
-def softmax_jacobian(ys: tuple) -> tuple:
-    """dy_i/do_j = y_i (delta_ij - y_j), row i for output i."""
-    n = len(ys)
-    return tuple(tuple(ys[i] * ((1.0 if i == j else 0.0) - ys[j]) for j in range(n)) for i in range(n))
-
-
-def _log_softmax_jacobian(*args) -> tuple:
-    """d ln y_i / d o_j = delta_ij - y_j."""
-    ys = softmax(*args[:-1])
-    n = len(ys)
-    return tuple(tuple((1.0 if i == j else 0.0) - ys[j] for j in range(n)) for i in range(n))
-
-
-def _softmax_symbols(outs: tuple, i: int, j: int):
-    """dy_i/do_j = y_i(delta_ij - y_j): y_i(1 - y_i) on the diagonal, -y_i y_j off it."""
-    if i == j:
-        return mul(outs[i], sub(ONE, outs[i]))
-    first, second = sorted((i, j))
-    return neg(mul(outs[first], outs[second]))
-
-
-def _softmax_latex(args: list, i: int) -> str:
-    exps = [f"e^{{{a}}}" for a in args]
-    return rf"\frac{{{exps[i]}}}{{{' + '.join(exps)}}}"
-
-
-def _positive(x: float) -> str | None:
-    return None if x > 0 else f"log of {x!r} (a positive argument)"
-
-
-def _non_negative_sqrt(x: float) -> str | None:
-    if x < 0:
-        return f"sqrt of {x!r} (a non-negative argument)"
-    if x == 0:
-        return "sqrt at 0, where its derivative is infinite (a positive argument)"
-    return None
-
-
-def _nonzero_divisor(x: float, y: float) -> str | None:
-    return None if y != 0 else f"division of {x!r} by zero (a non-zero divisor)"
-
-
-def _pow_domain(x: float, y: float) -> str | None:
-    if x == 0 and y < 0:
-        return f"0 to the negative power {y!r} (a non-zero base)"
-    if x < 0 and y != int(y):
-        return f"{x!r} to the non-integer power {y!r} (a non-negative base)"
-    return None
-
-
-def _at_zero(**settings) -> tuple:
-    return (0.0,)
-
-
 # Arithmetic: the grammar of equations.
 _add(Op("add", 2, lambda x, y: x + y, lambda x, y, out: (1.0, 1.0), "{0} + {1}", "plus", infix="+", precedence=10,
         symbolic=lambda x, y, out: (ONE, ONE)))
@@ -274,11 +170,11 @@ _add(Op("sub", 2, lambda x, y: x - y, lambda x, y, out: (1.0, -1.0), "{0} - {1}"
 _add(Op("mul", 2, lambda x, y: x * y, lambda x, y, out: (y, x), "{0} {1}", "times", infix="*", precedence=20,
         symbolic=lambda x, y, out: (y, x)))
 _add(Op("div", 2, lambda x, y: x / y, lambda x, y, out: (1.0 / y, -x / (y * y)), r"\frac{{{0}}}{{{1}}}",
-        "divided by", infix="/", domain=_nonzero_divisor, precedence=20,
+        "divided by", infix="/", domain=nonzero_divisor, precedence=20,
         symbolic=lambda x, y, out: (div(ONE, y), neg(div(x, power(y, const(2)))))))
 _add(Op("neg", 1, lambda x: -x, lambda x, out: (-1.0,), "-{0}", "minus", infix="-", precedence=30,
         symbolic=lambda x, out: (const(-1),)))
-_add(Op("pow", 2, _pow, _pow_partials, "{0}^{{{1}}}", "to the power", infix="**", domain=_pow_domain, precedence=40,
+_add(Op("pow", 2, pow_real, pow_partials, "{0}^{{{1}}}", "to the power", infix="**", domain=pow_domain, precedence=40,
         symbolic=lambda x, y, out: (mul(y, power(x, sub(y, ONE))), mul(out, call("log", x)))))
 
 # Functions and activations, as equations call them and layers use them.
@@ -289,79 +185,101 @@ _add(Op("relu", 1, lambda x: x if x > 0 else 0.0, lambda x, out: (1.0 if x > 0 e
         r"\operatorname{{ReLU}}{args}", "ReLU", callable=True, activation=True, derivative="u{args}",
         note=r"ReLU's derivative is the step function $u(h) = 1 \text{ if } h > 0, \text{ else } 0$ "
              "(also at $h = 0$).",
-        kinks=_at_zero, inactive_below=0.0))
+        kinks=at_zero, inactive_below=0.0))
 _add(Op("leaky_relu", 1, lambda x, alpha: x if x > 0 else alpha * x,
         lambda x, out, alpha: (1.0 if x > 0 else alpha,), r"\operatorname{{LeakyReLU}}_{{{alpha}}}{args}",
         "leaky ReLU", (Param("alpha", 0.01, "the slope below 0"),), callable=True, activation=True,
         derivative="u_{{{alpha}}}{args}",
         note=r"Leaky ReLU's derivative is $u_{\alpha}(h) = 1 \text{ if } h > 0, \text{ else } \alpha$.",
-        kinks=_at_zero, inactive_below=0.0))
-_add(Op("sigmoid", 1, _sigmoid, lambda x, out: (out * (1.0 - out),), r"\sigma{args}", "sigmoid",
+        kinks=at_zero, inactive_below=0.0))
+_add(Op("sigmoid", 1, sigmoid, lambda x, out: (out * (1.0 - out),), r"\sigma{args}", "sigmoid",
         callable=True, activation=True, probability=True,
         symbolic=lambda x, out: (mul(out, sub(ONE, out)),)))
-_add(Op("tanh", 1, math.tanh, lambda x, out: (1.0 - out * out,), r"\tanh{args}", "tanh", callable=True,
+# tanh' = 1 - y^2, taken as (1 - y)(1 + y), as torch: exact where y is near -1 or 1 (a saturated unit)
+_add(Op("tanh", 1, math.tanh, lambda x, out: ((1.0 - out) * (1.0 + out),), r"\tanh{args}", "tanh", callable=True,
         activation=True, symbolic=lambda x, out: (sub(ONE, power(out, const(2))),)))
-_add(Op("softplus", 1, _softplus, lambda x, out: (1.0 if x > SOFTPLUS_THRESHOLD else _sigmoid(x),),
+_add(Op("softplus", 1, softplus, lambda x, out: (1.0 if x > SOFTPLUS_THRESHOLD else sigmoid(x),),
         r"\operatorname{{softplus}}{args}", "softplus", callable=True, activation=True,
         symbolic=lambda x, out: (call("sigmoid", x),)))
-_add(Op("elu", 1, lambda x, alpha: x if x > 0 else (math.exp(x) - 1.0) * alpha,
+_add(Op("elu", 1, lambda x, alpha: x if x >= 0 else math.expm1(x) * alpha,
         lambda x, out, alpha: (1.0 if x > 0 else alpha * math.exp(x),),  # alpha at 0, as torch's x <= 0 branch
         r"\operatorname{{ELU}}_{{{alpha}}}{args}", "ELU", (Param("alpha", 1.0, "-alpha is its value far below 0"),),
         callable=True, activation=True, derivative=r"\operatorname{{ELU}}'_{{{alpha}}}{args}",
         note=r"ELU's derivative is $\operatorname{ELU}'_{\alpha}(h) = 1 \text{ if } h > 0, \text{ else } \alpha e^{h}$ "
              r"(also at $h = 0$, as PyTorch).",
         kinks=lambda alpha: (0.0,) if alpha != 1 else ()))
+_add(Op("selu", 1, lambda x: x * SELU_SCALE if x >= 0 else math.expm1(x) * SELU_NEGATIVE,
+        lambda x, out: (SELU_SCALE if x > 0 else SELU_NEGATIVE * math.exp(x),), r"\operatorname{{SELU}}{args}",
+        "SELU", callable=True, activation=True, derivative=r"\operatorname{{SELU}}'{args}",
+        note=r"SELU's derivative is $\operatorname{SELU}'(h) = \lambda \text{ if } h > 0, "
+             r"\text{ else } \lambda\alpha e^{h}$, "
+             r"with $\lambda = 1.0507\ldots$ and $\alpha = 1.6733\ldots$ ($\lambda\alpha$ at $h = 0$, as PyTorch).",
+        kinks=at_zero))
+_add(Op("celu", 1, celu, celu_partials, r"\operatorname{{CELU}}_{{{alpha}}}{args}", "CELU",
+        (Param("alpha", 1.0, "-alpha is its value far below 0", low=0.0, open_low=True),), callable=True,
+        activation=True, derivative=r"\operatorname{{CELU}}'_{{{alpha}}}{args}",
+        note=r"CELU's derivative is $\operatorname{CELU}'_{\alpha}(h) = 1 \text{ if } h > 0, "
+             r"\text{ else } e^{h/\alpha}$."))
+_add(Op("gelu", 1, gelu, gelu_partials,
+        lambda approximate: r"\operatorname{{GELU}}{args}" if approximate == "none"
+        else r"\operatorname{{GELU}}_{{\tanh}}{args}", "GELU",
+        (Param("approximate", "none", "the exact form with erf, or PyTorch's tanh approximation",
+               choices=("none", "tanh")),),
+        callable=True, activation=True,
+        derivative=lambda approximate: r"\operatorname{{GELU}}'{args}" if approximate == "none"
+        else r"\operatorname{{GELU}}'_{{\tanh}}{args}",
+        note=r"GELU's derivative is $\operatorname{GELU}'(h) = \Phi(h) + h\,\varphi(h)$, $\Phi$ and $\varphi$ the "
+             r"standard normal distribution's cumulative distribution and density; its tanh approximation is "
+             r"differentiated as written, "
+             r"$\frac{1}{2}h\left(1 + \tanh\left(\sqrt{2/\pi}(h + 0.044715 h^3)\right)\right)$."))
+_add(Op("silu", 1, silu, silu_partials, r"\operatorname{{SiLU}}{args}", "SiLU", callable=True, activation=True,
+        symbolic=lambda x, out: (mul(call("sigmoid", x), add(ONE, mul(x, sub(ONE, call("sigmoid", x))))),)))
+_add(Op("mish", 1, mish, mish_partials, r"\operatorname{{Mish}}{args}", "Mish", callable=True, activation=True,
+        symbolic=lambda x, out: (add(call("tanh", call("softplus", x)), mul(mul(x, call("sigmoid", x)), sub(
+            ONE, power(call("tanh", call("softplus", x)), const(2))))),)))
+_add(Op("softsign", 1, lambda x: x / (abs(x) + 1.0), softsign_partials, r"\operatorname{{softsign}}{args}",
+        "softsign", callable=True, activation=True,
+        symbolic=lambda x, out: (div(ONE, power(add(ONE, call("abs", x)), const(2))),)))
+_add(Op("hardtanh", 1, lambda x, min_val, max_val: min(max(x, min_val), max_val),
+        lambda x, out, min_val, max_val: (0.0 if x <= min_val or x >= max_val else 1.0,),
+        r"\operatorname{{HardTanh}}_{{{min_val}, {max_val}}}{args}", "HardTanh",
+        (Param("min_val", -1.0, "its value at and below it"), Param("max_val", 1.0, "its value at and above it")),
+        check=hardtanh_order, callable=True, activation=True,
+        derivative=r"\operatorname{{HardTanh}}'_{{{min_val}, {max_val}}}{args}",
+        note=r"HardTanh's derivative is 1 where $\mathit{min} < h < \mathit{max}$, else 0 (also at the corners, as "
+             "PyTorch).",
+        kinks=lambda min_val, max_val: (min_val, max_val)))
+_add(Op("hardsigmoid", 1, lambda x: min(max(x + 3.0, 0.0), 6.0) / 6.0,
+        lambda x, out: (HARDSIGMOID_SLOPE if -3.0 < x < 3.0 else 0.0,), r"\operatorname{{HardSigmoid}}{args}",
+        "HardSigmoid", callable=True, activation=True, probability=True,
+        derivative=r"\operatorname{{HardSigmoid}}'{args}",
+        note=r"HardSigmoid's derivative is $\frac{1}{6}$ where $-3 < h < 3$, else 0 (also at the corners); PyTorch "
+             r"takes $\frac{1}{6}$ in single precision, $0.1666666716$, and so does handprop.",
+        kinks=lambda: (-3.0, 3.0)))
+_add(Op("logsigmoid", 1, logsigmoid, logsigmoid_partials, r"\ln \sigma{args}", "log-sigmoid", callable=True,
+        activation=True, symbolic=lambda x, out: (call("sigmoid", neg(x)),)))
 _add(Op("exp", 1, math.exp, lambda x, out: (out,), "e^{{{0}}}", "the exponential", callable=True,
         symbolic=lambda x, out: (out,)))
 _add(Op("log", 1, math.log, lambda x, out: (1.0 / x,), r"\ln{args}", "the natural logarithm", callable=True,
-        domain=_positive, symbolic=lambda x, out: (div(ONE, x),)))
+        domain=positive, symbolic=lambda x, out: (div(ONE, x),)))
 _add(Op("sqrt", 1, math.sqrt, lambda x, out: (0.5 / out,), r"\sqrt{{{0}}}", "the square root", callable=True,
-        domain=_non_negative_sqrt,
+        domain=non_negative_sqrt,
         symbolic=lambda x, out: (div(ONE, mul(const(2), out)),)))
 _add(Op("abs", 1, abs, lambda x, out: ((1.0 if x > 0 else -1.0 if x < 0 else 0.0),), r"\left|{0}\right|",
-        "the absolute value", callable=True, derivative=r"\operatorname{{sign}}{args}", kinks=_at_zero))
+        "the absolute value", callable=True, derivative=r"\operatorname{{sign}}{args}", kinks=at_zero))
 _add(Op("softmax", 0, softmax, lambda *args: softmax_jacobian(args[-1]), r"\operatorname{{softmax}}{args}",
         "softmax", callable=True, activation=True, multi_output=True, probability=True, log_op="log_softmax",
-        jacobian_symbols=_softmax_symbols, output_latex=_softmax_latex,
+        jacobian_symbols=softmax_symbols, output_latex=softmax_latex,
         note=r"Softmax's derivatives form its Jacobian: $\frac{\partial y_i}{\partial o_j} = y_i(\delta_{ij} - y_j)$"
              r", that is $y_i(1 - y_i)$ when $i = j$ and $-y_i y_j$ otherwise."))
 # ln of softmax outputs from the logits: the one rewrite of a program (core/fusion.py) puts it where an
 # equation takes the log of a softmax output, as torch's cross_entropy takes the logits.
-_add(Op("log_softmax", 0, log_softmax, _log_softmax_jacobian, r"\ln \operatorname{{softmax}}{args}", "log-softmax",
+_add(Op("log_softmax", 0, log_softmax, log_softmax_jacobian, r"\ln \operatorname{{softmax}}{args}", "log-softmax",
         multi_output=True, jacobian_symbols=lambda outs, i, j: sub(ONE if i == j else ZERO, call("exp", outs[j])),
-        output_latex=lambda args, i: rf"\ln {_softmax_latex(args, i)}"))
+        output_latex=lambda args, i: rf"\ln {softmax_latex(args, i)}"))
 
-# Binary cross-entropy of one probability, as torch.nn.functional.binary_cross_entropy takes it: each log
-# clamped at -100 (so a probability of exactly 0 or 1 gives a finite loss), and the gradient
-# (y - t) / max(y (1 - y), 1e-12).
-BCE_LOG_FLOOR = -100.0
-BCE_EPSILON = 9.999999960041972e-13  # torch's EPSILON = 1e-12 is a C float: this is that float, as a double
-
-
-def _clamped_log(x: float) -> float:
-    """max(ln x, -100), with ln 0 taken as -100."""
-    return max(math.log(x), BCE_LOG_FLOOR) if x > 0 else BCE_LOG_FLOOR
-
-
-def _clamped_log_complement(y: float) -> float:
-    """max(ln(1 - y), -100), as torch's log1p(-y), with ln 0 taken as -100."""
-    return max(math.log1p(-y), BCE_LOG_FLOOR) if y < 1 else BCE_LOG_FLOOR
-
-
-def _bce(y: float, t: float) -> float:
-    return -(t * _clamped_log(y) + (1.0 - t) * _clamped_log_complement(y))
-
-
-def _bce_partials(y: float, t: float, out: float) -> tuple:
-    return ((y - t) / max(y * (1.0 - y), BCE_EPSILON), _clamped_log_complement(y) - _clamped_log(y))
-
-
-def _probability(y: float, t: float) -> str | None:
-    return None if 0.0 <= y <= 1.0 else f"binary cross-entropy of {y!r} (a probability from 0 to 1)"
-
-
-_add(Op("bce", 2, _bce, _bce_partials, r"\operatorname{{bce}}{args}", "binary cross-entropy", callable=True,
-        domain=_probability,
+_add(Op("bce", 2, bce, bce_partials, r"\operatorname{{bce}}{args}", "binary cross-entropy", callable=True,
+        domain=probability,
         symbolic=lambda y, t, out: (div(sub(y, t), mul(y, sub(ONE, y))),
                                     sub(call("log", sub(ONE, y)), call("log", y)))))
 

@@ -23,7 +23,8 @@ import math
 import types
 
 from ..core.fusion import fuse
-from ..core.ops import OPS, SOFTPLUS_THRESHOLD
+from ..core.functions import SOFTPLUS_THRESHOLD
+from ..core.ops import OPS
 from ..core.program import Apply, Const, Program, Ref
 
 _HELPERS = {"_exp": math.exp, "_log": math.log, "_sqrt": math.sqrt, "_tanh": math.tanh, "_log1p": math.log1p,
@@ -45,7 +46,7 @@ INLINE = {
     "relu": ("({0} if {0} > 0.0 else 0.0)", ("(1.0 if {0} > 0.0 else 0.0)",)),
     "leaky_relu": ("({0} if {0} > 0.0 else {alpha} * {0})", ("(1.0 if {0} > 0.0 else {alpha})",)),
     "sigmoid": ("_sigmoid({0})", ("{out} * (1.0 - {out})",)),
-    "tanh": ("_tanh({0})", ("1.0 - {out} * {out}",)),
+    "tanh": ("_tanh({0})", ("(1.0 - {out}) * (1.0 + {out})",)),
     "softplus": (f"({{0}} if {{0}} > {_T} else _log1p(_exp({{0}})))", (f"(1.0 if {{0}} > {_T} else _sigmoid({{0}}))",)),
     "exp": ("_exp({0})", ("{out}",)),
     "log": ("_log({0})", ("1.0 / {0}",)),

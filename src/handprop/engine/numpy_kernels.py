@@ -11,12 +11,14 @@ Shapes: every matrix here is (batch, units) unless its comment says otherwise.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.ops import SOFTPLUS_THRESHOLD
+from ..core.functions import (GELU_PDF, GELU_TANH_BETA, GELU_TANH_KAPPA, HARDSIGMOID_SLOPE, SELU_NEGATIVE, SELU_SCALE,
+                              SOFTPLUS_THRESHOLD, SQRT1_2)
 
 
 class LayerBuffers:
@@ -35,6 +37,7 @@ class LayerBuffers:
         self.delta = matrix()  # dL/dh, and dL/da on its way down
         self.scratch = matrix()
         self.scratch2 = matrix() if output or kernel.scratches > 1 else None
+        self.scratch3 = matrix() if kernel.scratches > 2 else None
         self.mask = matrix(bool)
         self.row_max = np.empty((batch, 1), dtype)  # softmax: the subtracted maximum
         self.row_sum = np.empty((batch, 1), dtype)  # softmax: sum of the exponentials
@@ -102,9 +105,10 @@ def _tanh_forward(u: LayerBuffers) -> None:
 
 
 def _tanh_backward(u: LayerBuffers) -> None:
-    np.multiply(u.a, u.a, out=u.scratch)
-    np.subtract(1.0, u.scratch, out=u.scratch)  # 1 - y^2
+    np.subtract(1.0, u.a, out=u.scratch)
     np.multiply(u.delta, u.scratch, out=u.delta)
+    np.add(u.a, 1.0, out=u.scratch)
+    np.multiply(u.delta, u.scratch, out=u.delta)  # 1 - y^2 as (1 - y)(1 + y), as the op table
 
 
 def _softplus_forward(u: LayerBuffers) -> None:
@@ -123,10 +127,7 @@ def _softplus_backward(u: LayerBuffers) -> None:
 
 
 def _elu_forward(u: LayerBuffers, alpha: float) -> None:
-    np.minimum(u.h, 0.0, out=u.scratch)  # e^x only where x <= 0: no overflow above
-    np.exp(u.scratch, out=u.scratch)
-    np.subtract(u.scratch, 1.0, out=u.scratch)
-    np.multiply(u.scratch, alpha, out=u.a)  # (e^x - 1) alpha, as torch
+    _scaled_exponential(u, u.a, alpha)  # (e^x - 1) alpha, as torch
     np.greater(u.h, 0.0, out=u.mask)
     np.copyto(u.a, u.h, where=u.mask)
 
@@ -137,6 +138,202 @@ def _elu_backward(u: LayerBuffers, alpha: float) -> None:
     np.multiply(u.scratch, alpha, out=u.scratch)  # alpha e^x, alpha at 0
     np.greater(u.h, 0.0, out=u.mask)
     np.copyto(u.scratch, 1.0, where=u.mask)
+    np.multiply(u.delta, u.scratch, out=u.delta)
+
+
+def _scaled_exponential(u: LayerBuffers, out, negative: float, inner: float = 1.0) -> None:
+    """out = (e^(x inner) - 1) negative at and below 0, x above: ELU's family (torch's elu kernel, with expm1)."""
+    np.minimum(u.h, 0.0, out=u.scratch)  # e^x only where x <= 0: no overflow above
+    np.multiply(u.scratch, inner, out=u.scratch)
+    np.expm1(u.scratch, out=u.scratch)
+    np.multiply(u.scratch, negative, out=out)
+
+
+def _selu_forward(u: LayerBuffers) -> None:
+    _scaled_exponential(u, u.a, SELU_NEGATIVE)
+    np.greater(u.h, 0.0, out=u.mask)
+    np.multiply(u.h, SELU_SCALE, out=u.scratch)
+    np.copyto(u.a, u.scratch, where=u.mask)
+
+
+def _selu_backward(u: LayerBuffers) -> None:
+    np.minimum(u.h, 0.0, out=u.scratch)
+    np.exp(u.scratch, out=u.scratch)
+    np.multiply(u.scratch, SELU_NEGATIVE, out=u.scratch)  # scale alpha e^x, at 0 too
+    np.greater(u.h, 0.0, out=u.mask)
+    np.copyto(u.scratch, SELU_SCALE, where=u.mask)
+    np.multiply(u.delta, u.scratch, out=u.delta)
+
+
+def _celu_forward(u: LayerBuffers, alpha: float) -> None:
+    _scaled_exponential(u, u.a, alpha, 1.0 / alpha)
+    np.greater(u.h, 0.0, out=u.mask)
+    np.copyto(u.a, u.h, where=u.mask)
+
+
+def _celu_backward(u: LayerBuffers, alpha: float) -> None:
+    inverse = 1.0 / float(np.float32(alpha))  # as torch, and the op table: 1/alpha from alpha in single precision
+    np.minimum(u.h, 0.0, out=u.scratch)
+    np.multiply(u.scratch, inverse, out=u.scratch)
+    np.exp(u.scratch, out=u.scratch)
+    np.multiply(u.scratch, inverse * alpha, out=u.scratch)  # e^(x/alpha), as torch's (1/alpha) alpha e^(x/alpha)
+    np.greater(u.h, 0.0, out=u.mask)
+    np.copyto(u.scratch, 1.0, where=u.mask)
+    np.multiply(u.delta, u.scratch, out=u.delta)
+
+
+_erf = np.frompyfunc(math.erf, 1, 1)  # NumPy has no erf: the standard library's, element by element
+
+
+def _gelu_tanh_inner(u: LayerBuffers, out) -> None:
+    """out = tanh(sqrt(2/pi) (x + 0.044715 x^3))."""
+    np.multiply(u.h, u.h, out=out)
+    np.multiply(out, u.h, out=out)
+    np.multiply(out, GELU_TANH_KAPPA, out=out)
+    np.add(out, u.h, out=out)
+    np.multiply(out, GELU_TANH_BETA, out=out)
+    np.tanh(out, out=out)
+
+
+def _gelu_forward(u: LayerBuffers, approximate: str) -> None:
+    if approximate == "tanh":
+        _gelu_tanh_inner(u, u.scratch)
+    else:
+        np.multiply(u.h, SQRT1_2, out=u.scratch)
+        np.copyto(u.scratch, _erf(u.scratch), casting="unsafe")
+    np.add(u.scratch, 1.0, out=u.scratch)
+    np.multiply(u.h, 0.5, out=u.a)
+    np.multiply(u.a, u.scratch, out=u.a)  # x/2 (1 + erf(x/sqrt 2)), or its tanh form
+
+
+def _gelu_backward(u: LayerBuffers, approximate: str) -> None:
+    if approximate == "tanh":
+        _gelu_tanh_inner(u, u.scratch)  # t
+        np.subtract(1.0, u.scratch, out=u.scratch2)
+        np.add(u.scratch, 1.0, out=u.scratch3)  # 1 + t
+        np.multiply(u.scratch2, u.scratch3, out=u.scratch2)  # 1 - t^2 as (1 - t)(1 + t), as torch
+        np.multiply(u.h, u.h, out=u.scratch)
+        np.multiply(u.scratch, 3.0 * GELU_TANH_KAPPA, out=u.scratch)
+        np.add(u.scratch, 1.0, out=u.scratch)
+        np.multiply(u.scratch, GELU_TANH_BETA, out=u.scratch)  # the inner function's derivative
+        np.multiply(u.scratch2, u.scratch, out=u.scratch2)
+        np.multiply(u.scratch2, u.h, out=u.scratch2)
+        np.multiply(u.scratch2, 0.5, out=u.scratch2)  # x/2 (1 - t^2) inner'
+        np.multiply(u.scratch3, 0.5, out=u.scratch)  # (1 + t)/2
+    else:
+        np.multiply(u.h, u.h, out=u.scratch2)
+        np.multiply(u.scratch2, -0.5, out=u.scratch2)
+        np.exp(u.scratch2, out=u.scratch2)
+        np.multiply(u.scratch2, GELU_PDF, out=u.scratch2)  # the normal density
+        np.multiply(u.scratch2, u.h, out=u.scratch2)  # x phi(x)
+        np.multiply(u.h, SQRT1_2, out=u.scratch)
+        np.copyto(u.scratch, _erf(u.scratch), casting="unsafe")
+        np.add(u.scratch, 1.0, out=u.scratch)
+        np.multiply(u.scratch, 0.5, out=u.scratch)  # Phi(x)
+    np.add(u.scratch, u.scratch2, out=u.scratch)
+    np.multiply(u.delta, u.scratch, out=u.delta)
+
+
+def _silu_forward(u: LayerBuffers) -> None:
+    _sigmoid(u.h, u.a, u.scratch, u.mask)
+    np.multiply(u.a, u.h, out=u.a)  # x sigmoid(x)
+
+
+def _silu_backward(u: LayerBuffers) -> None:
+    _sigmoid(u.h, u.scratch, u.scratch2, u.mask)  # s
+    np.subtract(1.0, u.scratch, out=u.scratch2)
+    np.multiply(u.scratch2, u.h, out=u.scratch2)
+    np.add(u.scratch2, 1.0, out=u.scratch2)
+    np.multiply(u.scratch, u.scratch2, out=u.scratch)  # s (1 + x (1 - s))
+    np.multiply(u.delta, u.scratch, out=u.delta)
+
+
+def _tanh_softplus(u: LayerBuffers, out) -> None:
+    """out = tanh(ln(1 + e^x)); above 20 it is 1 to the last bit, and e^x is not taken there."""
+    np.minimum(u.h, SOFTPLUS_THRESHOLD, out=out)
+    np.exp(out, out=out)
+    np.log1p(out, out=out)
+    np.tanh(out, out=out)
+
+
+def _mish_forward(u: LayerBuffers) -> None:
+    _tanh_softplus(u, u.a)
+    np.multiply(u.a, u.h, out=u.a)
+
+
+def _mish_backward(u: LayerBuffers) -> None:
+    _tanh_softplus(u, u.scratch3)  # t
+    _sigmoid(u.h, u.scratch, u.scratch2, u.mask)
+    np.multiply(u.scratch, u.h, out=u.scratch)  # x sigmoid(x)
+    np.multiply(u.scratch3, u.scratch3, out=u.scratch2)
+    np.subtract(1.0, u.scratch2, out=u.scratch2)
+    np.multiply(u.scratch, u.scratch2, out=u.scratch)
+    np.add(u.scratch, u.scratch3, out=u.scratch)  # t + x sigmoid(x) (1 - t^2)
+    np.multiply(u.delta, u.scratch, out=u.delta)
+
+
+def _softsign_forward(u: LayerBuffers) -> None:
+    np.abs(u.h, out=u.scratch)
+    np.add(u.scratch, 1.0, out=u.scratch)
+    np.divide(u.h, u.scratch, out=u.a)
+
+
+def _softsign_backward(u: LayerBuffers) -> None:
+    # As torch's autograd of x / (|x| + 1): 1/b - ((x/b)/b) sign(x), b = |x| + 1.
+    np.abs(u.h, out=u.scratch2)
+    np.add(u.scratch2, 1.0, out=u.scratch)  # b
+    np.divide(u.scratch2, u.scratch, out=u.scratch2)
+    np.divide(u.scratch2, u.scratch, out=u.scratch2)  # ((x/b)/b) sign(x) is (|x|/b)/b to the last bit
+    np.divide(1.0, u.scratch, out=u.scratch)
+    np.subtract(u.scratch, u.scratch2, out=u.scratch)
+    np.multiply(u.delta, u.scratch, out=u.delta)
+
+
+def _hardtanh_forward(u: LayerBuffers, min_val: float, max_val: float) -> None:
+    np.maximum(u.h, min_val, out=u.a)
+    np.minimum(u.a, max_val, out=u.a)
+
+
+def _hardtanh_backward(u: LayerBuffers, min_val: float, max_val: float) -> None:
+    np.greater(u.h, min_val, out=u.mask)
+    np.multiply(u.delta, u.mask, out=u.delta)
+    np.less(u.h, max_val, out=u.mask)  # 0 at both corners, as torch
+    np.multiply(u.delta, u.mask, out=u.delta)
+
+
+def _hardsigmoid_forward(u: LayerBuffers) -> None:
+    np.add(u.h, 3.0, out=u.a)
+    np.maximum(u.a, 0.0, out=u.a)
+    np.minimum(u.a, 6.0, out=u.a)
+    np.divide(u.a, 6.0, out=u.a)
+
+
+def _hardsigmoid_backward(u: LayerBuffers) -> None:
+    np.greater(u.h, -3.0, out=u.mask)
+    np.multiply(u.delta, u.mask, out=u.delta)
+    np.less(u.h, 3.0, out=u.mask)
+    np.multiply(u.delta, u.mask, out=u.delta)
+    np.multiply(u.delta, HARDSIGMOID_SLOPE, out=u.delta)
+
+
+def _logsigmoid_forward(u: LayerBuffers) -> None:
+    np.abs(u.h, out=u.scratch)
+    np.negative(u.scratch, out=u.scratch)
+    np.exp(u.scratch, out=u.scratch)
+    np.log1p(u.scratch, out=u.scratch)
+    np.minimum(u.h, 0.0, out=u.a)
+    np.subtract(u.a, u.scratch, out=u.a)  # min(x, 0) - ln(1 + e^-|x|)
+
+
+def _logsigmoid_backward(u: LayerBuffers) -> None:
+    np.abs(u.h, out=u.scratch)
+    np.negative(u.scratch, out=u.scratch)
+    np.exp(u.scratch, out=u.scratch)  # b = e^-|x|
+    np.add(u.scratch, 1.0, out=u.scratch2)
+    np.divide(u.scratch, u.scratch2, out=u.scratch)  # b/(1 + b): the derivative at and above 0
+    np.less(u.h, 0.0, out=u.mask)
+    np.subtract(1.0, u.scratch, out=u.scratch2)
+    np.copyto(u.scratch, u.scratch2, where=u.mask)  # 1 - b/(1 + b) below 0
     np.multiply(u.delta, u.scratch, out=u.delta)
 
 
@@ -165,6 +362,15 @@ ACTIVATIONS = {
     "tanh": Kernel(_tanh_forward, _tanh_backward),
     "softplus": Kernel(_softplus_forward, _softplus_backward, scratches=2),
     "elu": Kernel(_elu_forward, _elu_backward),
+    "selu": Kernel(_selu_forward, _selu_backward),
+    "celu": Kernel(_celu_forward, _celu_backward),
+    "gelu": Kernel(_gelu_forward, _gelu_backward, scratches=3),
+    "silu": Kernel(_silu_forward, _silu_backward, scratches=2),
+    "mish": Kernel(_mish_forward, _mish_backward, scratches=3),
+    "softsign": Kernel(_softsign_forward, _softsign_backward, scratches=2),
+    "hardtanh": Kernel(_hardtanh_forward, _hardtanh_backward),
+    "hardsigmoid": Kernel(_hardsigmoid_forward, _hardsigmoid_backward),
+    "logsigmoid": Kernel(_logsigmoid_forward, _logsigmoid_backward, scratches=2),
     "softmax": Kernel(_softmax_forward, _softmax_backward),
 }
 

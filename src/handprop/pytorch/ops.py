@@ -32,6 +32,15 @@ MODULES = {
     "tanh": Module("Tanh"),
     "softplus": Module("Softplus", fixed={"beta": (1.0,), "threshold": (20.0,)}),
     "elu": Module("ELU", {"alpha": "alpha"}),
+    "selu": Module("SELU"),
+    "celu": Module("CELU", {"alpha": "alpha"}),
+    "gelu": Module("GELU", {"approximate": "approximate"}),
+    "silu": Module("SiLU"),
+    "mish": Module("Mish"),
+    "softsign": Module("Softsign"),
+    "hardtanh": Module("Hardtanh", {"min_val": "min_val", "max_val": "max_val"}),
+    "hardsigmoid": Module("Hardsigmoid"),
+    "logsigmoid": Module("LogSigmoid"),
     "softmax": Module("Softmax", fixed={"dim": (-1, 1)}, build={"dim": -1}),
 }
 
@@ -56,6 +65,11 @@ def functions(torch) -> dict:
         "sigmoid": torch.sigmoid, "tanh": torch.tanh,
         "softplus": F.softplus,  # beta 1, threshold 20: x itself above 20
         "elu": lambda x, alpha: F.elu(x, alpha=alpha),  # alpha e^x at and below 0
+        "selu": F.selu, "celu": lambda x, alpha: F.celu(x, alpha=alpha),
+        "gelu": lambda x, approximate: F.gelu(x, approximate=approximate),
+        "silu": F.silu, "mish": F.mish, "softsign": F.softsign,
+        "hardtanh": lambda x, min_val, max_val: F.hardtanh(x, min_val=min_val, max_val=max_val),  # 0 at the corners
+        "hardsigmoid": F.hardsigmoid, "logsigmoid": F.logsigmoid,
         "exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt, "abs": torch.abs,
         "softmax": stacked(torch.softmax), "log_softmax": stacked(torch.log_softmax),
         "bce": lambda y, t: _binary_cross_entropy(torch, y, t),

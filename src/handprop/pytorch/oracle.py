@@ -200,7 +200,7 @@ class _Jitter:
     # Ops whose derivative torch (and handprop) compute from their output: from a saturated output (y near
     # 1) the derivative inherits the output's rounding error many times over, so it is taken from the
     # jittered output here.
-    FROM_OUTPUT = {"sigmoid": lambda y: y * (1 - y), "tanh": lambda y: 1 - y * y, "softmax": None}
+    FROM_OUTPUT = {"sigmoid": lambda y: y * (1 - y), "tanh": lambda y: (1 - y) * (1 + y), "softmax": None}
 
     def from_output(self, op: str, function, x):
         with self.torch.no_grad():
