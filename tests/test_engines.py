@@ -32,9 +32,19 @@ def test_auto_keeps_a_small_problem_on_the_scalar_path():
     assert isinstance(make_engine(handprop.load("homework"), engine="auto", steps=1), ScalarEngine)
 
 
-def test_auto_takes_numpy_for_a_wide_network():
-    engine = make_engine(wide(), engine="auto", steps=1000)
-    assert engine.name == "numpy"
+@pytest.mark.parametrize("faster", ["numpy", "scalar"])
+def test_auto_takes_the_engine_it_measures_faster_for_a_large_problem(monkeypatch, faster):
+    from handprop.engine import choice
+
+    measured = []
+
+    def seconds(engine, rows):  # the clock, mocked: timing itself belongs to benchmarks/bench_training.py
+        measured.append(engine.name)
+        return 1.0 if engine.name == faster else 2.0
+
+    monkeypatch.setattr(choice, "measured_seconds", seconds)
+    assert make_engine(wide(), engine="auto", steps=1000).name == faster
+    assert sorted(measured) == ["numpy", "scalar"]
 
 
 @pytest.mark.parametrize("example", ["homework", "xor", "regression_batch"])

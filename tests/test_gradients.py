@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-import random
 
 import pytest
 
 import handprop
+from conftest import random_network
 from handprop.problem.layered import LOSSES
 from handprop.core.ops import ACTIVATIONS
 from handprop.problem.spec import from_dict
@@ -15,23 +15,10 @@ from handprop.engine.interpreter import run_batch
 
 
 def network(activation: str, loss: str, *, hidden: int = 3, batch: int = 2, seed: int = 0) -> dict:
-    rng = random.Random(seed)
-    outputs = 2
     # Output activations that keep each loss in its domain.
-    final = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}.get(loss, "identity")
-    layers = [{"units": hidden, "activation": activation}, {"units": outputs, "activation": final}]
-    if activation == "leaky_relu":
-        layers[0]["alpha"] = 0.05
-    count_w = 2 * hidden + hidden * outputs
-    targets = [[1, 0], [0, 1], [1, 0]][:batch] if final == "softmax" else \
-        [[rng.choice([0.0, 1.0]) for _ in range(outputs)] for _ in range(batch)]
-    return {
-        "network": {"inputs": 2, "layers": layers, "loss": loss},
-        "parameters": {"w": [rng.uniform(-1, 1) for _ in range(count_w)],
-                       "b": [rng.uniform(-0.5, 0.5) for _ in range(hidden + outputs)]},
-        "data": {"x": [[rng.uniform(-1, 1) for _ in range(2)] for _ in range(batch)], "t": targets},
-        "optimizer": {"lr": 0.1},
-    }
+    output = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}.get(loss, "identity")
+    return random_network([2, hidden, 2], activation, output, loss, batch, seed=seed, naming="sequential",
+                          optimizer={"lr": 0.1})
 
 
 def finite_difference(problem, name: str, step: float = 1e-6) -> float:

@@ -7,7 +7,7 @@ import random
 import pytest
 
 import handprop
-from conftest import random_layered_parameters, random_layers
+from conftest import random_network
 from handprop.problem.layered import LOSSES
 from handprop.core.ops import ACTIVATIONS
 from handprop.problem.spec import from_dict
@@ -27,19 +27,9 @@ TORCH_ACTIVATIONS = {
 
 
 def random_problem(widths: list[int], activation: str, loss: str, batch: int, seed: int) -> dict:
-    rng = random.Random(seed)
-    final = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}.get(loss, rng.choice(["identity", "tanh"]))
-    layers = random_layers(widths, activation, final)
-    parameters = random_layered_parameters(rng, widths)
-    if final == "softmax":
-        targets = [[1.0 if j == rng.randrange(widths[-1]) else 0.0 for j in range(widths[-1])] for _ in range(batch)]
-    else:
-        targets = [[rng.choice([0.0, 1.0]) if final == "sigmoid" else rng.uniform(-1, 1) for _ in range(widths[-1])]
-                   for _ in range(batch)]
-    return {"network": {"inputs": widths[0], "layers": layers, "loss": loss, "naming": "layered"},
-            "parameters": parameters,
-            "data": {"x": [[rng.uniform(-2, 2) for _ in range(widths[0])] for _ in range(batch)], "t": targets},
-            "optimizer": {"lr": 0.3, "steps": 2}}
+    output = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}.get(
+        loss, random.Random(seed).choice(["identity", "tanh"]))
+    return random_network(widths, activation, output, loss, batch, seed=seed, optimizer={"lr": 0.3, "steps": 2})
 
 
 def torch_reference(raw: dict):

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import random
 
 import pytest
 
 import handprop
-from conftest import write
+from conftest import random_network, write
 from handprop.engine.compiled import compile_program
 from handprop.problem.layered import LOSSES
 from handprop.core.ops import ACTIVATIONS
@@ -18,15 +17,9 @@ from handprop.training import schedule, train
 
 
 def layered(activation: str, loss: str, batch: int = 3, seed: int = 0) -> dict:
-    rng = random.Random(seed)
-    final = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}.get(loss, "tanh")
-    layers = [{"units": 3, "activation": activation}, {"units": 2, "activation": final}]
-    targets = [[1, 0], [0, 1], [1, 0], [0, 1]][:batch] if final != "tanh" else \
-        [[rng.uniform(-1, 1) for _ in range(2)] for _ in range(batch)]
-    return {"network": {"inputs": 2, "layers": layers, "loss": loss},
-            "parameters": {"w": [rng.uniform(-1, 1) for _ in range(12)], "b": [rng.uniform(-.5, .5) for _ in range(5)]},
-            "data": {"x": [[rng.uniform(-1, 1) for _ in range(2)] for _ in range(batch)], "t": targets},
-            "optimizer": {"lr": 0.1}}
+    output = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}.get(loss, "tanh")
+    return random_network([2, 3, 2], activation, output, loss, batch, seed=seed, naming="sequential",
+                          optimizer={"lr": 0.1})
 
 
 @pytest.mark.parametrize("loss", list(LOSSES))

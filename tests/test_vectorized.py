@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import random
 
 import pytest
 
 import handprop
-from conftest import random_layered_parameters, random_layers
+from conftest import random_network
 from handprop.core.optim import Optimizer, optimizer_step
 from handprop.problem.optimizer_form import optimizer_config
 from handprop.problem.spec import from_dict
@@ -17,30 +16,6 @@ np = pytest.importorskip("numpy")
 from handprop.engine.numpy_engine import NumpyEngine  # noqa: E402  (needs NumPy)
 
 REL, ABS = 1e-12, 1e-14
-
-
-def problem_dict(widths: list[int], hidden: str, output: str, loss: str, batch: int, *, seed: int = 0,
-                 naming: str = "layered", optimizer: dict | None = None) -> dict:
-    """A layered network with random parameters and data; targets that fit the output and the loss."""
-    rng = random.Random(seed)
-    layers = random_layers(widths, hidden, output)
-    parameters = random_layered_parameters(rng, widths)
-    if output == "softmax":
-        hot = [rng.randrange(widths[-1]) for _ in range(batch)]
-        targets = [[1.0 if j == k else 0.0 for j in range(widths[-1])] for k in hot]
-    elif output == "sigmoid":
-        targets = [[rng.choice([0.0, 1.0, 0.3]) for _ in range(widths[-1])] for _ in range(batch)]
-    else:
-        targets = [[rng.uniform(-1, 1) for _ in range(widths[-1])] for _ in range(batch)]
-    raw = {"network": {"inputs": widths[0], "layers": layers, "loss": loss, "naming": "layered"},
-           "parameters": parameters,
-           "data": {"x": [[rng.uniform(-2, 2) for _ in range(widths[0])] for _ in range(batch)], "t": targets},
-           "optimizer": optimizer or {"lr": 0.3}}
-    if naming == "sequential":
-        raw["network"]["naming"] = "sequential"
-        raw["parameters"] = {"w": [v for n in range(1, len(widths)) for row in parameters[f"W{n}"] for v in row],
-                             "b": [v for n in range(1, len(widths)) for v in parameters[f"b{n}"]]}
-    return raw
 
 
 def scalar_steps(problem, steps: int):
@@ -89,7 +64,7 @@ SHAPES = [([2, 3, 2], 1), ([3, 4, 3, 2], 5)]
 @pytest.mark.parametrize("hidden", HIDDEN)
 def test_agrees_with_scalar_engine(hidden, output, loss, widths, batch):
     naming = "sequential" if batch == 1 else "layered"
-    raw = problem_dict(widths, hidden, output, loss, batch, seed=len(widths) + batch, naming=naming)
+    raw = random_network(widths, hidden, output, loss, batch, seed=len(widths) + batch, naming=naming)
     assert_same(from_dict(raw))
 
 
@@ -113,7 +88,7 @@ OPTIMIZER_CASES = [
 
 @pytest.mark.parametrize("section", OPTIMIZER_CASES, ids=lambda s: "-".join(f"{k}={v}" for k, v in s.items()))
 def test_optimizers_agree_with_scalar_path(section):
-    raw = problem_dict([3, 4, 3], "tanh", "softmax", "cross_entropy", 4, seed=11, optimizer=section)
+    raw = random_network([3, 4, 3], "tanh", "softmax", "cross_entropy", 4, seed=11, optimizer=section)
     assert_same(from_dict(raw), steps=5)
 
 
@@ -155,7 +130,7 @@ def test_large_logits(target):
 
 @pytest.mark.parametrize("hidden", ["sigmoid", "softplus", "tanh"])
 def test_large_preactivations(hidden):
-    raw = problem_dict([2, 3, 2], hidden, "sigmoid", "binary_cross_entropy", 3, seed=5)
+    raw = random_network([2, 3, 2], hidden, "sigmoid", "binary_cross_entropy", 3, seed=5)
     raw["parameters"]["W1"] = [[30.0, -25.0], [-40.0, 10.0], [0.5, 0.25]]  # x up to 2: |h| up to 100
     raw["parameters"]["W2"] = [[0.05, -0.02, 0.03], [-0.04, 0.01, 0.02]]  # outputs away from 0 and 1
     raw["optimizer"] = {"lr": 0.001}  # and small steps keep them there
@@ -163,7 +138,7 @@ def test_large_preactivations(hidden):
 
 
 def test_float32_loss():
-    raw = problem_dict([4, 8, 8, 3], "tanh", "softmax", "cross_entropy", 16, seed=3)
+    raw = random_network([4, 8, 8, 3], "tanh", "softmax", "cross_entropy", 16, seed=3)
     problem = from_dict(raw)
     single = NumpyEngine(problem, dtype="float32")
     double = NumpyEngine(problem)
@@ -177,7 +152,7 @@ def test_float32_loss():
 @pytest.mark.parametrize("rows", [[4, 0, 2], [1, 2, 3], slice(1, 4), np.array([5, 5, 1])],
                          ids=["list", "consecutive", "slice", "array"])
 def test_rows_are_a_problem_of_those_rows(rows):
-    raw = problem_dict([3, 4, 2], "relu", "softmax", "cross_entropy", 6, seed=8)
+    raw = random_network([3, 4, 2], "relu", "softmax", "cross_entropy", 6, seed=8)
     engine = NumpyEngine(from_dict(raw))
     picked = list(range(6))[rows] if isinstance(rows, slice) else list(rows)
     raw["data"] = {key: [raw["data"][key][k] for k in picked] for key in ("x", "t")}
@@ -187,12 +162,12 @@ def test_rows_are_a_problem_of_those_rows(rows):
         assert engine.gradients()[name] == pytest.approx(value, rel=REL, abs=ABS)
     assert engine.outputs(rows) == pytest.approx(alone.outputs(), rel=REL)
     # The full batch afterwards still uses every sample.
-    assert engine.loss_and_gradients() == pytest.approx(NumpyEngine(from_dict(problem_dict(
+    assert engine.loss_and_gradients() == pytest.approx(NumpyEngine(from_dict(random_network(
         [3, 4, 2], "relu", "softmax", "cross_entropy", 6, seed=8))).loss_and_gradients(), rel=REL)
 
 
 def test_outputs_are_the_scalar_engine_outputs():
-    problem = from_dict(problem_dict([3, 5, 2], "softplus", "sigmoid", "binary_cross_entropy", 4, seed=2))
+    problem = from_dict(random_network([3, 5, 2], "softplus", "sigmoid", "binary_cross_entropy", 4, seed=2))
     _, _, traces = run_batch(problem.program, problem.parameters, problem.data, problem.batch_size)
     expected = [[trace.values[name] for name in problem.program.outputs] for trace in traces]
     assert NumpyEngine(problem).outputs() == pytest.approx(np.array(expected), rel=REL)
@@ -253,7 +228,7 @@ def test_equations_problem_is_refused():
 
 
 def test_loss_outside_its_domain_is_an_error():
-    raw = problem_dict([1, 1], "identity", "identity", "mse", 1)
+    raw = random_network([1, 1], "identity", "identity", "mse", 1)
     raw["network"]["loss"] = "cross_entropy"
     raw["data"]["t"] = [[1.0]]
     raw["parameters"] = {"W1": [[-1.0]], "b1": [0.0]}
@@ -281,7 +256,7 @@ def test_every_activation_and_loss_has_a_kernel():
 
 
 def test_consecutive_rows_are_a_view_of_the_data():
-    engine = NumpyEngine(from_dict(problem_dict([3, 4, 2], "relu", "softmax", "cross_entropy", 6, seed=8)))
+    engine = NumpyEngine(from_dict(random_network([3, 4, 2], "relu", "softmax", "cross_entropy", 6, seed=8)))
     for rows in ([1, 2, 3], range(2, 6), slice(0, 6)):
         x, t = engine.samples.batch(rows)
         assert np.shares_memory(x, engine.X) and np.shares_memory(t, engine.T), rows
@@ -309,7 +284,7 @@ def test_snapshot_keeps_the_latest_parameters():
 def test_train_keeps_the_last_good_parameters_on_the_numpy_engine():
     from handprop.training import TrainingDiverged, train
 
-    raw = problem_dict([2, 3, 1], "identity", "identity", "mse", 3, seed=4, optimizer={"lr": 40.0})
+    raw = random_network([2, 3, 1], "identity", "identity", "mse", 3, seed=4, optimizer={"lr": 40.0})
     problem = from_dict(raw)
     engine = NumpyEngine(problem)
     optimizer = engine.make_optimizer(problem.optimizer)
@@ -330,7 +305,7 @@ def test_the_update_in_chunks_is_the_update(monkeypatch, section):
     from handprop.engine import numpy_engine as vectorized
 
     monkeypatch.setattr(vectorized, "_SGD_CHUNK", 7)  # the 17 homework parameters in 3 chunks, the last short
-    problem = from_dict(problem_dict([3, 4, 3], "tanh", "softmax", "cross_entropy", 4, seed=11, optimizer=section))
+    problem = from_dict(random_network([3, 4, 3], "tanh", "softmax", "cross_entropy", 4, seed=11, optimizer=section))
     assert_same(problem, steps=3)
     engine = NumpyEngine(problem, dtype="float32")
     engine.loss_and_gradients()
