@@ -81,6 +81,23 @@ def test_from_layers_numpy_values_and_init():
     assert len(problem.parameters) == 3 * 2 + 3 + 3 + 1
 
 
+@pytest.mark.parametrize("layer, settings", [((3, "leaky_relu", 0.2), (("alpha", 0.2),)),
+                                             ((3, "elu", {"alpha": 0.5}), (("alpha", 0.5),)),
+                                             ({"units": 3, "activation": "hardtanh", "max_val": 2.0},
+                                              (("min_val", -1.0), ("max_val", 2.0))),
+                                             ((3, "gelu", {"approximate": "tanh"}), (("approximate", "tanh"),))])
+def test_from_layers_takes_an_activations_settings(layer, settings):
+    problem = Problem.from_layers(2, [layer, (2, "softmax")], loss="cross_entropy", weights=HOMEWORK_W,
+                                  biases=HOMEWORK_B, x=[0.26, 0.33], t=[1, 0])
+    assert problem.network.layers[0].params == settings
+
+
+def test_from_layers_refuses_a_setting_out_of_range_as_a_file_would():
+    with pytest.raises(HandpropError, match=r"network.layers: layer 1: alpha: celu's alpha is -1"):
+        Problem.from_layers(2, [(3, "celu", -1), (2, "softmax")], loss="cross_entropy", weights=HOMEWORK_W,
+                            biases=HOMEWORK_B, x=[0.26, 0.33], t=[1, 0])
+
+
 def test_from_layers_error_names_the_place():
     with pytest.raises(HandpropError, match="parameters.w"):
         Problem.from_layers(2, [(3, "relu"), (2, "softmax")], loss="cross_entropy", weights=[0.1], biases=HOMEWORK_B,

@@ -157,3 +157,13 @@ def test_no_op_is_named_outside_the_tables():
 def test_the_scan_finds_a_name_special_case():
     tree = ast.parse('if layer.activation == "leaky_relu":\n    pass\nWORDS = {"relu": "ReLU", "tanh": "tanh"}\n')
     assert _named_ops(tree) == [(1, "leaky_relu"), (3, "relu"), (3, "tanh")]
+
+
+def test_every_function_and_activation_is_documented():
+    docs = (SRC.parent.parent / "docs" / "problem-files.md").read_text(encoding="utf-8")
+    table = docs.split("## Activations and functions")[1].split("\n## ")[0]
+    documented = {line.split("`")[1] for line in table.splitlines() if line.startswith("| `")}
+    assert documented == set(FUNCTIONS) | set(ACTIVATIONS)
+    for name in documented:
+        for param in OPS[name].params:
+            assert f"`{param.name}`" in table, (name, param.name)

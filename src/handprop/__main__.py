@@ -1,3 +1,5 @@
+"""`python -m handprop`: the command line, as the `handprop` command runs it."""
+
 import sys
 
 from .cli import main

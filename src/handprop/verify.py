@@ -11,7 +11,7 @@ L the four one-sided slopes between the five points change by about the same amo
 corner, relu's or abs's at 0, say) within the step, and a gradient that disagrees with the finite difference by no more
 than the kink explains is reported as a kink, not a failure.
 
-PyTorch. When torch is installed, the same program is evaluated in float64 with autograd (torch_program.py),
+PyTorch. When torch is installed, the same program is evaluated in float64 with autograd (pytorch/oracle.py),
 and torch.optim takes the optimizer's steps; the loss, the gradients and the parameters after the steps must
 agree. Some computations amplify rounding far beyond 1e-10 (a saturated sigmoid's 1 - y, a tiny gradient
 that Adam or RMSprop scale up to a full step): torch runs twice more with every op's result given a random

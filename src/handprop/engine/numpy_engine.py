@@ -1,10 +1,10 @@
 """The NumPy engine for layered networks: the scalar engine's answers, a whole batch at a time.
 
 Scope: a layered network (dense layers, one activation each, one loss), many steps and large layers.
-The scalar engine (scalar.py) interprets the lowered equations sample by sample and keeps every value;
+The interpreter (interpreter.py) works the lowered equations out sample by sample and keeps every value;
 this engine keeps one matrix per quantity and nothing else, and gives the same loss, gradients and
 updates to rounding (1e-12 relative in float64). The activation and loss kernels, and their
-conventions, are in vectorized_kernels.py.
+conventions, are in numpy_kernels.py.
 
 Shapes follow torch.nn.Linear: W[n] is (units, fan_in), b[n] is (units,), activations are
 (batch, units), so a layer is h = a_prev @ W.T + b. The batch loss is the mean of the per-sample
@@ -22,7 +22,7 @@ at batch 16, where NumPy's per-call overhead dominates (benchmarks/bench_trainin
 Memory: every parameter lives in one flat vector `theta`, and W[n], b[n] are views into it; the
 gradients likewise in one flat vector. An elementwise optimizer step is then a few whole-vector
 operations however many layers there are, and a snapshot of the parameters is one copy. Each step
-writes into buffers made once per batch size (vectorized_batches.py picks the batch's rows).
+writes into buffers made once per batch size (numpy_batches.py picks the batch's rows).
 """
 
 from __future__ import annotations

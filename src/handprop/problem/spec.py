@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..core.ops import OPS
 from ..core.optim import OptimizerConfig
 from .optimizer_form import optimizer_config
 from ..core.program import Program
@@ -69,8 +70,9 @@ class Problem:
                     init: str | None = None, seed: int = 0, title: str = "Layered network") -> "Problem":
         """A layered network, as a problem file's [network] layers, from Python values.
 
-        layers: each a dict as in a file ({"units": 3, "activation": "relu"}), a (units, activation) pair, or
-        a number of units (identity). weights: one flat list w1, w2, ... (sequential naming), or one matrix per
+        layers: each a dict as in a file ({"units": 3, "activation": "relu"}), a (units, activation) pair, a
+        triple with the activation's settings ((3, "elu", {"alpha": 0.5}), or (3, "leaky_relu", 0.2) for its
+        first), or a number of units (identity). weights: one flat list w1, w2, ... (sequential naming), or one matrix per
         layer, rows = units, columns = inputs (as torch.nn.Linear.weight); biases: one flat list (sequential),
         or one list per layer. Without weights and biases, `init` names a scheme that draws them (seeded).
         optimizer: a name, or a dict of settings as an [optimizer] section ({"name": "adam", "lr": 0.01}).
@@ -232,8 +234,12 @@ def _layer(layer) -> dict:
         entry = {"units": layer[0]}
         if len(layer) > 1:
             entry["activation"] = layer[1]
-        if len(layer) > 2:
-            entry["alpha"] = layer[2]
+        if len(layer) > 2:  # the activation's settings: a dict, or one number for its first (leaky_relu's alpha)
+            if isinstance(layer[2], dict):
+                entry.update(layer[2])
+            else:
+                op = OPS.get(str(layer[1]))
+                entry[op.params[0].name if op is not None and op.params else "alpha"] = layer[2]
         return entry
     return {"units": layer}
 

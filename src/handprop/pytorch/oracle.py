@@ -119,7 +119,7 @@ def torch_optimizer(tensors: list, config):
              "rmsprop": torch.optim.RMSprop, "adagrad": torch.optim.Adagrad}
     if config.name not in kinds:
         raise NoTorchCounterpart(f"optimizer '{config.name}' has no torch.optim counterpart in "
-                                 "handprop.torch_program")
+                                 "handprop.pytorch.ops")
     options = {key: tuple(value) if isinstance(value, list) else value for key, value in config.options.items()}
     return kinds[config.name](tensors, lr=config.lr, **options)
 

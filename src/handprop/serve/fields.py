@@ -1,4 +1,4 @@
-"""What the page's Fields tab draws for a problem: groups of fields, each named by its path in serve_form.
+"""What the page's Fields tab draws for a problem: groups of fields, each named by its path in form.py.
 
 A group has a title, and any of: `fields` (a row of labelled inputs), `tables` (a grid: the layers, a layer's
 weights and biases unit by unit, the samples) and a `note`. A field is {id, label, type, value} with

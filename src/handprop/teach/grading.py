@@ -2,8 +2,8 @@
 
 An answer is correct when it is within half a unit of its last written digit of the right value (0.53:
 within 0.005), or of the value worked out by hand with every intermediate value rounded to the digits
-the student wrote (rounding.py: a careful calculation that rounds each step). A wrong answer that is
-right given the student's own upstream answers follows from them (grading_carry.py). Any other wrong
+the student wrote (core/rounding.py: a careful calculation that rounds each step). A wrong answer that is
+right given the student's own upstream answers follows from them (carry.py). Any other wrong
 answer is matched against the common mistakes (mistakes.py): the first that reproduces the number, to
 the same precision, is its most likely cause.
 """

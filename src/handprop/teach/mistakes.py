@@ -3,7 +3,7 @@
 The catalogue (MISTAKES) lists every mistake the grader looks for, in the order they are tried. The local
 ones are here: the gradient's sign flipped, the update added instead of subtracted, the learning rate
 left out or applied twice, the parameter not updated, the wrong input in a product, a neighbour's value.
-Those that need a recomputation of the whole problem are in grading_scenarios.py. Both read the
+Those that need a recomputation of the whole problem are in scenarios.py. Both read the
 program's structure (its equations and parameters), so they hold for any layered network and for the
 equations form. Descriptions are in symbols; the renderers show the numbers.
 """
