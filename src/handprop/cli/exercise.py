@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 
-def add_parser(commands) -> None:
-    from ..problem.layered import LOSSES
-    from ..core.ops import ACTIVATIONS, OPS  # the exercise module (and random) load only when the command runs
-
+def add_parser(commands, *, arguments: bool = True) -> None:
+    """The command's parser, its help and example; with arguments, its options too."""
     parser = commands.add_parser(
         "exercise", help="draw exercise variants: problem files, problem sheets and answer keys",
         description="Draw random variants of a problem, in its style: weights, biases and inputs on a coarse "
@@ -15,6 +13,11 @@ def add_parser(commands) -> None:
                     "Result table) and variant-NN-key.md/.html (the worked solution) into DIR. The same seed "
                     "gives the same files.",
         epilog="example: handprop exercise --count 5 --seed 7 --inactive some -o variants")
+    if not arguments:
+        return
+    from ..core.ops import ACTIVATIONS, OPS  # the exercise module (and random) load only when the command runs
+    from ..problem.layered import LOSSES
+
     parser.add_argument("--like", default="homework", metavar="FILE",
                         help="the problem whose style the variants follow: a layered problem file or an example "
                              "(default: homework)")

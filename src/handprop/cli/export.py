@@ -7,7 +7,8 @@ from . import options
 EXPORT_TARGETS = ("torch",)
 
 
-def add_parser(commands) -> None:
+def add_parser(commands, *, arguments: bool = True) -> None:
+    """The command's parser, its help and example; with arguments, its options too."""
     parser = commands.add_parser(
         "export", help="write a PyTorch script that reproduces the solution",
         description="Write a standalone PyTorch script for a layered problem: the nn.Sequential with the "
@@ -15,6 +16,8 @@ def add_parser(commands) -> None:
                     "Run, it prints JSON: the loss, every gradient and every updated parameter, under "
                     "handprop's names, to compare with `handprop solve --format json`.",
         epilog="example: handprop export homework --to torch")
+    if not arguments:
+        return
     parser.add_argument("file", metavar="FILE", help="problem file (layered), an example's name, or - for "
                                                      "standard input")
     parser.add_argument("--to", required=True, choices=EXPORT_TARGETS, help="what to write: torch")

@@ -7,7 +7,8 @@ import sys
 from ..core.errors import HandpropError
 
 
-def add_parser(commands) -> None:
+def add_parser(commands, *, arguments: bool = True) -> None:
+    """The command's parser, its help and example; with arguments, its options too."""
     parser = commands.add_parser(
         "grade", help="grade a student's answers, and find the mistake behind each wrong one",
         description="Grade answers to a problem: each correct (to half a unit of its last written digit, or as "
@@ -16,6 +17,8 @@ def add_parser(commands) -> None:
                     "name,value rows, or the problem sheet's Result table filled in. Exit status 1 if any answer "
                     "is not correct.",
         epilog="example: handprop grade variant-01.toml variant-01-answers.md")
+    if not arguments:
+        return
     parser.add_argument("problem", metavar="PROBLEM", help="the problem file, or an example's name")
     parser.add_argument("answers", metavar="ANSWERS", help="the answers: name,value CSV or the filled-in sheet")
     parser.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")

@@ -9,7 +9,8 @@ DEFAULT_TIME_LIMIT = 10.0  # as serve.worker's; repeated so that `handprop --hel
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def add_parser(commands) -> None:
+def add_parser(commands, *, arguments: bool = True) -> None:
+    """The command's parser, its help and example; with arguments, its options too."""
     parser = commands.add_parser(
         "serve", help="a local web page: edit a problem, see its solution change as you type",
         description="Start a local web app for one problem: its text in an editor, and beside it the diagram, "
@@ -17,6 +18,8 @@ def add_parser(commands) -> None:
                     "127.0.0.1 only unless --host says otherwise, and needs Flask and tomlkit "
                     "(pip install 'handprop[serve]').",
         epilog="example: handprop serve homework")
+    if not arguments:
+        return
     parser.add_argument("file", nargs="?", default="homework", metavar="FILE",
                         help="problem file (.toml, .json, .yaml) or an example's name (default: homework); "
                              "Save writes to a file given here")

@@ -15,7 +15,7 @@ respect to ln y_i becomes one with respect to y_i, divided by y_i, and so does a
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from .ops import OPS, apply
 from .program import Apply, Equation, Expr, Program, Ref
@@ -23,10 +23,12 @@ from .program import Apply, Equation, Expr, Program, Ref
 LOG = "log"  # the op whose argument, a softmax output, the rewrite looks for
 
 
-@dataclass(frozen=True)
 class Fused:
-    program: Program  # the rewritten program (the original itself when nothing is rewritten)
-    logs: dict  # hidden node -> the output it is the log of
+    """A program as rewritten, and its hidden nodes. (A plain class: dataclasses cost start-up time.)"""
+
+    def __init__(self, program: Program, logs: dict):
+        self.program = program  # the rewritten program (the original itself when nothing is rewritten)
+        self.logs = logs  # hidden node -> the output it is the log of
 
 
 def hidden_name(output: str) -> str:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from .algebra import ONE, ZERO, add, call, const, div, mul, neg, power, sub
 from .functions import (HARDSIGMOID_SLOPE, SELU_NEGATIVE, SELU_SCALE, SOFTPLUS_THRESHOLD, at_zero, bce, bce_partials,
@@ -34,17 +33,17 @@ from .functions import (HARDSIGMOID_SLOPE, SELU_NEGATIVE, SELU_SCALE, SOFTPLUS_T
 from .program import Apply
 
 
-@dataclass(frozen=True)
 class Param:
     """One setting of an op (an op parameter): a number in an allowed range, or one of a few words."""
 
-    name: str
-    default: float | str
-    meaning: str  # what it is, in a few words
-    low: float | None = None  # allowed range, None for unbounded; low itself excluded when open_low
-    high: float | None = None
-    open_low: bool = False
-    choices: tuple = ()  # for a setting given in words
+    def __init__(self, name: str, default: float | str, meaning: str, *, low: float | None = None,
+                 high: float | None = None, open_low: bool = False, choices: tuple = ()):
+        self.name = name
+        self.default = default
+        self.meaning = meaning  # what it is, in a few words
+        self.low, self.high = low, high  # allowed range, None for unbounded
+        self.open_low = open_low  # low itself excluded
+        self.choices = choices  # for a setting given in words
 
     @property
     def expected(self) -> str:
@@ -69,36 +68,57 @@ class Param:
         return None
 
 
-@dataclass(frozen=True)
+def _no_kinks(**settings) -> tuple:
+    return ()
+
+
 class Op:
-    name: str
-    arity: int  # number of arguments; 0 means "one or more" (softmax)
-    forward: Callable  # forward(*args, **settings): the value (a tuple of them for a multi-output op)
-    partials: Callable  # partials(*args, out, **settings): d out / d arg_i (multi-output: the Jacobian's rows)
-    latex: str | Callable  # {0}, {1}: the arguments; {args}: all of them, bracketed; {alpha}: a setting's value;
-    #                         or a function of the settings that gives such a template
-    words: str  # its name in prose: the worked solution, the diagram, the problem sheet
-    params: tuple = ()  # of Param: its settings, in the order positional values fill them
-    check: Callable | None = None  # check(**settings): why settings are not allowed together, or None
-    # d out / d arg_i in symbols, from the argument expressions and the output's (the node's own name at the
-    # top of an equation, so da/dh = a(1 - a)); None: the op's derivative op, written with `derivative`.
-    symbolic: Callable | None = None
-    derivative: str | None = None  # the derivative op's LaTeX: u{args} for relu
-    note: str = ""  # the convention a worked solution states where the op is used; $...$ is mathematics
-    domain: Callable | None = None  # domain(*args, **settings): why the arguments are outside it, or None
-    kinks: Callable = lambda **settings: ()  # where the op is not differentiable, for its settings
-    precedence: int = 100  # for printing: higher binds tighter (Python's: + - 10, * / 20, unary - 30, ** 40)
-    infix: str = ""  # an arithmetic operator's symbol: the grammar of equations
-    multi_output: bool = False  # one output per argument (softmax)
-    jacobian_symbols: Callable | None = None  # multi-output: d out_i / d arg_j in symbols, from the outputs
-    output_latex: Callable | None = None  # multi-output: the i-th output's formula, from the arguments' LaTeX
-    log_op: str | None = None  # multi-output: the op that gives the logs of its outputs from the same arguments
-    callable: bool = False  # may be called by name in equations
-    activation: bool = False  # may be a layer's activation
-    activation_words: str = ""  # "with ..." in a network's description, when not its words
-    inactive_below: float | None = None  # a unit whose argument is at or below this is "inactive" (relu)
-    probability: bool = False  # its outputs are probabilities, from 0 to 1
-    derivative_of: str | None = None  # a derivative op's op: written as a function, shown by its value
+    """One entry of the table. (A plain class, not a dataclass: the table is built at every start, and a
+    dataclass of this many fields costs a millisecond and a half to make.)"""
+
+    def __init__(self, name: str, arity: int, forward: Callable, partials: Callable, latex: str | Callable,
+                 words: str, params: tuple = (), *, check: Callable | None = None, symbolic: Callable | None = None,
+                 derivative: str | Callable | None = None, note: str = "", domain: Callable | None = None,
+                 kinks: Callable = _no_kinks, precedence: int = 100, infix: str = "", multi_output: bool = False,
+                 jacobian_symbols: Callable | None = None, output_latex: Callable | None = None,
+                 log_op: str | None = None, callable: bool = False, activation: bool = False,
+                 activation_words: str = "", inactive_below: float | None = None, probability: bool = False,
+                 derivative_of: str | None = None):
+        self.name = name
+        self.arity = arity  # number of arguments; 0 means "one or more" (softmax)
+        self.forward = forward  # forward(*args, **settings): the value (a tuple of them for a multi-output op)
+        self.partials = partials  # partials(*args, out, **settings): d out / d arg_i (multi-output: the Jacobian)
+        # {0}, {1}: the arguments; {args}: all of them, bracketed; {alpha}: a setting's value; or a function of
+        # the settings that gives such a template
+        self.latex = latex
+        self.words = words  # its name in prose: the worked solution, the diagram, the problem sheet
+        self.params = params  # of Param: its settings, in the order positional values fill them
+        self.check = check  # check(**settings): why settings are not allowed together, or None
+        # d out / d arg_i in symbols, from the argument expressions and the output's (the node's own name at the
+        # top of an equation, so da/dh = a(1 - a)); None: the op's derivative op, written with `derivative`.
+        self.symbolic = symbolic
+        self.derivative = derivative  # the derivative op's LaTeX: u{args} for relu
+        self.note = note  # the convention a worked solution states where the op is used; $...$ is mathematics
+        self.domain = domain  # domain(*args, **settings): why the arguments are outside it, or None
+        self.kinks = kinks  # kinks(**settings): where the op is not differentiable
+        self.precedence = precedence  # for printing: higher binds tighter (Python's: + - 10, * / 20, - 30, ** 40)
+        self.infix = infix  # an arithmetic operator's symbol: the grammar of equations
+        self.multi_output = multi_output  # one output per argument (softmax)
+        self.jacobian_symbols = jacobian_symbols  # multi-output: d out_i / d arg_j in symbols, from the outputs
+        self.output_latex = output_latex  # multi-output: the i-th output's formula, from the arguments' LaTeX
+        self.log_op = log_op  # multi-output: the op that gives the logs of its outputs from the same arguments
+        self.callable = callable  # may be called by name in equations
+        self.activation = activation  # may be a layer's activation
+        self.activation_words = activation_words  # "with ..." in a network's description, when not its words
+        self.inactive_below = inactive_below  # a unit whose argument is at or below this is "inactive" (relu)
+        self.probability = probability  # its outputs are probabilities, from 0 to 1
+        self.derivative_of = derivative_of  # a derivative op's op: written as a function, shown by its value
+
+    def replace(self, **changes) -> "Op":
+        """A copy with some fields changed (a derivative taken wrongly, to reproduce a student's mistake)."""
+        copy = object.__new__(Op)
+        copy.__dict__.update(self.__dict__, **changes)
+        return copy
 
     def symbols(self, args: tuple, out, settings: tuple) -> tuple:
         """The local partials in symbols (a derivative op's application where the op has no formula)."""

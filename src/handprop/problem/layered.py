@@ -104,17 +104,18 @@ def _binary_cross_entropy(ys, ts) -> Expr:
     return total if len(ys) == 1 else Apply("div", (total, Const(float(len(ys)))))
 
 
-@dataclass(frozen=True)
 class Loss:
     """A layered network's loss: its per-sample equation, and the words and choices that go with it."""
 
-    build: object  # (output names, target names) -> the per-sample loss expression
-    description: str  # its formula, and torch's name for it
-    words: str  # in the worked solution's description of the network
-    short: str  # on the diagram
-    sheet: str  # on a problem sheet
-    output: str  # the output activation an exercise pairs it with
-    classes: str | None = None  # "categorical" (argmax of the outputs), "binary" (one output, 0.5), or None
+    def __init__(self, build, description: str, words: str, short: str, sheet: str, output: str,
+                 classes: str | None = None):
+        self.build = build  # (output names, target names) -> the per-sample loss expression
+        self.description = description  # its formula, and torch's name for it
+        self.words = words  # in the worked solution's description of the network
+        self.short = short  # on the diagram
+        self.sheet = sheet  # on a problem sheet
+        self.output = output  # the output activation an exercise pairs it with
+        self.classes = classes  # "categorical" (argmax of the outputs), "binary" (one output, 0.5), or None
 
 
 LOSSES = {

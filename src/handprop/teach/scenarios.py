@@ -96,7 +96,7 @@ def _step_scenarios(problem, op_name: str, reference_traces, places) -> list[Sce
 
     scenarios = []
     flipped_name = op_name + "_flipped"
-    ops = dict(OPS, **{flipped_name: replace(OPS[op_name], name=flipped_name, partials=_flipped_relu)})
+    ops = dict(OPS, **{flipped_name: OPS[op_name].replace(name=flipped_name, partials=_flipped_relu)})
     for index, eq in units:
         h, state = argument(eq), active(eq)
         changed = Equation(eq.targets, Apply(flipped_name, eq.expr.args, eq.expr.params), eq.line)
@@ -112,7 +112,7 @@ def _step_scenarios(problem, op_name: str, reference_traces, places) -> list[Sce
             scenarios.append(Scenario("relu_derivative", text, values))
     inactive = [argument(eq) for _, eq in units if not all(active(eq))]
     if len(inactive) > 1:
-        always = dict(OPS, **{op_name: replace(OPS[op_name], partials=lambda x, out: (1.0,))})
+        always = dict(OPS, **{op_name: OPS[op_name].replace(partials=lambda x, out: (1.0,))})
         values = _recompute(problem, ops=always, places=places)
         if values is not None:
             scenarios.append(Scenario("relu_derivative", "ReLU's derivative taken as 1 for the inactive units "
@@ -219,7 +219,7 @@ def scenarios(problem, *, places: int | None = None) -> list[Scenario]:
 
 def _no_cross_terms(problem, op_name: str, reference_traces, places) -> list[Scenario]:
     """The softmax differentiated without its cross terms: its Jacobian's diagonal only."""
-    ops = dict(OPS, **{op_name: replace(OPS[op_name], partials=_diagonal_softmax)})
+    ops = dict(OPS, **{op_name: OPS[op_name].replace(partials=_diagonal_softmax)})
     values = _recompute(problem, ops=ops, places=places)
     if values is None:
         return []
