@@ -209,9 +209,11 @@ def compile_program(program: Program, *, sgd_lr: float | None = None):
     (25.0, [30.0])
     """
     program = fuse(program).program
+    needed = program.depends_on(program.loss) | {program.loss}
     writer = _Writer(program)
     for eq in program.equations:
-        writer.equation(eq)
+        if any(target in needed for target in eq.targets):  # not what the loss never reads (a softmax whose
+            writer.equation(eq)                              # outputs only its logs read)
     reverse, gradient = writer.reverse()
     params = [writer.var[n] for n in program.parameters]
     data = [writer.var[n] for n in program.data]
