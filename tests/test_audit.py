@@ -36,3 +36,170 @@ def test_hand_rounding_keeps_every_digit_of_a_large_double():
 
     for value in (1e26, 123456789012345678901234567890.0, 1.7976931348623157e308, -3.0000000000000004e200):
         assert hand_round(value, 2) == value and hand_round(value, 15) == value
+
+
+# --- centred RMSprop: s - g_avg^2 can round below 0, where torch's step is NaN
+
+def _torch_rmsprop_states(gradients: list, alpha: float) -> list:
+    """torch's square_avg and grad_avg after each step, and whether the parameter has become NaN."""
+    torch = pytest.importorskip("torch")
+    p = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.RMSprop([p], lr=0.1, alpha=alpha, centered=True)
+    states = []
+    for g in gradients:
+        p.grad = torch.tensor([g], dtype=torch.float64)
+        optimizer.step()
+        state = optimizer.state[p]
+        states.append((state["square_avg"].item(), state["grad_avg"].item(), math.isnan(p.item())))
+    return states
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_centred_rmsprop_state_is_torchs_to_the_last_bit_and_nan_at_the_same_step(seed):
+    import random
+
+    from handprop.core.optim import Optimizer, OptimizerConfig, optimizer_step
+
+    rng = random.Random(seed)
+    alpha = rng.choice([0.1, 0.5, 0.9, 0.99])
+    g = rng.uniform(-10, 10)
+    gradients = [g] * 30 if seed % 2 else [g + rng.uniform(-1e-9, 1e-9) * g for _ in range(30)]
+    expected = _torch_rmsprop_states(gradients, alpha)
+    optimizer = Optimizer(OptimizerConfig("rmsprop", 0.1, options={"centered": True, "alpha": alpha}))
+    theta = 0.0
+    nan_seen = False
+    for grad, (square_avg, grad_avg, nan) in zip(gradients, expected):
+        theta = optimizer_step(optimizer, {"w": theta}, {"w": grad})["w"]
+        nan_seen = nan_seen or math.isnan(theta)
+        state = optimizer.state["w"]
+        assert (state["s"], state["g_avg"]) == (square_avg, grad_avg)
+        assert nan_seen == nan
+
+
+def test_the_numpy_paths_multiply_add_rounds_a_near_cancellation_once():
+    import random
+
+    import numpy as np
+
+    from handprop.core.optim import fused_multiply_add
+    from handprop.engine.numpy_engine import multiply_add
+
+    rng = random.Random(3)
+    a = np.array([rng.uniform(-10, 10) for _ in range(2000)])
+    c = a * a * (1 + np.array([rng.uniform(-1e-12, 1e-12) for _ in range(2000)]))
+    result = multiply_add(-a, a, c)
+    assert [float(r) for r in result] == [fused_multiply_add(-x, x, z) for x, z in zip(a.tolist(), c.tolist())]
+
+
+CONSTANT_GRADIENT = ('[network]\nequations = "L = w*x"\n[parameters]\nw = 0.5958982125476968\n'
+                     '[data]\nx = 1.6036019670024908\n[optimizer]\nname = "rmsprop"\ncentered = true\n'
+                     'alpha = 0.1\nlr = 0.1\nsteps = 20\n')
+
+
+def test_a_nan_step_of_centred_rmsprop_is_refused_at_torchs_step_in_one_line(cli, tmp_path):
+    torch = pytest.importorskip("torch")
+    p = torch.tensor([0.5958982125476968], dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.RMSprop([p], lr=0.1, alpha=0.1, centered=True)
+    nan_step = None
+    for step in range(1, 21):
+        optimizer.zero_grad()
+        (p * 1.6036019670024908).sum().backward()
+        optimizer.step()
+        if nan_step is None and math.isnan(p.item()):
+            nan_step = step
+    assert nan_step is not None
+    path = write(tmp_path, "linear.toml", CONSTANT_GRADIENT)
+    for command in (["solve"], ["explain"], ["verify"], ["train"]):
+        result = cli([*command, path])
+        assert result.status == 2, (command, result.err)
+        lines = result.err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"handprop: error: {path}: step {nan_step}, parameter w"), (
+            command, result.err)
+        assert "s - g_avg^2 rounded below 0" in lines[0]
+        assert "nan" not in result.out.lower().replace("nan_", "")
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_centred_rmsprop_agrees_with_torch_over_many_steps(seed):
+    """20 steps of the audit's problem; near the minimum d is small and a last-bit difference in the gradient
+    grows (1e-10 after 40 steps), so 20 steps, held to 1e-10."""
+    torch = pytest.importorskip("torch")
+    import random
+
+    rng = random.Random(seed)
+    w, x, t = rng.uniform(-2, 2), rng.uniform(-2, 2), rng.uniform(-2, 2)
+    p = torch.tensor([w], dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.RMSprop([p], lr=0.1, alpha=0.1, centered=True, momentum=0.5 * (seed % 2))
+    for _ in range(20):
+        optimizer.zero_grad()
+        ((p * x - t) ** 2).sum().backward()
+        optimizer.step()
+    solution = handprop.from_equations("L = (w*x - t)**2", parameters={"w": w}, data={"x": x, "t": t},
+                                       optimizer={"name": "rmsprop", "centered": True, "alpha": 0.1,
+                                                  "momentum": 0.5 * (seed % 2)}, lr=0.1, steps=20)
+    assert handprop.solve(solution).parameters["w"].updated == pytest.approx(p.item(), rel=1e-10)
+
+
+# --- a value that stops being a number is never shown as an answer
+
+OVERFLOW = '[network]\nequations = """\nh = relu(w*x)\nL = (h - t)**2\n"""\n[parameters]\nw = 1\n[data]\nx = 1e154\nt = 0\n[optimizer]\nlr = 0.1\nsteps = 3\n'
+
+
+@pytest.mark.parametrize("command", [["solve"], ["solve", "--format", "json"], ["solve", "--round-intermediate", "3"],
+                                     ["explain"], ["verify"], ["diagram"], ["train"], ["train", "--format", "json"]])
+def test_an_overflowing_gradient_is_refused_naming_the_parameter_and_step(cli, tmp_path, command):
+    path = write(tmp_path, "overflow.toml", OVERFLOW)
+    result = cli([command[0], path, *command[1:]])
+    assert result.status == 2
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"handprop: error: {path}: step 1, parameter w: "), result.err
+    assert "gradient" in lines[0] and "inf" in lines[0]
+    assert "inf" not in result.out and "nan" not in result.out.lower()
+
+
+def test_an_overflowing_gradient_of_one_sample_names_the_sample(cli, tmp_path):
+    text = OVERFLOW.replace("x = 1e154", "x = [1, 1e154]").replace("t = 0", "t = [0, 0]").replace("steps = 3",
+                                                                                               "steps = 1")
+    result = cli(["solve", write(tmp_path, "batch.toml", text)])
+    assert result.status == 2 and "parameter w, sample 2: its gradient dL/dw is inf" in result.err, result.err
+
+
+def _diverging(engine: str, seed: int) -> handprop.Problem:
+    from conftest import random_network
+    from handprop.problem.spec import from_dict
+
+    output, loss = [("sigmoid", "binary_cross_entropy"), ("identity", "mse"), ("softmax", "cross_entropy")][seed % 3]
+    raw = random_network([3, 5, 2], "relu", output, loss, batch=4, seed=seed,
+                         optimizer={"name": ["sgd", "adam", "rmsprop"][seed % 3], "lr": 10.0 ** (4 + seed % 5)})
+    return from_dict(raw)
+
+
+@pytest.mark.parametrize("engine", ["scalar", "numpy"])
+@pytest.mark.parametrize("seed", range(9))
+def test_training_never_steps_with_or_shows_a_value_that_is_not_a_number(engine, seed):
+    from handprop.training import TrainingDiverged, train
+
+    problem = _diverging(engine, seed)
+    try:
+        result = train(problem, steps=200, engine=engine)
+    except TrainingDiverged as exc:
+        result = exc.result
+        assert exc.where.startswith("step ")
+    assert all(math.isfinite(loss) for loss in result.losses)
+    assert all(math.isfinite(value) for value in result.final.values())
+    assert all(math.isfinite(entry.loss) for entry in result.log)
+
+
+def test_a_run_whose_parameters_overflow_stops_at_the_step_with_the_last_good_parameters():
+    from handprop.training import TrainingDiverged, train
+
+    problem = handprop.from_equations("L = (w*x - t)**2", parameters={"w": 1.0}, data={"x": 10.0, "t": 0.0}, lr=1.0,
+                                      steps=400)
+    with pytest.raises(TrainingDiverged) as caught:
+        train(problem)
+    # Each step multiplies w by 1 - 2 lr x^2 = -199, and the loss 100 w^2 overflows once w passes 1e153: at
+    # step 68, whose loss is that of w after 67 steps. The last good parameters are the last whose loss was a
+    # number: w after 66 steps.
+    assert caught.value.where.startswith("step 68, node L")
+    assert caught.value.result.final["w"] == pytest.approx((-199.0) ** 66, rel=1e-9)
+    assert len(caught.value.result.losses) == 67

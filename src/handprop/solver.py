@@ -9,6 +9,8 @@ view solves it.
 
 from __future__ import annotations
 
+import math
+
 from .core.errors import HandpropError
 from .core.optim import Optimizer, optimizer_step
 from .records import NodeRecord, ParameterRecord, Solution, StepRecord
@@ -44,11 +46,13 @@ def solve(problem: "Problem", *, steps: int | None = None, engine: str = "auto",
                             f"at most {MAX_WORKED}; `handprop train` takes the steps of larger problems")
     if round_intermediate is not None:
         return _solve_by_hand(problem, steps, round_intermediate)
-    loss, gradients, traces = run_batch(program, problem.parameters, problem.data, problem.batch_size, source=source)
+    loss, gradients, traces = _at_step(steps > 1 and "step 1", run_batch, program, problem.parameters,
+                                       problem.data, problem.batch_size, source=source)
     optimizer = Optimizer(problem.optimizer)
     current = optimizer_step(optimizer, problem.parameters, gradients)
     # The optimizer's own quantities (momentum, m, v, ...) after step 1, for the worked solution.
     history = [StepRecord(loss, current, {slot: dict(state) for slot, state in optimizer.state.items()})]
+    _check_step(source, 1, current, optimizer)
     if steps > 1:
         # The engine takes every step from the initial parameters; its gradients are the interpreter's (to
         # rounding), and the tests hold the two to 1e-12.
@@ -61,35 +65,86 @@ def solve(problem: "Problem", *, steps: int | None = None, engine: str = "auto",
         for step in range(steps):
             step_loss = machine.loss_and_gradients(None)
             machine.step(machine_optimizer)
+            _check_machine(source, step + 1, step_loss, machine, machine_optimizer)
             if step == 0:
                 history[0] = StepRecord(loss, machine.parameters(), history[0].state)
             else:
                 history.append(StepRecord(step_loss, machine.parameters() if keep else {}))
         current = machine.parameters()
         loss_after = machine.loss_and_gradients(None)
+        _check_machine(source, steps + 1, loss_after, None)
     else:
-        loss_after, _, _ = run_batch(program, current, problem.data, problem.batch_size, source=source,
-                                     backward=False)
+        loss_after, _, _ = _at_step("after step 1", run_batch, program, current, problem.data, problem.batch_size,
+                                    source=source, backward=False)
     return _records(problem, loss, loss_after, gradients, current, traces, history)
 
 
+def _at_step(step: str | bool, work, *args, **keywords):
+    """work(*args, **keywords), its errors placed at the step when one is named ("step 1", "after step 1")."""
+    try:
+        return work(*args, **keywords)
+    except HandpropError as exc:
+        if not step:
+            raise
+        raise HandpropError(exc.file, f"{step}, {exc.where}" if exc.where else step, exc.what,
+                            exc.expected) from None
+
+
+def _check_step(source: str, step: int, parameters: dict, optimizer: Optimizer) -> None:
+    """Every parameter after the step, and the optimizer's every quantity, is a number; the first that is not
+    stops the solution, named, rather than being shown as an answer."""
+    for name, value in parameters.items():
+        if not math.isfinite(value):
+            _refuse(source, f"step {step}, parameter {name}", f"it became {value!r}", optimizer)
+    reason = optimizer.non_finite()
+    if reason is not None:
+        _refuse(source, f"step {step}, parameter {reason[0]}", reason[1], optimizer)
+
+
+def _check_machine(source: str, step: int, loss: float, machine, optimizer: Optimizer | None = None) -> None:
+    """The engine's loss at the start of a step, and its parameters and gradients after it, are numbers."""
+    if not math.isfinite(loss):
+        raise HandpropError(source, f"step {step}", f"the loss is {loss!r}", _SMALLER)
+    bad = machine.first_non_finite() if machine is not None else None
+    if bad is not None:
+        what, name, value = bad
+        if what == "gradient":
+            raise HandpropError(source, f"step {step}, parameter {name}", f"its gradient became {value!r}", _SMALLER)
+        _refuse(source, f"step {step}, parameter {name}", f"its value became {value!r}", optimizer)
+
+
+def _refuse(source: str, where: str, what: str, optimizer: Optimizer | None):
+    """The error for a value that stopped being a number, with the optimizer's reason where it has one."""
+    reason = optimizer.non_finite() if optimizer is not None else None
+    if reason is not None:
+        what, expected = reason[1], reason[2] or _SMALLER
+    else:
+        expected = _SMALLER
+    raise HandpropError(source, where, what, expected)
+
+
+_SMALLER = "a smaller learning rate, or other values: the numbers outgrew what a float holds"
+
+
 def _solve_by_hand(problem: "Problem", steps: int, places: int) -> Solution:
-    """Every step on the interpreter, rounding as a person does (see scalar.run_sample)."""
+    """Every step on the interpreter, rounding as a person does (see engine/interpreter.py's run_sample)."""
     program, source = problem.program, problem.source
 
-    def batch(values: dict, backward: bool = True):
-        return run_batch(program, values, problem.data, problem.batch_size, source=source, backward=backward,
-                         rounding=places)
+    def batch(values: dict, step: str | bool, backward: bool = True):
+        return _at_step(step, run_batch, program, values, problem.data, problem.batch_size, source=source,
+                        backward=backward, rounding=places)
 
-    loss, gradients, traces = batch(problem.parameters)
+    loss, gradients, traces = batch(problem.parameters, steps > 1 and "step 1")
     optimizer = Optimizer(problem.optimizer)
     current = {n: hand_round(v, places) for n, v in optimizer_step(optimizer, problem.parameters, gradients).items()}
     history = [StepRecord(loss, current, {slot: dict(state) for slot, state in optimizer.state.items()})]
-    for _ in range(steps - 1):
-        step_loss, step_gradients, _ = batch(current)
+    _check_step(source, 1, current, optimizer)
+    for step in range(2, steps + 1):
+        step_loss, step_gradients, _ = batch(current, f"step {step}")
         current = {n: hand_round(v, places) for n, v in optimizer_step(optimizer, current, step_gradients).items()}
+        _check_step(source, step, current, optimizer)
         history.append(StepRecord(step_loss, current))
-    loss_after = batch(current, backward=False)[0]
+    loss_after = batch(current, f"after step {steps}", backward=False)[0]
     return _records(problem, loss, loss_after, gradients, current, traces, history, places)
 
 

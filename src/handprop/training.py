@@ -1,9 +1,9 @@
 """Many steps: full-batch steps, or mini-batches over epochs, deterministic for a seed.
 
 Each step is forward, loss, backward and the optimizer's update on one batch. Every `every` steps (and
-at the last) the loss over the whole data set and, for classification, the accuracy are logged. A loss
-that stops being finite ends the run with an error that names the step and keeps the last good
-parameters.
+at the last) the loss over the whole data set and, for classification, the accuracy are logged. A loss,
+gradient or parameter that stops being finite ends the run with an error that names the step (and the
+parameter) and keeps the last good parameters.
 """
 
 from __future__ import annotations
@@ -40,10 +40,14 @@ class TrainingResult:
 class TrainingDiverged(HandpropError):
     """The loss stopped being finite; carries the run so far, whose last parameters are still good."""
 
-    def __init__(self, result: TrainingResult, file: str | None, where: str, why: str):
+    def __init__(self, result: TrainingResult, file: str | None, where: str, why: str, expected: str | None = None):
         super().__init__(file, where, f"training stopped: {why}",
-                         "a smaller learning rate, or other initial parameters; the last good parameters are printed")
+                         f"{expected or 'a smaller learning rate, or other initial parameters'}; the last good "
+                         "parameters are printed")
         self.result = result
+
+
+_OVERFLOW = "inputs and parameters whose products stay below 1e308, the largest float"
 
 
 def schedule(samples: int, *, steps: int | None, epochs: int | None, batch_size: int | None, shuffle: bool,
@@ -98,9 +102,10 @@ def train(problem, *, steps: int | None = None, epochs: int | None = None, engin
     restore = getattr(machine, "parameters_of", lambda saved: saved)
     good = snapshot()  # the parameters of the last step whose loss was finite
 
-    def stop(step: int, why: str, where: str | None = None):
+    def stop(step: int, why: str, where: str | None = None, expected: str | None = None):
         result.final = restore(good)
-        return TrainingDiverged(result, problem.source, f"step {step}" + (f", {where}" if where else ""), why)
+        return TrainingDiverged(result, problem.source, f"step {step}" + (f", {where}" if where else ""), why,
+                                expected)
 
     for step, rows in enumerate(schedule(samples, steps=steps, epochs=epochs, batch_size=batch,
                                          shuffle=settings.shuffle, seed=settings.seed), 1):
@@ -114,6 +119,14 @@ def train(problem, *, steps: int | None = None, epochs: int | None = None, engin
             raise stop(step, f"the loss became {loss!r}")
         good = snapshot()
         machine.step(optimizer)
+        bad = machine.first_non_finite()  # a gradient that overflowed, or a step that did
+        if bad is not None:
+            what, name, value = bad
+            reason = optimizer.non_finite() if what == "value" else None
+            if reason is not None:
+                raise stop(step, reason[1], f"parameter {name}", reason[2])
+            raise stop(step, f"its {what} became {value!r}", f"parameter {name}",
+                       _OVERFLOW if what == "gradient" and step == 1 else None)
         result.losses.append(loss)
         if step % every == 0 or step == total:
             full = machine.loss_and_gradients(None)

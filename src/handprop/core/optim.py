@@ -1,7 +1,7 @@
 """Optimizers, each step exactly torch.optim's (PyTorch 2.x, single-tensor formulas, maximize=False).
 
 Each works on one "slot" at a time: a parameter's float on the scalar path, or a whole weight matrix on
-the NumPy path (the same code; `sqrt` and `maximum` come from math or NumPy). State starts as PyTorch
+the NumPy path (the same code; `sqrt`, `maximum` and `fma` come from math or NumPy). State starts as PyTorch
 starts it: zeros, step 0; SGD's momentum buffer is the first gradient itself.
 
     sgd      g = dL/dθ + wd θ;  b = g (step 1), else b = μ b + (1 - τ) g;  g = g + μ b (Nesterov) or b;
@@ -9,8 +9,8 @@ starts it: zeros, step 0; SGD's momentum buffer is the first gradient itself.
     adam     g = dL/dθ + wd θ;  m = β1 m + (1 - β1) g;  v = β2 v + (1 - β2) g²;  (amsgrad: v_max = max(v_max, v))
              θ' = θ - γ m̂ / (√v̂ + ε),  m̂ = m / (1 - β1^t),  v̂ = v / (1 - β2^t)
     adamw    θ = θ (1 - γ wd) first (decoupled weight decay), then adam without wd
-    rmsprop  g = dL/dθ + wd θ;  s = α s + (1 - α) g²;  centred: ḡ = α ḡ + (1 - α) g, d = √(s - ḡ²) + ε,
-             else d = √s + ε;  momentum: b = μ b + g / d, θ' = θ - γ b;  else θ' = θ - γ g / d
+    rmsprop  g = dL/dθ + wd θ;  s = α s + (1 - α) g²;  centred: ḡ = α ḡ + (1 - α) g, d = √(s - ḡ²) + ε
+             (NaN, as torch's, where s - ḡ² rounds below 0), else d = √s + ε;  momentum: b = μ b + g / d, θ' = θ - γ b;  else θ' = θ - γ g / d
     adagrad  g = dL/dθ + wd θ;  γ_t = γ / (1 + (t - 1) lr_decay);  S = S + g²;  θ' = θ - γ_t g / (√S + ε)
 """
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 
 # name -> its settings and their defaults, as torch.optim's (lr has none: it is always given).
@@ -47,18 +48,72 @@ class OptimizerConfig:
         return self.name == "sgd" and not self.option("momentum") and not self.option("weight_decay")
 
 
+def sqrt_or_nan(x: float) -> float:
+    """The square root, NaN below 0 as torch's (centred RMSprop's s - g_avg^2 can round below 0)."""
+    return math.sqrt(x) if x >= 0 else math.nan
+
+
+def fused_multiply_add(a: float, b: float, c: float) -> float:
+    """a b + c rounded once, as the fused multiply-add of torch's CPU kernels (exactly, through fractions).
+
+    >>> fused_multiply_add(0.1, 0.1, -0.01), 0.1 * 0.1 - 0.01
+    (9.020562075079397e-19, 1.734723475976807e-18)
+    """
+    if math.isfinite(a) and math.isfinite(b) and math.isfinite(c):
+        try:
+            return float(Fraction(a) * Fraction(b) + Fraction(c))
+        except OverflowError:
+            pass
+    return a * b + c
+
+
+def lerp(start, end, weight: float, fma=None):
+    """start + weight (end - start), as torch's lerp_ computes it: for a weight of 0.5 or more from the end,
+    end - (end - start)(1 - weight); with fma (a fused multiply-add), rounded as torch's to the last bit."""
+    if fma is None:
+        if abs(weight) < 0.5:
+            return start + weight * (end - start)
+        return end - (end - start) * (1 - weight)
+    if abs(weight) < 0.5:
+        return fma(weight, end - start, start)
+    return fma(-(end - start), 1 - weight, end)
+
+
 class Optimizer:
     """torch.optim's update rule, applied slot by slot; keeps each slot's state between steps."""
 
-    def __init__(self, config: OptimizerConfig, *, sqrt=math.sqrt, maximum=max):
+    def __init__(self, config: OptimizerConfig, *, sqrt=sqrt_or_nan, maximum=max, fma=fused_multiply_add):
         self.config = config
         self.sqrt = sqrt
         self.maximum = maximum
+        self.fma = fma
         self.t = 0  # steps taken, as torch's state["step"]
         self.state: dict = {}  # slot -> {name: value}: the optimizer's own quantities after the last step
 
     def begin_step(self) -> None:
         self.t += 1
+
+    def non_finite(self) -> tuple | None:
+        """Why the last step's own quantities are not all numbers, as (slot, what, expected) for an error; None
+        if they are. Centred RMSprop's d is NaN, as torch's, where s - g_avg^2 rounded below 0.
+
+        >>> optimizer = Optimizer(OptimizerConfig("rmsprop", 0.1, options={"centered": True, "alpha": 0.1}))
+        >>> for _ in range(30):
+        ...     _ = optimizer_step(optimizer, {"w": 0.0}, {"w": 1.6036019670024908})
+        >>> optimizer.non_finite()[1]
+        "centred RMSprop's s - g_avg^2 rounded below 0, so its d = sqrt(s - g_avg^2) + eps is nan, as torch's"
+        """
+        for slot, quantities in self.state.items():
+            for key, value in quantities.items():
+                values = value.ravel().tolist() if hasattr(value, "ravel") else [value]
+                bad = next((v for v in values if isinstance(v, float) and not math.isfinite(v)), None)
+                if bad is None:
+                    continue
+                if key == "d" and self.config.option("centered") and math.isnan(bad):
+                    return (slot, "centred RMSprop's s - g_avg^2 rounded below 0, so its d = sqrt(s - g_avg^2) + eps "
+                            "is nan, as torch's", "a gradient that changes from step to step, or centered = false")
+                return slot, f"the optimizer's {key} became {bad!r}", None
+        return None
 
     def update(self, slot, theta, grad):
         """theta after this step, given dL/dtheta; records the slot's state lines."""
@@ -82,7 +137,7 @@ class Optimizer:
         if decoupled and wd:
             theta = theta * (1 - lr * wd)
         g = grad + wd * theta if wd and not decoupled else grad
-        s["m"] = beta1 * s.get("m", 0.0 * g) + (1 - beta1) * g
+        s["m"] = lerp(s.get("m", 0.0 * g), g, 1 - beta1)
         s["v"] = beta2 * s.get("v", 0.0 * g) + (1 - beta2) * g * g
         correction1, correction2 = 1 - beta1 ** t, 1 - beta2 ** t
         second = s["v"]
@@ -101,11 +156,16 @@ class Optimizer:
         option, lr = self.config.option, self.config.lr
         alpha, eps = option("alpha"), option("eps")
         g = grad + option("weight_decay") * theta if option("weight_decay") else grad
-        s["s"] = alpha * s.get("s", 0.0 * g) + (1 - alpha) * g * g
         if option("centered"):
-            s["g_avg"] = alpha * s.get("g_avg", 0.0 * g) + (1 - alpha) * g
-            s["d"] = self.sqrt(s["s"] - s["g_avg"] * s["g_avg"]) + eps
+            # s - g_avg^2 is a difference of nearly equal numbers once the gradient settles, and its sign
+            # decides whether the step is a number: torch's three fused multiply-adds, each rounded once, so
+            # that the square root of a difference that rounded below 0 is NaN exactly when torch's is.
+            fma = self.fma
+            s["s"] = fma((1 - alpha) * g, g, alpha * s.get("s", 0.0 * g))
+            s["g_avg"] = lerp(s.get("g_avg", 0.0 * g), g, 1 - alpha, fma)
+            s["d"] = self.sqrt(fma(-s["g_avg"], s["g_avg"], s["s"])) + eps
         else:
+            s["s"] = alpha * s.get("s", 0.0 * g) + (1 - alpha) * g * g
             s["d"] = self.sqrt(s["s"]) + eps
         if option("momentum"):
             s["b"] = option("momentum") * s.get("b", 0.0 * g) + g / s["d"]

@@ -189,9 +189,23 @@ def _sample(fused: Fused, inputs: dict, source, sample, batch_size, backward, ro
         for target, row in zip(eq.targets, result.rows):
             partials[target] = row
     adjoints = _reverse(computed, values, results, rounding) if backward else {}
+    if backward:
+        _check_gradients(computed, adjoints, source, sample, batch_size)
     if fused.logs:
         values, partials, adjoints = unfused_trace(values, partials, adjoints, fused.logs)
     return SampleTrace(values, partials, adjoints)
+
+
+def _check_gradients(program: Program, adjoints: dict, source, sample: int, batch_size: int) -> None:
+    """Every node's and parameter's gradient is a number: one that overflowed stops here, named (an input of
+    1e154 squared, say), rather than being shown, or stepped with, as an answer."""
+    for name in (*program.nodes, *program.parameters):
+        value = adjoints[name]
+        if not math.isfinite(value):
+            kind = "parameter" if name in program.parameters else "node"
+            where = f"{kind} {name}" + (f", sample {sample + 1}" if batch_size > 1 else "")
+            raise HandpropError(source, where, f"its gradient dL/d{name} is {value!r}: the arithmetic overflowed",
+                                "inputs and parameters whose products stay below 1e308, the largest float")
 
 
 def _rounded(result: EquationResult, places: int) -> EquationResult:

@@ -36,7 +36,7 @@ import numpy as np
 from ..problem import layered
 from ..core.errors import HandpropError
 from ..core.fusion import fused_logs
-from ..core.optim import Optimizer, OptimizerConfig
+from ..core.optim import Optimizer, OptimizerConfig, fused_multiply_add, sqrt_or_nan
 from .numpy_batches import Samples, cached
 from .numpy_kernels import ACTIVATIONS, LOSSES, LayerBuffers, softmax_cross_entropy
 
@@ -85,6 +85,7 @@ class NumpyEngine:
         for rows, biases in zip(layered.weight_rows(network), layered.bias_names(network)):
             flat_names += [name for row in rows for name in row] + list(biases)
         self._position = {name: i for i, name in enumerate(flat_names)}
+        self._flat_names = flat_names
         self._index = np.array([self._position[name] for name in self.order], np.intp)  # program order -> flat
         self.theta = np.array([problem.parameters[name] for name in flat_names], self.dtype)
         self.gradient = np.zeros_like(self.theta)
@@ -172,6 +173,24 @@ class NumpyEngine:
         if token != self._snapshots or self._saved is None:
             raise ValueError(f"snapshot {token} is gone: only the latest ({self._snapshots}) is kept")
         return self._named(self._saved)
+
+    def first_non_finite(self) -> tuple | None:
+        """The first gradient or parameter that is not a finite number, as (what, name, value); None if all are.
+
+        >>> from handprop import load
+        >>> engine = NumpyEngine(load("homework"))
+        >>> engine.set_parameters({"w3": float("nan")})
+        >>> engine.first_non_finite()
+        ('value', 'w3', nan)
+        """
+        for what, flat in (("gradient", self.gradient), ("value", self.theta)):
+            with np.errstate(over="ignore", invalid="ignore"):
+                total = float(flat.sum())  # an infinity or a NaN anywhere shows in the sum
+            if not math.isfinite(total):
+                bad = np.flatnonzero(~np.isfinite(flat))
+                if bad.size:
+                    return what, self._flat_names[bad[0]], float(flat[bad[0]])
+        return None
 
     def gradients(self) -> dict:
         """name -> dL/dname from the last loss_and_gradients, in the program's order.
@@ -273,14 +292,14 @@ class NumpyEngine:
         >>> NumpyEngine(problem).make_optimizer(problem.optimizer).config.lr
         0.5
         """
-        return Optimizer(config, sqrt=np.sqrt, maximum=np.maximum)
+        return Optimizer(config, sqrt=np.sqrt, maximum=np.maximum, fma=multiply_add)
 
     def step(self, optimizer: Optimizer) -> None:
         """One step of the optimizer on every parameter at once, from the last gradients.
 
         Plain SGD updates in place, a cache-sized chunk of the flat vector at a time; the other rules go through
         Optimizer.update with the whole vector as one slot (every rule is elementwise). An Optimizer
-        made with math.sqrt and max (the scalar path's) is given NumPy's.
+        made with the scalar path's square root and maximum is given NumPy's.
 
         >>> from handprop import load
         >>> problem = load("homework")
@@ -297,8 +316,29 @@ class NumpyEngine:
                 np.multiply(grad, lr, out=update)
                 np.subtract(theta, update, out=theta)  # theta - lr g, as the scalar path
             return
-        if optimizer.sqrt is math.sqrt or optimizer.maximum is max:
-            optimizer.sqrt, optimizer.maximum = np.sqrt, np.maximum
+        if optimizer.sqrt is sqrt_or_nan or optimizer.maximum is max or optimizer.fma is fused_multiply_add:
+            optimizer.sqrt, optimizer.maximum, optimizer.fma = np.sqrt, np.maximum, multiply_add
         # A copy of the gradient: the optimizer may keep it as state (SGD's first momentum buffer), and the
-        # gradient vector is overwritten by the next loss_and_gradients.
-        np.copyto(self.theta, optimizer.update("parameters", self.theta, self.gradient.copy()))
+        # gradient vector is overwritten by the next loss_and_gradients. A square root of a negative number is
+        # NaN, as torch's: the values are checked after the step, without NumPy's warning before the message.
+        with np.errstate(invalid="ignore", over="ignore"):
+            np.copyto(self.theta, optimizer.update("parameters", self.theta, self.gradient.copy()))
+
+
+def multiply_add(a, b, c):
+    """a b + c for arrays, as a fused multiply-add where it matters: the product's rounding error (Dekker's
+    exact product) is added back, so that a difference of nearly equal numbers, c - a b, is rounded once.
+
+    >>> float(multiply_add(np.array([0.1]), np.array([0.1]), np.array([-0.01]))[0])
+    9.020562075079397e-19
+    """
+    a, b, c = np.asarray(a, float), np.asarray(b, float), np.asarray(c, float)
+    product = a * b
+    with np.errstate(over="ignore", invalid="ignore"):
+        split_a, split_b = a * 134217729.0, b * 134217729.0  # Veltkamp's split: 2^27 + 1
+        a_high = split_a - (split_a - a)
+        b_high = split_b - (split_b - b)
+        a_low, b_low = a - a_high, b - b_high
+        error = ((a_high * b_high - product) + a_high * b_low + a_low * b_high) + a_low * b_low
+        result = (product + c) + error
+    return np.where(np.isfinite(result), result, product + c)

@@ -26,6 +26,9 @@ class Engine(Protocol):
     def loss_and_gradients(self, rows=None) -> float:
         """The mean loss over the rows (None: every sample), keeping the gradients for step."""
 
+    def first_non_finite(self) -> tuple | None:
+        """The first parameter or last gradient that is not a finite number: (what, name, value), or None."""
+
     def gradients(self) -> dict:
         """name -> dL/dname from the last loss_and_gradients."""
 

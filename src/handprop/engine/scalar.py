@@ -7,6 +7,8 @@ batch to name the node and the sample.
 
 from __future__ import annotations
 
+import math
+
 from ..core.optim import Optimizer
 from .compiled import compile_program
 from .interpreter import run_batch
@@ -54,6 +56,18 @@ class ScalarEngine:
         data = self.problem.data if rows is None else {n: tuple(v[i] for i in rows) for n, v in self.problem.data.items()}
         size = len(next(iter(data.values()))) if data else 1
         run_batch(self.program, self.parameters(), data, size, source=self.problem.source)
+
+    def first_non_finite(self) -> tuple | None:
+        """The first gradient or parameter that is not a finite number, as (what, name, value); None if all are.
+
+        One sum per list finds an infinity or a NaN anywhere in it at the cost of one pass (a sum of finite
+        values that overflows is looked into too, and found finite)."""
+        for what, values in (("gradient", self.grads), ("value", self.values)):
+            if not math.isfinite(sum(values)):
+                for name, value in zip(self.names, values):
+                    if not math.isfinite(value):
+                        return what, name, value
+        return None
 
     def gradients(self) -> dict:
         return dict(zip(self.names, self.grads))
