@@ -203,3 +203,54 @@ def test_a_run_whose_parameters_overflow_stops_at_the_step_with_the_last_good_pa
     assert caught.value.where.startswith("step 68, node L")
     assert caught.value.result.final["w"] == pytest.approx((-199.0) ** 66, rel=1e-9)
     assert len(caught.value.result.losses) == 67
+
+
+# --- a problem without data is one sample of nothing
+
+PURE = {"sgd": '[network]\nequations = "L = (w - 3)**2"\n[parameters]\nw = 0\n[optimizer]\nname = "sgd"\n'
+               'momentum = 0.9\nlr = 0.1\nsteps = 3\n',
+        "adam": '[network]\nequations = "L = (w - 3)**2"\n[parameters]\nw = 0\n[data]\n[optimizer]\n'
+                'name = "adam"\nlr = 0.1\nsteps = 3\n'}
+
+
+def test_momentum_on_a_quadratic_without_data_is_worked_out_as_by_hand(cli, tmp_path):
+    # By hand: g = 2(w - 3); b = g, then 0.9 b + g; w' = w - 0.1 b: w = 0.6, 1.62, 2.814.
+    result = cli(["solve", write(tmp_path, "pure.toml", PURE["sgd"]), "--format", "json"])
+    assert result.status == 0, result.err
+    steps = json.loads(result.out)["steps"]
+    assert [step["parameters"]["w"] for step in steps] == pytest.approx([0.6, 1.62, 2.814], rel=1e-12)
+
+
+@pytest.mark.parametrize("optimizer", sorted(PURE))
+@pytest.mark.parametrize("command", [["solve"], ["explain"], ["verify"], ["diagram"], ["train"],
+                                     ["solve", "--round-intermediate", "2"]])
+def test_every_command_works_on_a_problem_without_data(cli, tmp_path, optimizer, command):
+    result = cli([command[0], write(tmp_path, "pure.toml", PURE[optimizer]), *command[1:]])
+    assert result.status == 0 and result.err == "", result.err
+    if command[0] == "verify":
+        assert "verdict: ok" in result.out
+    elif len(command) == 1:  # the parameter after the 3 steps, as torch's (above, below)
+        assert {"sgd": "2.814", "adam": "0.2996"}[optimizer] in result.out
+
+
+def test_adam_on_a_quadratic_without_data_agrees_with_torch():
+    torch = pytest.importorskip("torch")
+    w = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.Adam([w], lr=0.1)
+    for _ in range(3):
+        optimizer.zero_grad()
+        ((w - 3) ** 2).sum().backward()
+        optimizer.step()
+    from handprop.problem.files import parse_text
+    from handprop.problem.spec import from_dict
+
+    solution = handprop.solve(from_dict(parse_text(PURE["adam"], "toml", "pure.toml")))
+    assert solution.parameters["w"].updated == pytest.approx(w.item(), rel=1e-14)
+
+
+def test_the_pages_tasks_work_on_a_problem_without_data():
+    pytest.importorskip("tomlkit")
+    from handprop.serve.tasks import solve_answer
+
+    answer = solve_answer({"text": PURE["sgd"]})
+    assert answer["ok"], answer

@@ -24,7 +24,9 @@ class ScalarEngine:
         self.program = problem.program
         self.names = list(self.program.parameters)
         self.values = [problem.parameters[n] for n in self.names]
-        self.rows = list(zip(*[problem.data[n] for n in self.program.data]))
+        columns = [problem.data[n] for n in self.program.data]
+        # A problem without data (a pure function such as (w - 3)**2) is one sample of nothing.
+        self.rows = list(zip(*columns)) if columns else [()] * problem.batch_size
         self.run = compile_program(self.program)
         self.grads = [0.0] * len(self.names)
 

@@ -152,13 +152,13 @@ def from_dict(raw: dict, *, label: str = "<problem>", text: str | None = None, p
     """Validate a problem given as a dict (the parsed file) and build its Program."""
     check = Checker(label)
     check.keys(raw, "", SECTIONS)
-    for section in ("network", "parameters", "data", "optimizer"):
+    for section in ("network", "parameters", "optimizer"):
         if section not in raw:
             raise check.fail(section, f"missing section [{section}]", "see docs/problem-files.md")
     title = check.text(raw.get("title", Path(label).stem), "title")
     network_table = check.table(raw["network"], "network")
     parameters_table = check.table(raw["parameters"], "parameters")
-    data_table = check.table(raw["data"], "data")
+    data_table = check.table(raw.get("data", {}), "data")  # none: a function of the parameters alone
     if "equations" in network_table and "layers" in network_table:
         raise check.fail("network", "both equations and layers given", "one of the two")
     folder = path.parent if path is not None else None  # standard input: the working directory
