@@ -41,7 +41,7 @@ FILE_CASES = [
     ("unknown extension", "p.txt", "x", ["unknown file type '.txt'", ".toml"]),
     ("missing network", "p.toml", homework("[network]", "[netwrk]"), ["netwrk: unknown key", "did you mean 'network'"]),
     ("missing data", "p.toml", homework("[data]\nx = [0.26, 0.33]\nt = [1, 0]", ""),
-     ["data: missing section [data]"]),
+     ["data.x: missing", "inputs x and targets t"]),
     ("unknown activation", "p.toml", homework('"relu"', '"rleu"'),
      ["network.layers: layer 1: activation: unknown activation 'rleu'", "did you mean 'relu'", "identity, relu"]),
     ("unknown loss", "p.toml", homework('"cross_entropy"', '"crossentropy"'),
