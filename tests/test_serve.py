@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import threading
 from pathlib import Path
 
@@ -19,6 +20,11 @@ from handprop.serve.tasks import load_text  # noqa: E402
 from handprop.solver import solve  # noqa: E402
 
 HOMEWORK = example_path("homework").read_text(encoding="utf-8")
+# A 2-300-300-2 network: its worked page takes over a minute, and memory grows by tens of MB a second.
+SLOW = HOMEWORK.replace("{ units = 3, activation = \"relu\" }",
+                        "{ units = 300, activation = \"relu\" }, { units = 300, activation = \"relu\" }").replace(
+    "w = [0.1, 0.5, 0.2, 0.4, 0.4, 0.1, 0.1, 0.5, 0.3, 0.2, 0.1, 0.4]\nb = [0.3, 0.3, 0.3, 0.7, 0.7]",
+    'init = "he_uniform"')
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
@@ -45,7 +51,7 @@ def test_page_is_served_with_its_assets(client):
     page = client.get("/")
     assert page.status_code == 200 and b"<textarea" in page.data and b"Machine Learning Homework 1" in page.data
     assert b"http" not in page.data.replace(b"http-equiv", b"")  # no CDN: every asset from the app
-    for name in ("app.js", "style.css", "math-font.woff2"):
+    for name in ("app.js", "fields.js", "style.css", "math-font.woff2"):
         assert client.get(f"/assets/{name}").status_code == 200
     assert client.get("/assets/../serve.py").status_code == 404
 
@@ -139,14 +145,10 @@ def test_worker_errors_and_time_limit():
 
 def test_a_computation_past_the_time_limit_is_stopped_and_the_server_goes_on():
     """A 2-300-300-2 network's worked page takes seconds; the limit here is 0.5 s."""
-    slow = HOMEWORK.replace("{ units = 3, activation = \"relu\" }",
-                            "{ units = 300, activation = \"relu\" }, { units = 300, activation = \"relu\" }")
-    slow = slow.replace("w = [0.1, 0.5, 0.2, 0.4, 0.4, 0.1, 0.1, 0.5, 0.3, 0.2, 0.1, 0.4]\nb = [0.3, 0.3, 0.3, 0.7, 0.7]",
-                        'init = "he_uniform"')
     limited = create_app(HOMEWORK, label="homework", time_limit=0.5)
     try:
         client = limited.test_client()
-        answer = post(client, "/api/solve", slow).get_json()
+        answer = post(client, "/api/solve", SLOW).get_json()
         assert answer == {"ok": False, "error": "the computation took longer than 0.5 s and was stopped "
                                                 "(a smaller problem or fewer steps; the command line has no limit)"}
         assert post(client, "/api/solve", HOMEWORK).get_json()["ok"]  # a new worker answers the next one
@@ -183,11 +185,11 @@ def test_examples_and_their_texts(client):
 
 
 def test_worked_solution_download(client):
-    page = client.post("/api/explain.html", data={"text": HOMEWORK, "label": "homework"})
+    page = post(client, "/api/explain.html", HOMEWORK)
     assert page.status_code == 200 and page.data.startswith(b"<!DOCTYPE html>")
     assert page.headers["Content-Disposition"] == 'attachment; filename="homework.html"'
-    bad = client.get("/api/explain.html", query_string={"text": "[network", "label": "homework"})
-    assert bad.status_code == 400 and b"homework" in bad.data
+    bad = post(client, "/api/explain.html", "[network")
+    assert bad.status_code == 400 and bad.get_json()["ok"] is False and bad.get_json()["error"].startswith("homework")
 
 
 def test_save_writes_only_the_file_it_started_with(tmp_path):
@@ -225,6 +227,213 @@ def test_serve_time_limit_out_of_range(cli, limit):
 def test_serve_time_limit_not_a_number(cli):
     result = cli(["serve", "homework", "--time-limit", "soon"])
     assert result.status == 2 and "--time-limit" in result.err and result.err.count("\n") == 1
+
+
+# -- only the page itself, on the names the server is reached by ------------------------------------
+
+COMPUTING = ["/api/solve", "/api/step", "/api/save", "/api/explain.html", "/api/explain.md", "/api/explain.tex",
+             "/api/diagram.svg"]
+
+
+@pytest.mark.parametrize("url", COMPUTING)
+def test_a_form_or_a_get_from_another_site_computes_nothing(client, url):
+    """A form on any site can post urlencoded, multipart or text/plain, and an <img> can GET: all refused."""
+    fields = {"text": HOMEWORK, "label": "homework"}
+    for refused in (client.post(url, data=fields), client.post(url, data=fields, content_type="multipart/form-data"),
+                    client.post(url, data='{"text": "x"}', content_type="text/plain"),
+                    client.post(url, data=fields, headers={"Origin": "http://localhost"})):
+        assert refused.status_code == 403 and refused.get_json()["ok"] is False
+        assert "\n" not in refused.get_json()["error"]
+    assert client.get(url, query_string=fields).status_code in (403, 405)
+
+
+@pytest.mark.parametrize("url", COMPUTING)
+@pytest.mark.parametrize("header", [{"Origin": "http://evil.example"}, {"Origin": "null"},
+                                    {"Origin": "http://localhost:9999"}, {"Origin": "https://localhost.evil.example"},
+                                    {"Referer": "http://evil.example/page.html"}])
+def test_json_from_another_origin_is_refused(client, url, header):
+    refused = client.post(url, json={"text": HOMEWORK, "label": "homework"}, headers=header)
+    assert refused.status_code == 403 and refused.get_json() == {"ok": False,
+                                                                 "error": "this request comes from another site's page"}
+
+
+def test_json_from_the_page_itself_is_answered(client):
+    for header in ({"Origin": "http://localhost"}, {"Referer": "http://localhost/"}, {}):
+        answer = client.post("/api/solve", json={"text": HOMEWORK}, headers=header)
+        assert answer.status_code == 200 and answer.get_json()["ok"]
+    # At the server's port, by any name it is reached by, or through a forwarded port (that of Host).
+    at_8765 = {"base_url": "http://127.0.0.1:8765"}
+    for origin in ("http://localhost:8765", "http://[::1]:8765", "http://127.0.0.1:8765"):
+        answer = client.post("/api/step", json={"text": HOMEWORK}, headers={"Origin": origin}, **at_8765)
+        assert answer.status_code == 200
+    forwarded = client.post("/api/step", json={"text": HOMEWORK}, headers={"Origin": "http://localhost:9000",
+                                                                           "Host": "localhost:9000"}, **at_8765)
+    assert forwarded.status_code == 200
+    assert client.post("/api/step", json={"text": HOMEWORK}, headers={"Origin": "http://localhost:9000"},
+                       **at_8765).status_code == 403
+
+
+def test_a_save_from_another_site_writes_nothing(tmp_path):
+    target = tmp_path / "mine.toml"
+    target.write_text(HOMEWORK)
+    client = create_app(HOMEWORK, label=str(target), path=target, time_limit=None).test_client()
+    assert client.post("/api/save", data={"text": "x"}).status_code == 403
+    assert client.post("/api/save", json={"text": "x"}, headers={"Origin": "http://evil.example"}).status_code == 403
+    assert client.post("/api/save", json={"text": "x"}, headers={"Host": "evil.example"}).status_code == 403
+    assert target.read_text() == HOMEWORK
+
+
+@pytest.mark.parametrize("host", ["[::1]", "[::1]:8765", "localhost:8765", "127.0.0.1", "LOCALHOST"])
+def test_loopback_names_with_or_without_a_port_are_answered(client, host):
+    assert client.get("/", headers={"Host": host}).status_code == 200
+    answer = client.post("/api/solve", json={"text": HOMEWORK}, headers={"Host": host})
+    assert answer.status_code == 200 and answer.get_json()["ok"]
+
+
+@pytest.mark.parametrize("host", ["[::1", "[::1]x", "::1", "localhost:http", "localhost.evil.example", "[::2]"])
+def test_malformed_or_other_hosts_are_refused(client, host):
+    assert client.get("/", headers={"Host": host}).status_code == 403
+
+
+@pytest.fixture
+def served(cli, monkeypatch):
+    """The app `handprop serve ARGS` makes, and what it printed, without listening on any port."""
+    import werkzeug.serving
+
+    made = []
+
+    class Server:
+        port = 8765
+
+        def serve_forever(self):
+            raise KeyboardInterrupt
+
+        def server_close(self):
+            pass
+
+    def make_server(host, port, app, threaded):
+        made.append(app)
+        return Server()
+
+    monkeypatch.setattr(werkzeug.serving, "make_server", make_server)
+    yield lambda *args: (cli(["serve", *args]), made[-1])
+    for app in made:
+        app.extensions["handprop.worker"].close()
+
+
+def test_the_host_check_stays_on_for_every_address(served, tmp_path):
+    import socket
+
+    target = tmp_path / "mine.toml"
+    target.write_text(HOMEWORK)
+    result, app = served(str(target), "--host", "0.0.0.0", "--allow-host", "pc.example.org")
+    assert result.status == 0 and "localhost" in result.out.splitlines()[1]
+    client = app.test_client()
+    evil = client.post("/api/save", json={"text": "# overwritten\n"}, headers={"Host": "evil.example"})
+    assert evil.status_code == 403 and target.read_text() == HOMEWORK
+    for host in ("localhost:8765", "127.0.0.1", "[::1]:8765", socket.gethostname(), "pc.example.org:8765"):
+        answer = client.post("/api/save", json={"text": HOMEWORK}, headers={"Host": host})
+        assert answer.status_code == 200 and answer.get_json()["ok"], host
+    _, app = served(str(target), "--host", "192.0.2.7")
+    client = app.test_client()
+    assert client.get("/", headers={"Host": "192.0.2.7:8765"}).status_code == 200
+    assert client.get("/", headers={"Host": "evil.example:8765"}).status_code == 403
+
+
+@pytest.mark.parametrize("name", ["pc:8765", "", "a b", "http://pc", "[::1]:80"])
+def test_serve_allow_host_is_a_name_without_a_port(cli, name):
+    result = cli(["serve", "homework", "--port", "0", "--allow-host", name])
+    assert result.status == 2 and result.err.startswith(f"handprop: error: --allow-host: '{name}' is not a host name (")
+    assert result.err.count("\n") == 1
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "99", "2000000"])
+def test_serve_memory_limit_out_of_range(cli, limit):
+    result = cli(["serve", "homework", "--port", "0", "--memory-limit", limit])
+    assert result.status == 2
+    assert result.err == f"handprop: error: --memory-limit: {limit} MB (100 to 1048576 megabytes)\n"
+
+
+def test_serve_memory_limit_not_a_number(cli):
+    result = cli(["serve", "homework", "--memory-limit", "lots"])
+    assert result.status == 2 and "argument --memory-limit: invalid int value: 'lots'" in result.err
+    assert result.err.count("\n") == 1
+
+
+def test_deeply_nested_json_is_bad_input(client):
+    deep = b"[" * 499_999 + b"]" * 499_999  # just under the body's limit: 1 MB
+    nested = b'{"text": "", "edits": ' + b"[" * 40 + b"]" * 40 + b"}"
+    for url in ("/api/solve", "/api/explain.html"):
+        for body in (deep, nested):
+            answer = client.post(url, data=body, content_type="application/json")
+            assert answer.status_code == 400 and answer.get_json()["ok"] is False
+            assert "\n" not in answer.get_json()["error"]
+    assert post(client, "/api/solve", HOMEWORK).get_json()["ok"]
+
+
+# -- one computation at a time, bounded ---------------------------------------------------------------
+
+def _until(condition, timeout: float = 60) -> None:
+    """Wait for something another thread does (a functional timeout, not a measure of speed)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_a_newer_edit_from_the_page_replaces_its_older_ones_still_waiting():
+    """A slow solve runs; three more from the same page queue behind it, then a light one: the three are
+    answered "superseded" as each newer one arrives, and the light one runs as soon as the slow one stops."""
+    app = create_app(HOMEWORK, label="homework", time_limit=6)
+    turns = app.extensions["handprop.turns"]
+    answers, order, threads = {}, [], []
+
+    def send(name: str, text: str, page: str = "page-1") -> None:
+        def run():
+            answers[name] = post(app.test_client(), "/api/solve", text, page=page).get_json()
+            order.append(name)
+        threads.append(threading.Thread(target=run))
+        threads[-1].start()
+
+    try:
+        send("running", SLOW)
+        _until(lambda: turns.running)
+        send("other page", HOMEWORK, page="page-2")  # another page's edit keeps its turn
+        _until(lambda: turns.waiting == 1)
+        send("stale 1", SLOW)
+        _until(lambda: turns.waiting == 2)
+        send("stale 2", SLOW)
+        _until(lambda: "stale 1" in order)
+        send("stale 3", SLOW)
+        _until(lambda: "stale 2" in order)
+        send("newest", HOMEWORK)
+        _until(lambda: "stale 3" in order)
+        assert "running" not in order  # the stale ones were dropped while the slow one still ran
+        for thread in threads:
+            thread.join(timeout=120)
+    finally:
+        app.extensions["handprop.worker"].close()
+    superseded = {"ok": False, "superseded": True, "error": "a newer edit from this page replaced this one"}
+    assert [answers[name] for name in ("stale 1", "stale 2", "stale 3")] == [superseded] * 3
+    assert order == ["stale 1", "stale 2", "stale 3", "running", "other page", "newest"]
+    assert "took longer than 6 s" in answers["running"]["error"] and answers["newest"]["ok"]
+
+
+def test_a_computation_past_the_memory_limit_is_stopped_and_the_server_goes_on():
+    resource = pytest.importorskip("resource")
+    if resource.getrlimit(resource.RLIMIT_AS)[1] != resource.RLIM_INFINITY or sys.platform == "darwin":
+        pytest.skip("no address-space limit to set here")
+    limited = create_app(HOMEWORK, label="homework", time_limit=300, memory_limit=100)
+    try:
+        client = limited.test_client()
+        assert post(client, "/api/solve", SLOW).get_json() == {
+            "ok": False, "error": "the computation needed more than 100 MB and was stopped "
+                                  "(a smaller problem or fewer steps; the command line has no limit)"}
+        assert post(client, "/api/solve", HOMEWORK).get_json()["ok"]  # a new worker answers the next one
+    finally:
+        limited.extensions["handprop.worker"].close()
 
 
 # -- in a real browser ---------------------------------------------------------------------------------
@@ -384,7 +593,36 @@ def test_clicking_a_parameter_jumps_to_its_derivation_and_marks_its_path(browser
 @pytest.mark.parametrize("path, start", [("/api/explain.html", b"<!DOCTYPE html>"), ("/api/explain.md", b"# Machine"),
                                          ("/api/explain.tex", b"\\documentclass"), ("/api/diagram.svg", b"<svg")])
 def test_downloads_in_every_format(client, path, start):
-    response = client.post(path, data={"text": HOMEWORK, "label": "homework"})
+    response = post(client, path, HOMEWORK)
     assert response.status_code == 200 and response.data.startswith(start)
     assert "attachment" in response.headers["Content-Disposition"]
-    assert client.post("/api/explain.docx", data={"text": HOMEWORK}).status_code == 404
+    assert post(client, "/api/explain.docx", HOMEWORK).status_code == 404
+
+
+def test_the_download_buttons_save_files(browser_page, tmp_path):
+    """The page fetches each file with a JSON request and saves it from a blob, under the name it always had."""
+    page = browser_page
+    page.wait_for_function("document.querySelector('#table table') !== null")
+    for button, name, start in [("#download-html", "homework.html", "<!DOCTYPE html>"),
+                                ("[data-download='explain.md']", "homework.md", "# Machine"),
+                                ("[data-download='explain.tex']", "homework.tex", "\\documentclass"),
+                                ("[data-download='diagram.svg']", "homework.svg", "<svg"),
+                                ("#download", "homework.toml", HOMEWORK)]:
+        with page.expect_download() as download:
+            page.click(button)
+        assert download.value.suggested_filename == name
+        download.value.save_as(tmp_path / name)
+        assert (tmp_path / name).read_text(encoding="utf-8").startswith(start)
+
+
+def test_a_download_of_a_broken_text_shows_its_error_on_the_page(browser_page):
+    page = browser_page
+    page.wait_for_function("document.querySelector('#table table') !== null")
+    page.click("#tab-text")
+    page.fill("#text", HOMEWORK.replace("lr = 0.5", "lr = oops"))
+    page.wait_for_selector("#error:not([hidden])")
+    page.evaluate("document.querySelector('#error').textContent = ''")
+    page.click("[data-download='explain.tex']")
+    page.wait_for_function("document.querySelector('#error').textContent.includes('line 21')")
+    assert page.url.endswith("/")  # still the page: no navigation to a download
+

@@ -6,7 +6,9 @@ import sys
 
 DEFAULT_PORT = 8765
 DEFAULT_TIME_LIMIT = 10.0  # as serve.worker's; repeated so that `handprop --help` imports no server code
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+DEFAULT_MEMORY_LIMIT = 2048  # MB, as serve.worker's
+MIN_MEMORY_LIMIT = 100  # MB: a worker needs about 32 to start
+MAX_MEMORY_LIMIT = 1_048_576  # MB: 1 TB
 
 
 def add_parser(commands, *, arguments: bool = True) -> None:
@@ -26,10 +28,19 @@ def add_parser(commands, *, arguments: bool = True) -> None:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, metavar="P",
                         help=f"port to listen on (default: {DEFAULT_PORT}; 0 picks a free one)")
     parser.add_argument("--host", default="127.0.0.1", metavar="H",
-                        help="address to listen on (default: 127.0.0.1, this machine only)")
+                        help="address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0 for every "
+                             "interface)")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                        help="also answer requests addressed to this host name or address, such as a name "
+                             "this machine has on the network or in a proxy; repeatable (example: --host "
+                             "0.0.0.0 --allow-host pc.example.org). Requests to any name the server does "
+                             "not know it is reached by are refused")
     parser.add_argument("--open", action="store_true", help="open the page in the web browser")
     parser.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, metavar="S",
                         help=f"seconds one edit may take before it is stopped (default: {DEFAULT_TIME_LIMIT:g})")
+    parser.add_argument("--memory-limit", type=int, default=DEFAULT_MEMORY_LIMIT, metavar="MB",
+                        help="megabytes of memory one edit's computation may use before it is stopped "
+                             f"(default: {DEFAULT_MEMORY_LIMIT})")
 
 
 def run(args) -> int:
@@ -45,6 +56,11 @@ def run(args) -> int:
         raise HandpropError(None, "--port", f"{args.port} is out of range", "0 to 65535")
     if not 0 < args.time_limit <= 3600:
         raise HandpropError(None, "--time-limit", f"{args.time_limit:g} s", "more than 0 and at most 3600 seconds")
+    if not MIN_MEMORY_LIMIT <= args.memory_limit <= MAX_MEMORY_LIMIT:
+        raise HandpropError(None, "--memory-limit", f"{args.memory_limit} MB",
+                            f"{MIN_MEMORY_LIMIT} to {MAX_MEMORY_LIMIT} megabytes")
+    for name in args.allow_host:
+        _check_host_name(name)
     label, text, kind, path = read_source(args.file)
     _refuse_data_files(text, kind, label)
     if path is not None and _is_example(path):
@@ -52,9 +68,11 @@ def run(args) -> int:
     from werkzeug.serving import make_server
 
     from ..serve.app import create_app
+    from ..serve.hosts import served_names
 
-    hosts = ("127.0.0.1", "localhost", "[::1]") if args.host in LOOPBACK else None
-    app = create_app(text, kind=kind, label=label, path=path, hosts=hosts, time_limit=args.time_limit)
+    hosts = served_names(args.host, args.allow_host)
+    app = create_app(text, kind=kind, label=label, path=path, hosts=hosts, time_limit=args.time_limit,
+                     memory_limit=args.memory_limit)
     try:
         server = make_server(args.host, args.port, app, threaded=True)
     except (OSError, SystemExit) as exc:
@@ -63,6 +81,9 @@ def run(args) -> int:
     shown = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{shown}:{server.port}/"
     print(f"handprop serve: {label} at {url} (Ctrl+C stops it)", flush=True)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):  # say which names work, for the others' 403
+        shown_names = ", ".join(f"[{n}]" if ":" in n else n for n in sorted(hosts))
+        print(f"handprop serve: answering requests to {shown_names} (--allow-host NAME adds one)", flush=True)
     if args.open:
         import webbrowser
 
@@ -75,6 +96,23 @@ def run(args) -> int:
         server.server_close()
         app.extensions["handprop.worker"].close()
     return 0
+
+
+def _check_host_name(name: str) -> None:
+    """An --allow-host value: a name or an address, without a port (the Host check ignores ports)."""
+    import ipaddress
+
+    from ..core.errors import HandpropError
+
+    try:
+        ipaddress.ip_address(name[1:-1] if name.startswith("[") and name.endswith("]") else name)
+        return
+    except ValueError:
+        pass
+    if name and all(c.isascii() and (c.isalnum() or c in ".-_") for c in name):
+        return
+    raise HandpropError(None, "--allow-host", f"'{name[:60]}' is not a host name",
+                        "a name or address without a port, such as pc.example.org, 192.168.1.5 or fe80::1")
 
 
 def _refuse_data_files(text: str, kind: str, label: str) -> None:

@@ -5,9 +5,15 @@
   const $ = (id) => document.getElementById(id);
   const text = $("text"), decimals = $("decimals"), error = $("error"), status = $("status"), form = $("fields");
   let source = { text: initial.text, kind: initial.kind, label: initial.label, canSave: initial.can_save };
-  let timer = null, biasUnits = {}, shape = null;
-  // Edits are sent one request at a time, each on the text the last answer gave, so none is lost.
-  let pending = [], busy = false, again = false;
+  let timer = null, biasUnits = {};
+  // The server makes field edits on the text. A solve sends the text with every edit not yet in it,
+  // those of earlier solves still unanswered included, so none is lost; only the newest solve's answer
+  // is shown. Each solve names this page: the server drops this page's older solves still waiting for
+  // their turn (answering {superseded: true}), so that after a slow one the newest edit runs next.
+  let pending = [], unanswered = [], sent = 0, answered = 0;
+  const actions = new WeakSet();  // the edits that add or remove, each done once however many follow
+  const pageId = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0"))
+    .join("");
 
   function request() {
     return { text: text.value, kind: source.kind, label: source.label, decimals: decimals.value,
@@ -29,15 +35,11 @@
     }
   }
 
-  function fieldElement(id) {
-    return form.querySelector(`[data-field="${CSS.escape(id)}"]`);
-  }
-
   // An error goes just under the field it came from (its row or its table), else under the buttons.
   function showError(message, field) {
     for (const old of form.querySelectorAll(".invalid")) old.classList.remove("invalid");
     for (const old of form.querySelectorAll(".field-error")) old.remove();
-    const element = message && field && fieldElement(field);
+    const element = message && field && fields.element(field);
     if (element) {
       element.classList.add("invalid");
       const slot = document.createElement("p");
@@ -59,20 +61,27 @@
     $("worked").innerHTML = answer.html;
     $("title").textContent = answer.title;
     document.title = `${answer.title} · handprop`;
-    renderFields(answer.fields);
+    fields.render(answer.fields);
   }
 
   async function solve() {
     clearTimeout(timer);
-    if (busy) { again = true; return; }
-    busy = true;
-    status.textContent = "working…";
-    const edits = pending;
+    const number = ++sent;
+    // A newer value of a field replaces the one still unanswered where it stands: the failing "abc"
+    // the user has since mended is not sent again.
+    const edits = unanswered.slice();
+    for (const change of pending) {
+      const at = actions.has(change) ? -1 : edits.findIndex((e) => e.field === change.field && !actions.has(e));
+      if (at >= 0) edits[at] = change; else edits.push(change);
+    }
+    unanswered = edits;
     pending = [];
-    const answer = await post("/api/solve", { ...request(), edits });
-    busy = false;
+    status.textContent = "working…";
+    const answer = await post("/api/solve", { ...request(), edits, page: pageId });
+    if (number !== sent || answer.superseded) return;  // a newer solve is on its way: its answer counts
+    answered = number;
+    unanswered = [];
     if (edits.length && typeof answer.text === "string") text.value = answer.text;
-    if (again || pending.length) { again = false; solve(); return; }  // newer edits: show their answer
     if (!answer.ok) {
       showError(answer.error, answer.field);
       status.textContent = "error; the last good solution is shown";
@@ -89,127 +98,26 @@
     timer = setTimeout(solve, delay);
   }
 
-  function edit(field, value, delay) {
-    pending = pending.filter((e) => e.field !== field);
-    pending.push({ field, value });
+  function edit(field, value, delay, action = false) {
+    const change = { field, value };
+    if (action) actions.add(change);
+    else pending = pending.filter((e) => e.field !== field);
+    pending.push(change);
     later(delay);
   }
 
-  // The Fields tab: drawn from the answer's groups; drawn anew only when its shape changes, so that
-  // the field being typed in keeps its place, caret and text.
-  function control(field) {
-    let element;
-    if (field.type === "choice") {
-      element = document.createElement("select");
-      for (const option of field.options) element.add(new Option(option, option));
-      element.value = field.value;
-      element.addEventListener("change", () => edit(field.id, element.value, 0));
-    } else if (field.type === "switch") {
-      element = document.createElement("input");
-      element.type = "checkbox";
-      element.checked = field.value === "true";
-      element.addEventListener("change", () => edit(field.id, String(element.checked), 0));
-    } else if (field.type === "action") {
-      element = document.createElement("button");
-      element.type = "button";
-      element.textContent = field.label;
-      element.addEventListener("click", () => edit(field.id, "", 0));
-    } else {
-      element = document.createElement("input");
-      element.type = "text";
-      element.inputMode = field.type === "integer" ? "numeric" : "decimal";
-      element.value = field.value;
-      element.size = field.type === "integer" ? 4 : 7;
-      element.addEventListener("input", () => edit(field.id, element.value));
-    }
-    element.dataset.field = field.id;
-    if (field.title) element.title = field.title;
-    element.setAttribute("aria-label", field.label);
-    return element;
-  }
-
-  function labelled(field) {
-    if (field.type === "action") return control(field);
-    const label = document.createElement("label");
-    label.className = "field";
-    const name = document.createElement("span");
-    name.textContent = field.label;
-    label.append(name, control(field));
-    return label;
-  }
-
-  function grid(table) {
-    const element = document.createElement("table");
-    element.createCaption().textContent = table.caption;
-    const head = element.createTHead().insertRow();
-    head.appendChild(document.createElement("th"));
-    for (const column of table.columns) {
-      const th = document.createElement("th");
-      th.textContent = column;
-      head.appendChild(th);
-    }
-    const body = element.createTBody();
-    for (const row of table.rows) {
-      const tr = body.insertRow();
-      const th = document.createElement("th");
-      th.scope = "row";
-      th.textContent = row.label;
-      tr.appendChild(th);
-      // A cell is named by its column (a data name, a setting), or else by its own label (w1 in column x1).
-      row.cells.forEach((cell, i) => {
-        const td = tr.insertCell();
-        if (cell) td.appendChild(cell.label === table.columns[i] ? control(cell) : labelled(cell));
-      });
-    }
-    return element;
-  }
-
-  function renderFields(groups) {
-    const next = JSON.stringify(groups, (key, value) => (key === "value" ? undefined : value));  // all but values
-    const focused = document.activeElement && document.activeElement.dataset && document.activeElement.dataset.field;
-    if (next === shape) {  // the same fields: new values, except where the user is typing
-      const all = groups.flatMap((g) => (g.fields || []).concat((g.tables || []).flatMap((t) => t.rows.flatMap((r) => r.cells))));
-      for (const field of all) {
-        const element = field && fieldElement(field.id);
-        if (!element || field.id === focused || pending.some((e) => e.field === field.id)) continue;
-        if (field.type === "switch") element.checked = field.value === "true";
-        else if (field.type !== "action") element.value = field.value;
-      }
-      return;
-    }
-    shape = next;
-    form.replaceChildren(...groups.map((group) => {
-      const set = document.createElement("fieldset");
-      const legend = document.createElement("legend");
-      legend.textContent = group.title;
-      set.appendChild(legend);
-      if (group.note) {
-        const note = document.createElement("p");
-        note.className = "note";
-        note.textContent = group.note;
-        set.appendChild(note);
-      }
-      if (group.fields) {
-        const row = document.createElement("div");
-        row.className = "row";
-        row.append(...group.fields.map(labelled));
-        set.appendChild(row);
-      }
-      for (const table of group.tables || []) set.appendChild(grid(table));
-      return set;
-    }));
-    const again = focused && fieldElement(focused);
-    if (again) again.focus();
-  }
+  // The fields the user is typing in keep their text when an answer comes.
+  const fields = window.handpropFields(form, edit, (id) => pending.some((e) => e.field === id));
 
   async function settle() {  // until every edit made so far has its answer
-    while (busy || pending.length) await new Promise((done) => setTimeout(done, 20));
+    while (answered !== sent || pending.length) await new Promise((done) => setTimeout(done, 20));
   }
 
   function load(from) {
     source = from;
     text.value = from.text;
     pending = [];
+    unanswered = [];
     $("save").hidden = !from.canSave;
     solve();
   }
@@ -221,9 +129,9 @@
     }
   }
 
-  function download(name, content, type) {
+  function download(name, blob) {
     const link = document.createElement("a");
-    link.href = URL.createObjectURL(new Blob([content], { type }));
+    link.href = URL.createObjectURL(blob);
     link.download = name;
     document.body.appendChild(link);
     link.click();
@@ -264,7 +172,7 @@
       const label = svg.querySelector(`g[data-label="edge-${parameter}"]`);
       if (label) label.classList.add("path");
     }
-    const field = fieldElement(`parameter.${parameter}`);
+    const field = fields.element(`parameter.${parameter}`);
     if (field) field.classList.add("path");
     const section = document.getElementById(`param-${slug(parameter)}`);
     if (section) {
@@ -300,13 +208,26 @@
     status.textContent = answer.ok ? `saved to ${answer.saved}` : "";
     if (!answer.ok) showError(answer.error);
   });
-  $("download").addEventListener("click", () => download(fileName(), text.value, "text/plain"));
+  $("download").addEventListener("click", () => download(fileName(), new Blob([text.value], { type: "text/plain" })));
+  // The server takes JSON only (another site's page cannot send it), so a download is fetched, then saved.
   for (const button of document.querySelectorAll("button[data-download]")) {
-    button.addEventListener("click", () => {
-      const form = $("explain-form"), values = request();
-      form.action = `/api/${button.dataset.download}`;
-      for (const name of Object.keys(values)) if (form.elements[name]) form.elements[name].value = values[name];
-      form.submit();
+    button.addEventListener("click", async () => {
+      const what = button.dataset.download;
+      let response;
+      try {
+        response = await fetch(`/api/${what}`, { method: "POST", headers: { "Content-Type": "application/json" },
+                                                body: JSON.stringify(request()) });
+      } catch (e) {
+        showError("the server cannot be reached");
+        return;
+      }
+      if (!response.ok) {
+        const answer = await response.json().catch(() => ({ error: `the server answered ${response.status}` }));
+        showError(answer.error);
+        return;
+      }
+      const named = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+      download(named ? named[1] : what, await response.blob());
     });
   }
   $("example").addEventListener("change", async (event) => {
