@@ -35,7 +35,9 @@ def add_parser(commands, *, arguments: bool = True) -> None:
                              "decimals (default: 1, as the homework)")
     parser.add_argument("--inactive", default="any", metavar="any|some|none",
                         help="ReLU units with h <= 0: any (default), some (at least one), none")
-    parser.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write the variants into")
+    parser.add_argument("-o", "--output", required=True, metavar="DIR",
+                        help="folder to write the variants into (made if missing); files of the same names in it "
+                             "are replaced")
 
 
 def run(args) -> int:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-
 from ..core.errors import HandpropError
+from . import options
 
 
 def add_parser(commands, *, arguments: bool = True) -> None:
@@ -34,5 +33,7 @@ def run(args) -> int:
     if args.tolerance is not None and not 0 <= args.tolerance < float("inf"):
         raise HandpropError(None, "--tolerance", f"{args.tolerance!r} is not a tolerance", "a number of 0 or more")
     report = grade_files(args.problem, args.answers, tolerance=args.tolerance)
-    sys.stdout.write(render_grade_json(report) if args.format == "json" else render_grade_text(report))
+    text = (render_grade_json(report) if args.format == "json"
+            else render_grade_text(report, fit=options.console_text))
+    options.write_output(text, None, args.format)
     return 0 if report.passed else 1

@@ -58,8 +58,14 @@ def run(args) -> int:
     for value, option in ((args.steps, "--steps"), (args.epochs, "--epochs"), (args.every, "--every")):
         options.positive(value, option)
     format = options.output_format(args.format, args.output, FORMATS)
-    if args.plot and os.path.splitext(args.plot)[1].lower() not in (".png", ".svg"):
-        raise HandpropError(args.plot, None, "cannot tell the plot's format", "a file ending in .png or .svg")
+    if args.plot:
+        if os.path.splitext(args.plot)[1].lower() not in (".png", ".svg"):
+            raise HandpropError(args.plot, None, "cannot tell the plot's format", "a file ending in .png or .svg")
+        check_plotting(args.plot)
+    # Training can take long: a file that cannot be written is found out before it starts, not after.
+    for path in (args.plot, args.output):
+        if path:
+            options.check_output(path)
     problem = load(args.file)
     progress = Progress() if sys.stderr.isatty() else None
     try:
@@ -68,7 +74,7 @@ def run(args) -> int:
     except TrainingDiverged as exc:
         if progress is not None:
             sys.stderr.write("\n")
-        sys.stdout.write(render_training_text(exc.result, problem, decimals=decimals))
+        options.write_output(render_training_text(exc.result, problem, decimals=decimals), None)
         raise
     if args.plot:
         plot_losses(result, args.plot)
@@ -78,5 +84,13 @@ def run(args) -> int:
         text = render_training_csv(result, problem, decimals=decimals)
     else:
         text = render_training_text(result, problem, decimals=decimals)
-    options.write_output(text, args.output)
+    options.write_output(text, args.output, format)
     return 0
+
+
+def check_plotting(path: str) -> None:
+    """Refuse --plot before training when matplotlib is missing, without the cost of importing it."""
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise HandpropError(path, None, "plotting needs matplotlib", "pip install 'handprop[plot]'")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 from ..core.errors import HandpropError
 from . import options
 
@@ -40,6 +38,7 @@ def run(args) -> int:
     report = verify(load(args.file), steps=args.steps,
                     tolerance=TOLERANCE if args.tolerance is None else args.tolerance,
                     torch_tolerance=TORCH_TOLERANCE if args.torch_tolerance is None else args.torch_tolerance)
-    sys.stdout.write(render_verify_json(report) if args.format == "json"
-                     else render_verify_text(report, all_rows=args.all))
+    text = (render_verify_json(report) if args.format == "json"
+            else render_verify_text(report, all_rows=args.all, fit=options.console_text))
+    options.write_output(text, None, args.format)
     return 0 if report.passed else 1

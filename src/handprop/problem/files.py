@@ -319,15 +319,63 @@ def describe(value) -> str:
 
 
 def write_file(path: str, content: str | bytes) -> None:
-    """Write a file whole or not at all: into a temporary file beside it, then renamed over it, so that a
-    failure never leaves half a file (or half an overwritten one)."""
-    import tempfile
+    """Write a file whole or not at all, as `> path` would: into a temporary file beside it, then renamed over
+    it, so that a failure never leaves half a file (or half an overwritten one), nor the temporary file.
 
-    directory = os.path.dirname(os.path.abspath(path))
+    A file replaced keeps its permissions; a new one gets those the umask leaves of rw-rw-rw-. A symbolic
+    link is written through, to the file it names.
+    """
+    data = _encoded(path, content)
+    target = os.path.realpath(path)  # a link stays a link, as the shell's redirection keeps it
+    temporary = None
     try:
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".handprop-", suffix=".tmp")
+        try:
+            # Writing new content clears set-user-ID and set-group-ID; the permission bits are kept.
+            mode = os.stat(target).st_mode & 0o777
+        except FileNotFoundError:
+            mode = None
+        handle, temporary = _create_beside(target)
         with os.fdopen(handle, "wb") as stream:
-            stream.write(content if isinstance(content, bytes) else content.encode("utf-8"))
-        os.replace(temporary, path)
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())  # a full disk is reported here, not as an empty file after the rename
+        if mode is not None:
+            os.chmod(temporary, mode)
+        os.replace(temporary, target)
+        temporary = None
     except OSError as exc:
         raise HandpropError(path, None, f"cannot write: {exc.strerror or exc}", "a writable path") from None
+    finally:
+        if temporary is not None:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+
+
+def _encoded(path: str, content: str | bytes) -> bytes:
+    if isinstance(content, bytes):
+        return content
+    try:
+        return content.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate: no file's text holds one, but a page's or a program's can
+        raise HandpropError(path, f"character {exc.start + 1}", "cannot write: not valid Unicode text",
+                            "text without lone surrogates") from None
+
+
+def _create_beside(target: str) -> tuple[int, str]:
+    """A new, empty file in target's folder: (descriptor, path). Unlike tempfile.mkstemp, which makes it
+    rw-------, it is opened with rw-rw-rw- so that the system applies the umask, as for any new file;
+    the umask itself is not read, since reading it means setting it, for every thread at once."""
+    import errno
+    import secrets
+
+    directory = os.path.dirname(target)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(10):  # 48 random bits: a name taken twice running is already a marvel
+        name = os.path.join(directory, f".handprop-{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(name, flags, 0o666), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no unused temporary file name", directory)

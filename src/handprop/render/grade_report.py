@@ -1,12 +1,14 @@
 """A graded answer sheet: the terminal report (✓/✗ per answer, the cause of each wrong one) and JSON.
 
 Marks: ✓ correct, ✗ wrong, ↳ carried forward (wrong only because an answer it depends on was wrong,
-and right given that answer). The score line counts the three.
+and right given that answer). The score line counts the three. Where the output cannot show a mark, the
+report is given a `fit` that writes it otherwise (the command line's: ok, x, ->).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from .numbers import fixed
 
@@ -49,20 +51,24 @@ def score_line(report) -> str:
     return line
 
 
-def render_grade_text(report) -> str:
-    """The report for a terminal: one row per answer, in the order written, then the score.
+def render_grade_text(report, *, fit: Callable[[str], str] | None = None) -> str:
+    """The report for a terminal: one row per answer, in the order written, then the score. Each piece of
+    text passes through fit, if given, before the columns are lined up, so that they stay lined up when a
+    mark is written in more letters.
 
     >>> from handprop import load
     >>> from handprop.teach.grading import grade
     >>> print(render_grade_text(grade(load("homework"), "dL/dw1,0.01\\n")).splitlines()[-1])
     Full marks: all 1 answer correct. Not answered: 36 (out1, out2, loss, dL/dw2, dL/dw3, dL/dw4, dL/dw5, dL/dw6 and 28 more).
     """
+    fit = fit or str
     tolerance = ("half a unit of its last written digit (0.53: within 0.005)" if report.tolerance is None
                  else f"within {report.tolerance:g}")
-    lines = [f"Grading {report.answers} against {report.problem}: {report.title}",
-             f"Each answer is checked to {tolerance}, or against the same work rounded by hand.", ""]
+    lines = [fit(f"Grading {report.answers} against {report.problem}: {report.title}"),
+             fit(f"Each answer is checked to {tolerance}, or against the same work rounded by hand."), ""]
     header = ("", "name", "expected", "given", "")
-    rows = [(MARKS[g.status], g.label, fixed(g.expected, _expected_decimals(g)), g.answer.text, note(g))
+    rows = [tuple(map(fit, (MARKS[g.status], g.label, fixed(g.expected, _expected_decimals(g)), g.answer.text,
+                            note(g))))
             for g in report.grades]
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(4)]
     for k, row in enumerate([header] + rows):
@@ -71,7 +77,7 @@ def render_grade_text(report) -> str:
         lines.append("  ".join(cells).rstrip())
         if k == 0:
             lines.append("  ".join("-" * w for w in widths))
-    lines += ["", score_line(report)]
+    lines += ["", fit(score_line(report))]
     return "\n".join(lines) + "\n"
 
 

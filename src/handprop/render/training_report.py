@@ -81,7 +81,13 @@ def render_training_csv(result, problem, *, decimals: int | None = None) -> str:
 
 
 def plot_losses(result, path: str) -> None:
-    """The loss curve to a PNG or SVG: each step's batch loss, and the logged loss over all the data."""
+    """The loss curve to a PNG or SVG (by path's extension): each step's batch loss, and the logged loss over all
+    the data. The file is written whole or not at all."""
+    import io
+    import os
+
+    from ..problem.files import write_file
+
     try:
         import matplotlib
 
@@ -105,5 +111,10 @@ def plot_losses(result, path: str) -> None:
     axes.grid(True, alpha=0.3)
     axes.legend(frameon=False)
     figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
+    # Drawn into memory first: savefig writing the file itself leaves an empty or partial one when it fails.
+    image = io.BytesIO()
+    try:
+        figure.savefig(image, format=path.rpartition(".")[2].lower() if "." in os.path.basename(path) else "png")
+    finally:
+        plt.close(figure)
+    write_file(path, image.getvalue())

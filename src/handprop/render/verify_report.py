@@ -8,6 +8,7 @@ and the row's status; a header says what was checked and at which tolerances, a 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from ..core.optim import OPTIMIZER_NAMES
 from .json import strict_json
@@ -85,8 +86,11 @@ def _verdict(report) -> str:
     return "verdict: FAILED, " + "; ".join(parts) + notes
 
 
-def render_verify_text(report, *, all_rows: bool = False) -> str:
-    """The table: a header, the rows worst first (the worst MAX_ROWS unless all_rows), the verdict."""
+def render_verify_text(report, *, all_rows: bool = False, fit: Callable[[str], str] | None = None) -> str:
+    """The table: a header, the rows worst first (the worst MAX_ROWS unless all_rows), the verdict. Each piece
+    of text passes through fit, if given, before the columns are lined up (the command line's writes θ and ε
+    in ASCII where the output cannot show them)."""
+    fit = fit or str
     with_torch = report.torch_version is not None
     header = ("name", "gradient", "finite difference", "fd error")
     if with_torch:
@@ -99,16 +103,16 @@ def render_verify_text(report, *, all_rows: bool = False) -> str:
         row = (check.name, _value(check.gradient), _value(check.finite_difference), _error(check.finite_difference_error))
         if with_torch:
             row += (_value(check.torch_gradient), _error(check.torch_gradient_error), _error(check.torch_update_error))
-        rows.append(row + (_status(check),))
+        rows.append(tuple(map(fit, row + (_status(check),))))
     widths = [max(len(row[i]) for row in rows + [header]) for i in range(len(header))]
-    lines = _header(report) + [""]
+    lines = [fit(line) for line in _header(report)] + [""]
     for row in [header, tuple("-" * w for w in widths)] + rows:
         cells = [row[0].ljust(widths[0])] + [cell.rjust(w) for cell, w in zip(row[1:-1], widths[1:-1])]
         lines.append("  ".join(cells + [row[-1]]).rstrip())
     hidden = len(checks) - len(shown)
     if hidden:
         lines.append(f"... {_plural(hidden, 'more row')}, each better than those above (--all shows them)")
-    lines += ["", _verdict(report)]
+    lines += ["", fit(_verdict(report))]
     return "\n".join(lines) + "\n"
 
 

@@ -32,19 +32,22 @@ def files_of(variant) -> list[tuple[str, str]]:
 def write_exercises(spec: ExerciseSpec, directory: str, *, seed: int = 0, count: int = 1) -> list[str]:
     """Draw the variants and write their files into directory (made if need be); returns the paths written.
 
-    Every variant is drawn and rendered before the first file is written, so bad options leave no files.
+    Every variant is drawn and rendered before the first file is written, so bad options leave no files; each
+    file is written whole or not at all, so a failure (a full disk) leaves no half-written one. A file of the
+    same name is replaced.
     """
+    from ..problem.files import write_file
+
     contents = [item for variant in variants(spec, seed=seed, count=count) for item in files_of(variant)]
-    written = []
     try:
         if os.path.exists(directory) and not os.path.isdir(directory):
             raise HandpropError(directory, None, "is a file, not a folder", "a folder to write the variants into")
         os.makedirs(directory, exist_ok=True)
-        for name, text in contents:
-            path = os.path.join(directory, name)
-            with open(path, "w", encoding="utf-8", newline="\n") as stream:
-                stream.write(text)
-            written.append(path)
     except OSError as exc:
         raise HandpropError(directory, None, f"cannot write: {exc.strerror or exc}", "a writable folder") from None
+    written = []
+    for name, text in contents:
+        path = os.path.join(directory, name)
+        write_file(path, text)
+        written.append(path)
     return written
