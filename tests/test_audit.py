@@ -116,7 +116,7 @@ def test_a_nan_step_of_centred_rmsprop_is_refused_at_torchs_step_in_one_line(cli
         assert len(lines) == 1 and lines[0].startswith(f"handprop: error: {path}: step {nan_step}, parameter w"), (
             command, result.err)
         assert "s - g_avg^2 rounded below 0" in lines[0]
-        assert "nan" not in result.out.lower().replace("nan_", "")
+        assert "nan" not in _without_the_reason(result.out).lower()
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -154,7 +154,8 @@ def test_an_overflowing_gradient_is_refused_naming_the_parameter_and_step(cli, t
     lines = result.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"handprop: error: {path}: step 1, parameter w: "), result.err
     assert "gradient" in lines[0] and "inf" in lines[0]
-    assert "inf" not in result.out and "nan" not in result.out.lower()
+    answers = _without_the_reason(result.out)
+    assert "inf" not in answers and "nan" not in answers.lower()
 
 
 def test_an_overflowing_gradient_of_one_sample_names_the_sample(cli, tmp_path):
@@ -162,6 +163,15 @@ def test_an_overflowing_gradient_of_one_sample_names_the_sample(cli, tmp_path):
                                                                                                "steps = 1")
     result = cli(["solve", write(tmp_path, "batch.toml", text)])
     assert result.status == 2 and "parameter w, sample 2: its gradient dL/dw is inf" in result.err, result.err
+
+
+def _without_the_reason(out: str) -> str:
+    """A stopped run's output without the error's own line, which names the value that stopped it."""
+    if out.lstrip().startswith("{"):
+        run = json.loads(out)
+        run.pop("stopped")
+        return json.dumps(run)
+    return "\n".join(line for line in out.splitlines() if "training stopped:" not in line)
 
 
 def _diverging(engine: str, seed: int) -> handprop.Problem:
@@ -202,7 +212,27 @@ def test_a_run_whose_parameters_overflow_stops_at_the_step_with_the_last_good_pa
     # number: w after 66 steps.
     assert caught.value.where.startswith("step 68, node L")
     assert caught.value.result.final["w"] == pytest.approx((-199.0) ** 66, rel=1e-9)
-    assert len(caught.value.result.losses) == 67
+    assert caught.value.result.steps == 66 and caught.value.result.stopped == caught.value.line()
+
+
+@pytest.mark.parametrize("format", ["json", "csv", "table"])
+def test_a_stopped_runs_last_good_parameters_go_where_format_and_output_say(cli, tmp_path, format):
+    path = write(tmp_path, "diverge.toml", '[network]\nequations = "L = (w*x - t)**2"\n[parameters]\nw = 1\n'
+                                           '[data]\nx = 10\nt = 0\n[optimizer]\nlr = 1\nsteps = 400\n')
+    out = tmp_path / f"run.{ {'table': 'txt'}.get(format, format)}"
+    result = cli(["train", path, "-o", str(out)])
+    assert result.status == 2 and result.out == ""
+    assert len(result.err.strip().splitlines()) == 1 and "step 68" in result.err
+    text = out.read_text()
+    assert "inf" not in _without_the_reason(text) and "nan" not in _without_the_reason(text)
+    if format == "json":
+        run = json.loads(text)
+        assert run["steps"] == 66 and run["stopped"] == result.err.strip().removeprefix("handprop: error: ")
+        assert run["parameters"]["w"]["final"] == pytest.approx((-199.0) ** 66, rel=1e-9)
+    elif format == "csv":
+        assert text.splitlines()[-1].startswith("stopped,66,,")
+    else:
+        assert "the last good ones, after step 66" in text
 
 
 # --- a problem without data is one sample of nothing

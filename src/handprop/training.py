@@ -31,6 +31,7 @@ class TrainingResult:
     log: list = field(default_factory=list)  # of LogEntry
     engine: str = "scalar"
     epochs: int | None = None
+    stopped: str | None = None  # why the run stopped early (the error's line), its steps then those before it
 
     @property
     def steps(self) -> int:
@@ -43,7 +44,7 @@ class TrainingDiverged(HandpropError):
     def __init__(self, result: TrainingResult, file: str | None, where: str, why: str, expected: str | None = None):
         super().__init__(file, where, f"training stopped: {why}",
                          f"{expected or 'a smaller learning rate, or other initial parameters'}; the last good "
-                         "parameters are printed")
+                         "parameters are written out")
         self.result = result
 
 
@@ -100,12 +101,16 @@ def train(problem, *, steps: int | None = None, epochs: int | None = None, engin
     result = TrainingResult(machine.parameters(), machine.parameters(), [], engine=machine.name, epochs=epochs)
     snapshot = getattr(machine, "snapshot", machine.parameters)
     restore = getattr(machine, "parameters_of", lambda saved: saved)
-    good = snapshot()  # the parameters of the last step whose loss was finite
+    good, good_steps = snapshot(), 0  # the last parameters whose loss was finite, and the steps that made them
 
     def stop(step: int, why: str, where: str | None = None, expected: str | None = None):
         result.final = restore(good)
-        return TrainingDiverged(result, problem.source, f"step {step}" + (f", {where}" if where else ""), why,
-                                expected)
+        del result.losses[good_steps:]
+        result.log = [entry for entry in result.log if entry.step <= good_steps]
+        error = TrainingDiverged(result, problem.source, f"step {step}" + (f", {where}" if where else ""), why,
+                                 expected)
+        result.stopped = error.line()
+        return error
 
     for step, rows in enumerate(schedule(samples, steps=steps, epochs=epochs, batch_size=batch,
                                          shuffle=settings.shuffle, seed=settings.seed), 1):
@@ -117,7 +122,7 @@ def train(problem, *, steps: int | None = None, epochs: int | None = None, engin
             raise stop(step, f"the arithmetic failed ({exc})") from None
         if not math.isfinite(loss):
             raise stop(step, f"the loss became {loss!r}")
-        good = snapshot()
+        good, good_steps = snapshot(), step - 1
         machine.step(optimizer)
         bad = machine.first_non_finite()  # a gradient that overflowed, or a step that did
         if bad is not None:

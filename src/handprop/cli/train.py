@@ -51,7 +51,7 @@ class Progress:
 
 def run(args) -> int:
     from ..problem.spec import load
-    from ..render.training_report import plot_losses, render_training_csv, render_training_json, render_training_text
+    from ..render.training_report import plot_losses
     from ..training import TrainingDiverged, train
 
     decimals = options.decimals(args.decimals)
@@ -72,20 +72,25 @@ def run(args) -> int:
         result = train(problem, steps=args.steps, epochs=args.epochs, engine=args.engine, dtype=args.dtype,
                        every=args.every, progress=progress)
     except TrainingDiverged as exc:
+        # The run so far, its last good parameters among it, where --format and -o say; then the one line.
         if progress is not None:
             sys.stderr.write("\n")
-        options.write_output(render_training_text(exc.result, problem, decimals=decimals), None)
+        options.write_output(_rendered(exc.result, problem, format, decimals), args.output, format)
         raise
     if args.plot:
         plot_losses(result, args.plot)
-    if format == "json":
-        text = render_training_json(result, problem)
-    elif format == "csv":
-        text = render_training_csv(result, problem, decimals=decimals)
-    else:
-        text = render_training_text(result, problem, decimals=decimals)
-    options.write_output(text, args.output, format)
+    options.write_output(_rendered(result, problem, format, decimals), args.output, format)
     return 0
+
+
+def _rendered(result, problem, format: str, decimals: int | None) -> str:
+    from ..render.training_report import render_training_csv, render_training_json, render_training_text
+
+    if format == "json":
+        return render_training_json(result, problem)
+    if format == "csv":
+        return render_training_csv(result, problem, decimals=decimals)
+    return render_training_text(result, problem, decimals=decimals)
 
 
 def check_plotting(path: str) -> None:

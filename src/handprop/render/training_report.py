@@ -21,7 +21,11 @@ def render_training_text(result, problem, *, decimals: int | None = None) -> str
     header = ["step", "loss"] + (["accuracy"] if has_accuracy else [])
     rows = [[str(e.step), f"{e.loss:.6g}"] + ([f"{100 * e.accuracy:.1f}%"] if has_accuracy else [])
             for e in result.log]
-    lines = [_caption(result, problem), ""] + _aligned([header] + rows)
+    lines = [_caption(result, problem)]
+    if result.stopped:
+        lines += [f"stopped early: the final parameters are the last good ones, after step {result.steps}",
+                  f"  {result.stopped}"]
+    lines += [""] + _aligned([header] + rows)
     parameters = [["parameter", "initial", "final"]]
     parameters += [[name, fixed(result.initial[name], places), fixed(value, places)]
                    for name, value in result.final.items()]
@@ -51,6 +55,7 @@ def training_dict(result, problem) -> dict:
         "losses": list(result.losses),
         "log": [{"step": e.step, "loss": e.loss, "accuracy": e.accuracy} for e in result.log],
         "parameters": {name: {"initial": result.initial[name], "final": value} for name, value in result.final.items()},
+        "stopped": result.stopped,  # null, or why the run stopped early: "parameters" are then the last good ones
     }
 
 
@@ -61,7 +66,7 @@ def render_training_json(result, problem) -> str:
 
 
 def render_training_csv(result, problem, *, decimals: int | None = None) -> str:
-    """Long format: kind,step,name,value (kind: loss, accuracy or parameter)."""
+    """Long format: kind,step,name,value (kind: loss, accuracy, parameter, or stopped with the reason)."""
     import csv
     import io
 
@@ -77,6 +82,8 @@ def render_training_csv(result, problem, *, decimals: int | None = None) -> str:
             writer.writerow(["accuracy", entry.step, "", number(entry.accuracy)])
     for name, value in result.final.items():
         writer.writerow(["parameter", result.steps, name, number(value)])
+    if result.stopped:  # why the run stopped early: the parameters above are the last good ones
+        writer.writerow(["stopped", result.steps, "", result.stopped])
     return buffer.getvalue()
 
 
