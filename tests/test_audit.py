@@ -284,3 +284,106 @@ def test_the_pages_tasks_work_on_a_problem_without_data():
 
     answer = solve_answer({"text": PURE["sgd"]})
     assert answer["ok"], answer
+
+
+# --- work limits, checked before the work
+
+def _wide(inputs: int, layers: list, samples: int = 1) -> str:
+    hidden = ", ".join(f'{{units = {units}, activation = "{activation}"}}' for units, activation in layers)
+    x = "[" + ", ".join(["0.5"] * inputs) + "]"
+    return (f'[network]\ninputs = {inputs}\nlayers = [{hidden}]\nloss = "mse"\n[parameters]\ninit = "he_uniform"\n'
+            f'[data]\nx = [{", ".join([x] * samples)}]\nt = [{", ".join(["[0.0]"] * samples)}]\n'
+            '[optimizer]\nlr = 0.1\n')
+
+
+def test_verify_refuses_at_once_what_finite_differences_would_take_hours_over(cli, tmp_path):
+    path = write(tmp_path, "wide.toml", _wide(200, [(200, "tanh"), (1, "identity")]))
+    from conftest import Work
+
+    with Work() as work:
+        result = cli(["verify", path])
+    assert result.status == 2 and "too large to check every gradient by finite differences" in result.err
+    assert "40,401 parameters" in result.err and work.calls < 3_000_000
+
+
+@pytest.mark.parametrize("command", ["solve", "explain", "diagram", "verify"])
+@pytest.mark.parametrize("case", ["100000 inputs", "1000 layers"])
+def test_a_network_too_large_to_work_out_is_refused_before_it_is_written_out(cli, tmp_path, command, case):
+    from conftest import Work
+
+    text = (_wide(100_000, [(9, "relu"), (1, "identity")]) if case == "100000 inputs"
+            else _wide(31, [(31, "relu")] * 999 + [(1, "identity")]))
+    path = write(tmp_path, "large.toml", text)
+    with Work() as work:
+        result = cli([command, path])
+    assert result.status == 2 and len(result.err.strip().splitlines()) == 1
+    assert "too large to" in result.err and result.out == ""
+    # Drawing the 900,000 parameters is the work: about 5 calls each. Writing the network out as equations
+    # (what the refusal came after) took 40 more.
+    assert work.calls < 8_000_000, work.calls
+
+
+def test_train_takes_a_network_too_large_to_write_out_on_the_numpy_engine(tmp_path):
+    from handprop.problem.spec import from_dict
+    from handprop.training import train
+
+    from conftest import random_network
+
+    raw = random_network([3, 2, 1], "relu", "identity", "mse")
+    raw["network"]["inputs"] = 100_000
+    raw["network"]["layers"][0]["units"] = 3
+    raw["parameters"] = {"init": "he_uniform"}
+    raw["data"]["x"] = [[0.01] * 100_000]
+    problem = from_dict(raw)
+    assert len(problem.parameters) > 200_000
+    result = train(problem, steps=2)
+    assert result.engine == "numpy" and result.steps == 2
+    assert "program" not in problem.__dict__  # never written out as equations
+    with pytest.raises(handprop.HandpropError, match="too large to write out as equations"):
+        problem.program
+
+
+def test_a_data_file_of_100000_columns_without_the_target_is_refused_in_one_short_line(cli, tmp_path):
+    from conftest import Work
+
+    columns = [f"x{k}" for k in range(1, 100_001)]
+    (tmp_path / "wide.csv").write_text(",".join(columns + ["t1"]) + "\n" + ",".join(["0.5"] * 100_001) + "\n")
+    path = write(tmp_path, "wide.toml", '[network]\ninputs = 100000\nlayers = [{units = 8, activation = "relu"}, '
+                                        '{units = 2, activation = "softmax"}]\nloss = "cross_entropy"\n'
+                                        '[parameters]\ninit = "he_uniform"\n[data]\nfile = "wide.csv"\n'
+                                        '[optimizer]\nlr = 0.1\n')
+    with Work() as work:
+        result = cli(["solve", path])
+    assert result.status == 2 and "column t2: no such column" in result.err
+    assert len(result.err) < 600 and "(100,001 in all)" in result.err
+    assert work.calls < 3_000_000, work.calls
+
+
+@pytest.mark.parametrize("samples, layers, what", [
+    (30_000, [(700, "relu"), (700, "relu"), (1, "identity")], "parameters"),
+    (200_000, [(300, "relu"), (1, "identity")], "units")])
+def test_a_step_too_large_for_the_numpy_engine_is_refused_before_parameters_are_drawn(samples, layers, what):
+    from handprop.problem.spec import MAX_STEP_PARAMETERS, MAX_STEP_UNITS, from_dict
+
+    raw = {"network": {"inputs": 1, "layers": [{"units": u, "activation": a} for u, a in layers], "loss": "mse"},
+           "parameters": {"init": "he_uniform"}, "data": {"x": [[0.5]] * samples, "t": [[0.0]] * samples},
+           "optimizer": {"lr": 0.1}}
+    with pytest.raises(handprop.HandpropError, match=f"samples x {what} at most") as caught:
+        from_dict(raw)
+    limit = MAX_STEP_PARAMETERS if what == "parameters" else MAX_STEP_UNITS
+    assert f"{limit:,}" in str(caught.value)
+
+
+def test_equations_too_large_for_one_step_are_refused_and_too_large_to_work_out_are_left_to_train(cli, tmp_path):
+    from handprop.problem.spec import from_dict
+
+    lines = "\n".join(f"h{i} = h{i - 1}*0.5 + x" for i in range(1, 2000))
+    raw = {"network": {"equations": f"h0 = w*x\n{lines}\nL = (h1999 - t)**2"}, "parameters": {"w": 0.1},
+           "data": {"x": [0.5] * 60_000, "t": [0.0] * 60_000}, "optimizer": {"lr": 0.1}}
+    with pytest.raises(handprop.HandpropError, match="samples x operations of the equations at most"):
+        from_dict(raw)
+    raw["data"] = {"x": [0.5] * 200, "t": [0.0] * 200}
+    problem = from_dict(raw)
+    with pytest.raises(handprop.HandpropError, match="too large to work out in full: 4,001 operations x 200"):
+        handprop.solve(problem)
+

@@ -12,14 +12,15 @@ from __future__ import annotations
 import math
 
 from .core.errors import HandpropError
+from .core.ops import OPS
 from .core.optim import Optimizer, optimizer_step
 from .records import NodeRecord, ParameterRecord, Solution, StepRecord
 from .core.rounding import hand_round
 from .engine.interpreter import run_batch
 
 HISTORY_VALUES = 2_000_000  # beyond this many parameter values over all steps, the history keeps losses only
-# Worked out in full, a problem costs the interpreter about 30 us per parameter and sample: beyond this
-# product it would take minutes, and `train` (which takes its steps on a faster engine) is the tool.
+# Worked out in full, a problem costs the interpreter about 30 us per parameter (or operation) and sample: beyond
+# this product it would take minutes, and `train` (which takes its steps on a faster engine) is the tool.
 MAX_WORKED = 200_000
 
 
@@ -36,14 +37,10 @@ def solve(problem: "Problem", *, steps: int | None = None, engine: str = "auto",
     >>> round(s.loss, 2), round(s.parameters["w7"].updated, 2)
     (0.64, 0.22)
     """
-    program = problem.program
     steps = problem.optimizer.steps if steps is None else steps
     source = problem.source
-    work = len(problem.parameters) * problem.batch_size
-    if work > MAX_WORKED:
-        raise HandpropError(source, None, f"too large to work out in full: {len(problem.parameters)} parameters x "
-                            f"{problem.batch_size} samples = {work}",
-                            f"at most {MAX_WORKED}; `handprop train` takes the steps of larger problems")
+    check_worked(problem)
+    program = problem.program
     if round_intermediate is not None:
         return _solve_by_hand(problem, steps, round_intermediate)
     loss, gradients, traces = _at_step(steps > 1 and "step 1", run_batch, program, problem.parameters,
@@ -88,6 +85,26 @@ def _at_step(step: str | bool, work, *args, **keywords):
             raise
         raise HandpropError(exc.file, f"{step}, {exc.where}" if exc.where else step, exc.what,
                             exc.expected) from None
+
+
+def check_worked(problem: "Problem") -> None:
+    """Refuse, before any work, a problem too large to work out in full (every value, partial and adjoint of
+    every sample kept): samples x parameters (a layered network, counted without writing it out) or samples x
+    operations (equations), with a multi-output op's N x N Jacobian counted, beyond MAX_WORKED."""
+    if problem.network is not None:
+        size, what = len(problem.parameters), "parameters"
+        widths = [layer.units for layer in problem.network.layers if OPS[layer.activation].multi_output]
+    else:
+        size, what = max(len(problem.parameters), problem.program.operations), "operations"
+        widths = [len(eq.targets) for eq in problem.program.equations if len(eq.targets) > 1]
+    # A softmax of N outputs keeps N x N local partials (its Jacobian) for every sample.
+    if any(width * width > size for width in widths):
+        size, what = size + sum(width * width for width in widths), f"{what} and softmax partials"
+    work = size * problem.batch_size
+    if work > MAX_WORKED:
+        raise HandpropError(problem.source, None, f"too large to work out in full: {size:,} {what} x "
+                            f"{problem.batch_size:,} samples = {work:,}",
+                            f"at most {MAX_WORKED:,}; `handprop train` takes the steps of larger problems")
 
 
 def _check_step(source: str, step: int, parameters: dict, optimizer: Optimizer) -> None:

@@ -37,12 +37,21 @@ class HandpropError(Exception):
         return HandpropError(self.file or file, self.where or where, self.what, self.expected)
 
 
+LISTED = 20  # names an error lists at most: beyond them it says how many there are
+
+
 def one_of(known, given: str | None = None) -> str:
-    """'one of: a, b, c', with a suggestion of the closest when there is one."""
+    """'one of: a, b, c', with a suggestion of the closest when there is one; a long list is cut short.
+
+    >>> one_of(["relu", "tanh"], "rleu")
+    "did you mean 'relu'? one of: relu, tanh"
+    >>> one_of([f"x{k}" for k in range(1, 1001)])[-28:]
+    'x19, x20, ... (1,000 in all)'
+    """
     import difflib  # only on the error path
 
     known = list(known)
-    text = "one of: " + ", ".join(known)
+    text = "one of: " + ", ".join(known[:LISTED]) + (f", ... ({len(known):,} in all)" if len(known) > LISTED else "")
     if given is not None:
         close = difflib.get_close_matches(str(given), known, n=1, cutoff=0.6)
         if close:

@@ -80,6 +80,23 @@ class Program:
     outputs: tuple  # of str: nodes reported as the network's outputs
 
     @property
+    def operations(self) -> int:
+        """How many operations one sample's forward pass takes (each Apply once): the program's size.
+
+        >>> from handprop.problem.equations import parse_equations
+        >>> parse_equations("L = (w*x + b - t)**2", parameters=["w", "b"], data=["x", "t"]).operations
+        4
+        """
+        count = 0
+        stack = [eq.expr for eq in self.equations]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, Apply):
+                count += 1
+                stack.extend(node.args)
+        return count
+
+    @property
     def nodes(self) -> tuple:
         """Every assigned name, in order."""
         return tuple(t for eq in self.equations for t in eq.targets)

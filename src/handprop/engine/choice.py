@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 from ..core.errors import HandpropError
+from ..problem.layered import MAX_WRITTEN
 from .protocol import Engine
 from .scalar import ScalarEngine
 
@@ -45,6 +46,8 @@ def make_engine(problem, *, engine: str = "auto", dtype: str = "float64", steps:
     work = len(problem.parameters) * (batch or problem.batch_size) * steps
     if problem.network is None or work < SMALL_WORK:
         return ScalarEngine(problem)
+    if len(problem.parameters) > MAX_WRITTEN:  # too large to write out as equations: NumPy's, untimed
+        return _numpy_engine(problem, dtype)
     try:
         candidates = [ScalarEngine(problem), _numpy_engine(problem, dtype)]
     except HandpropError:

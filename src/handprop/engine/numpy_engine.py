@@ -79,7 +79,7 @@ class NumpyEngine:
         self.network = network
         self.source = problem.source
         self.dtype = np.dtype(dtype)
-        self.order = tuple(problem.program.parameters)
+        self.order = tuple(layered.parameter_order(network))  # the program's, without writing it out
         # The flat layout: W1 row by row, b1, W2, b2, ...; _position maps each name to its place in it.
         flat_names = []
         for rows, biases in zip(layered.weight_rows(network), layered.bias_names(network)):
@@ -110,7 +110,8 @@ class NumpyEngine:
         self.X, self.T = self.samples.X, self.samples.T  # (samples, inputs), (samples, outputs)
         # Cross-entropy of softmax outputs: ln y from the logits and dL/do directly, as torch's cross_entropy,
         # wherever the program's one rewrite (core/fusion.py) takes the outputs' logs from the logits.
-        self._fused = set(fused_logs(problem.program)) == set(problem.program.outputs)
+        head = layered.head(network)
+        self._fused = set(fused_logs(head)) == set(head.outputs)
         unit_targets = bool(np.all(self.T.sum(axis=1) == 1.0))  # one-hot rows: dL/do = y - t
         self._loss = partial(softmax_cross_entropy, unit_targets=unit_targets) if self._fused else LOSSES[network.loss]
         self._buffers: dict[int, list[LayerBuffers]] = {}  # batch size -> each layer's matrices

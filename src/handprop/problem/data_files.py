@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from .checks import Checker
@@ -37,10 +38,15 @@ class DataTable:
     def __len__(self) -> int:
         return len(self.rows)
 
+    @cached_property
+    def positions(self) -> dict:
+        """column name -> its position, for a lookup that does not scan the header."""
+        return {name: k for k, name in enumerate(self.columns)}
+
     def index(self, name: str, *, reader: str | None = None) -> int:
         """The column's position; an unknown column names the known ones and the closest."""
-        if name in self.columns:
-            return self.columns.index(name)
+        if name in self.positions:
+            return self.positions[name]
         expected = one_of(self.columns, name)
         if reader:
             expected = f"{reader}; {expected}"
@@ -147,11 +153,13 @@ def _parse(written: str, text: str) -> DataTable:
     if all(_number(name) is not None for name in header):
         raise HandpropError(written, f"line {header_line}", "the first row is numbers, not column names",
                             "a header row naming the columns, such as x1,x2,t")
+    first: dict[str, int] = {}
     for k, name in enumerate(header):
-        if name in header[:k]:
+        if name in first:
             raise HandpropError(written, f"line {header_line}",
-                                f"column '{name}' named twice, as columns {header.index(name) + 1} and {k + 1}",
+                                f"column '{name}' named twice, as columns {first[name] + 1} and {k + 1}",
                                 "distinct column names")
+        first[name] = k
     if not rows:
         raise HandpropError(written, None, "no data rows", "a header row, then one row per sample")
     return DataTable(written, header, tuple(rows), tuple(lines))

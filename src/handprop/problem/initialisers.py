@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 
-from .layered import LayeredNetwork, bias_names, parameter_order, weight_rows
+from .layered import LayeredNetwork, layer_names
 
 # scheme -> (weight distribution, bound or standard deviation from fan_in and fan_out)
 SCHEMES = {
@@ -57,18 +57,20 @@ def initial_values(network: LayeredNetwork, scheme: str, *, seed: int = 0) -> di
     distribution, _ = SCHEMES[scheme]
     rng = random.Random(seed)
     widths = network.widths()
+    # The network's parameter order (layered.parameter_order): layer by layer, W then b, as drawn; with
+    # sequential naming all the weights before all the biases.
     values: dict[str, float] = {}
-    for n, (rows, biases) in enumerate(zip(weight_rows(network), bias_names(network)), 1):
-        fan_in, fan_out = widths[n - 1], widths[n]
-        a = scale(scheme, fan_in, fan_out)
-        for row in rows:
-            for name in row:
-                if distribution == "uniform":
-                    values[name] = rng.uniform(-a, a)
-                elif distribution == "normal":
-                    values[name] = rng.gauss(0.0, a)
-                else:
-                    values[name] = 0.0
-        for name in biases:
-            values[name] = rng.uniform(-a, a) if scheme == "uniform" else 0.0
-    return {name: values[name] for name in parameter_order(network)}
+    biases = {} if network.naming == "sequential" else values
+    for n, layer in enumerate(layer_names(network), 1):
+        a = scale(scheme, widths[n - 1], widths[n])
+        names = [name for row in layer["W"] for name in row]
+        if distribution == "uniform":
+            values.update(zip(names, [rng.uniform(-a, a) for _ in names]))
+        elif distribution == "normal":
+            values.update(zip(names, [rng.gauss(0.0, a) for _ in names]))
+        else:
+            values.update(dict.fromkeys(names, 0.0))
+        biases.update((name, rng.uniform(-a, a) if scheme == "uniform" else 0.0) for name in layer["b"])
+    if biases is not values:
+        values.update(biases)
+    return values

@@ -55,6 +55,12 @@ class LayeredNetwork:
         return [len(self.inputs)] + [layer.units for layer in self.layers]
 
     @property
+    def parameter_count(self) -> int:
+        """Weights and biases, counted from the widths (no name is made)."""
+        widths = self.widths()
+        return sum((fan_in + 1) * units for fan_in, units in zip(widths, widths[1:]))
+
+    @property
     def classification(self) -> str | None:
         """'categorical' (right when argmax y = argmax t), 'binary' (one output, right when y and t fall on the
         same side of 0.5), or None for a regression."""
@@ -64,6 +70,10 @@ class LayeredNetwork:
         return classes if classes == "binary" and last.units == 1 else None
 
 
+# Parameters of a layered network written out as equations (the worked solution, the diagram, the scalar
+# engine): about 10 us and 1 kB each; `train` takes larger networks' steps on the NumPy engine, which never
+# writes them out.
+MAX_WRITTEN = 200_000
 BALANCED_SUM = 16  # beyond this many terms a sum is built as a balanced tree: its depth stays log2 of its length
 
 
@@ -144,7 +154,7 @@ def parameter_names(network: LayeredNetwork) -> tuple[list[str], list[str]]:
     >>> w[:3], w[-1], b
     (['w1', 'w2', 'w3'], 'w12', ['b1', 'b2', 'b3', 'b4', 'b5'])
     """
-    names = _names(network)
+    names = layer_names(network)
     weights = [w for layer in names for row in layer["W"] for w in row]
     biases = [b for layer in names for b in layer["b"]]
     return weights, biases
@@ -155,25 +165,25 @@ def parameter_order(network: LayeredNetwork) -> list[str]:
     if network.naming == "sequential":
         weights, biases = parameter_names(network)
         return weights + biases
-    return [name for layer in _names(network) for name in [w for row in layer["W"] for w in row] + layer["b"]]
+    return [name for layer in layer_names(network) for name in [w for row in layer["W"] for w in row] + layer["b"]]
 
 
 def weight_rows(network: LayeredNetwork) -> list[list[list[str]]]:
     """Per layer, the weight names as a matrix: rows = units, columns = inputs (torch.nn.Linear.weight)."""
-    return [layer["W"] for layer in _names(network)]
+    return [layer["W"] for layer in layer_names(network)]
 
 
 def bias_names(network: LayeredNetwork) -> list[list[str]]:
     """Per layer, the bias names."""
-    return [layer["b"] for layer in _names(network)]
+    return [layer["b"] for layer in layer_names(network)]
 
 
 def unit_names(network: LayeredNetwork) -> list[list[tuple[str, str]]]:
     """Per layer, each unit's (pre-activation, activation) node names: (h1, a1), ..., (o1, y1)."""
-    return [list(zip(layer["pre"], layer["post"])) for layer in _names(network)]
+    return [list(zip(layer["pre"], layer["post"])) for layer in layer_names(network)]
 
 
-def _names(network: LayeredNetwork) -> list[dict]:
+def layer_names(network: LayeredNetwork) -> list[dict]:
     """Per layer: W (rows of weight names), b, pre (pre-activation nodes), post (activations)."""
     layers = []
     widths = network.widths()
@@ -188,7 +198,7 @@ def _names(network: LayeredNetwork) -> list[dict]:
             w_count += fan_in * layer.units
             b_count += layer.units
             if index == last:
-                pre, post = [f"o{j}" for j in units], [f"y{j}" for j in units]
+                pre, post = _output_units(network.naming, layer.units)
             else:
                 pre = [f"h{hidden_count + j}" for j in units]
                 post = [f"a{hidden_count + j}" for j in units]
@@ -198,28 +208,50 @@ def _names(network: LayeredNetwork) -> list[dict]:
             weights = [[f"W{n}[{j},{k}]" for k in range(1, fan_in + 1)] for j in units]
             biases = [f"b{n}[{j}]" for j in units]
             if index == last:
-                pre, post = [f"o[{j}]" for j in units], [f"y[{j}]" for j in units]
+                pre, post = _output_units(network.naming, layer.units)
             else:
                 pre, post = [f"h{n}[{j}]" for j in units], [f"a{n}[{j}]" for j in units]
         layers.append({"W": weights, "b": biases, "pre": pre, "post": post})
     return layers
 
 
+def _output_units(naming: str, units: int) -> tuple[list[str], list[str]]:
+    """The output layer's pre-activation and activation names: o1, y1, ... (sequential) or o[1], y[1], ..."""
+    if naming == "sequential":
+        return [f"o{j}" for j in range(1, units + 1)], [f"y{j}" for j in range(1, units + 1)]
+    return [f"o[{j}]" for j in range(1, units + 1)], [f"y[{j}]" for j in range(1, units + 1)]
+
+
+def _activations(layer: Layer, pre: list[str], post: list[str]) -> list[Equation]:
+    if OPS[layer.activation].multi_output:
+        return [Equation(tuple(post), Apply(layer.activation, tuple(Ref(p) for p in pre), layer.params))]
+    return [Equation((a,), Apply(layer.activation, (Ref(h),), layer.params)) for h, a in zip(pre, post)]
+
+
 def lower(network: LayeredNetwork) -> Program:
     """The network's equations, in the order they are computed."""
     equations = []
     previous = list(network.inputs)
-    for layer, names in zip(network.layers, _names(network)):
+    for layer, names in zip(network.layers, layer_names(network)):
         for row, bias, pre in zip(names["W"], names["b"], names["pre"]):
             terms: list[Expr] = [Apply("mul", (Ref(w), Ref(x))) for w, x in zip(row, previous)]
             equations.append(Equation((pre,), _sum(terms + [Ref(bias)])))
-        if OPS[layer.activation].multi_output:
-            refs = tuple(Ref(p) for p in names["pre"])
-            equations.append(Equation(tuple(names["post"]), Apply(layer.activation, refs, layer.params)))
-        else:
-            for pre, post in zip(names["pre"], names["post"]):
-                equations.append(Equation((post,), Apply(layer.activation, (Ref(pre),), layer.params)))
+        equations += _activations(layer, names["pre"], names["post"])
         previous = names["post"]
     equations.append(Equation(("L",), LOSSES[network.loss].build(previous, list(network.targets))))
     return Program(tuple(equations), tuple(parameter_order(network)), tuple(network.inputs) + network.targets,
                    "L", tuple(previous))
+
+
+def head(network: LayeredNetwork) -> Program:
+    """The output layer's activation and the loss, with the output layer's pre-activations as data: how the
+    loss reads the outputs (what core/fusion.py rewrites), without writing out the whole network.
+
+    >>> network = LayeredNetwork(("x1",), (Layer(3, "relu"), Layer(2, "softmax")), "cross_entropy")
+    >>> [eq.label for eq in head(network).equations]
+    ['y1, y2', 'L']
+    """
+    pre, post = _output_units(network.naming, network.layers[-1].units)
+    equations = _activations(network.layers[-1], pre, post)
+    equations.append(Equation(("L",), LOSSES[network.loss].build(post, list(network.targets))))
+    return Program(tuple(equations), (), tuple(pre) + network.targets, "L", tuple(post))

@@ -74,8 +74,7 @@ def network(check: Checker, table: dict) -> layered.LayeredNetwork:
     if naming not in layered.NAMINGS:
         raise check.fail("network.naming", f"unknown naming '{naming}'", one_of(layered.NAMINGS, naming))
     network = layered.LayeredNetwork(inputs, tuple(layers), loss, naming)
-    widths = network.widths()
-    parameters = sum(fan_in * units + units for fan_in, units in zip(widths, widths[1:]))
+    parameters = network.parameter_count
     if parameters > MAX_PARAMETERS:  # counted from the widths, before a single name is made
         raise check.fail("network.layers", f"{parameters:,} parameters", f"at most {MAX_PARAMETERS:,}")
     return network

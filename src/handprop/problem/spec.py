@@ -11,8 +11,10 @@ by a named scheme (initialisers.py).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
+from ..core.errors import HandpropError
 from ..core.ops import OPS
 from ..core.optim import OptimizerConfig
 from .optimizer_form import optimizer_config
@@ -26,6 +28,11 @@ MAX_DECIMALS = 15  # beyond this a float has no more digits to show
 # Limits on what a problem file may ask for, checked before anything is built (docs/safety.md); the layered
 # form's widths are limited in layered_form.py.
 MAX_SAMPLES = data_files.MAX_ROWS  # inline or from a file; solve works every sample out in full, train needs many
+# One full-batch step, bounded before any is taken (train's steps, and the loss logged over all the data):
+MAX_STEP_PARAMETERS = 10_000_000_000  # samples x parameters of a layered network: ~10 s a step on NumPy (MNIST's
+#                                        60,000 samples on a 784-128-10 network: 6.1e9)
+MAX_STEP_UNITS = 50_000_000  # samples x units: the NumPy engine's activations, a few matrices this size (~1 GB)
+MAX_STEP_OPERATIONS = 100_000_000  # samples x operations of an equations program, in Python: ~10 s a step
 MAX_FILE_STEPS = 100_000  # [optimizer] steps and [data] epochs a file may ask for: an example takes at most ~4 s;
 #                           `train --steps/--epochs` is the user's own choice and may ask for more
 
@@ -46,7 +53,7 @@ class Problem:
 
     title: str
     source: str  # the file as named in messages
-    program: Program
+    given_program: Program | None  # the equations form's; None: the layered network's, written out when first used
     parameters: dict  # name -> initial value, in the program's order
     data: dict  # name -> tuple of values, one per sample
     batch_size: int
@@ -55,6 +62,18 @@ class Problem:
     network: layered.LayeredNetwork | None = None  # the layered form, when given so
     path: Path | None = field(default=None, compare=False)
     training: TrainingConfig = field(default_factory=TrainingConfig)
+
+    @cached_property
+    def program(self) -> Program:
+        """The problem's equations: the equations form's own, or the layered network's lowering, made when first
+        used (and refused beyond layered.MAX_WRITTEN parameters, before any equation is made)."""
+        if self.given_program is not None:
+            return self.given_program
+        if len(self.parameters) > layered.MAX_WRITTEN:
+            raise HandpropError(self.source, "network", f"too large to write out as equations: "
+                                f"{len(self.parameters):,} parameters", f"at most {layered.MAX_WRITTEN:,}; `handprop train` "
+                                "takes the steps of larger networks on the NumPy engine")
+        return layered.lower(self.network)
 
     @property
     def form(self) -> str:
@@ -166,11 +185,13 @@ def from_dict(raw: dict, *, label: str = "<problem>", text: str | None = None, p
         network = None
         program, parameters, data = equations_form.program(check, network_table, parameters_table, data_table,
                                                            text, folder)
+        _check_step_size(check, None, program, _sample_count(data))
         training = _training(check, data_table, _sample_count(data))
     elif "layers" in network_table:
         network = layered_form.network(check, network_table)
-        program = layered.lower(network)
+        program = None  # written out when first used: Problem.program
         data = layered_form.data(check, network, data_table, folder)
+        _check_step_size(check, network, None, _sample_count(data))  # before any parameter is drawn
         training = _training(check, data_table, _sample_count(data))
         parameters = layered_form.parameters(check, network, parameters_table, training.seed)
     else:
@@ -195,6 +216,22 @@ def from_dict(raw: dict, *, label: str = "<problem>", text: str | None = None, p
             decimals = check.integer(display["decimals"], "display.decimals", 0, MAX_DECIMALS)
     return Problem(title, label, program, parameters, data, _sample_count(data), optimizer, decimals, network, path,
                    training)
+
+
+def _check_step_size(check: Checker, network, program: Program | None, samples: int) -> None:
+    """Refuse, before any step, a problem whose one full-batch step is too large: samples x parameters (a
+    layered network, whose steps the NumPy engine takes), samples x units (the NumPy engine's activations,
+    held for the whole batch), or samples x operations (equations, taken sample by sample in Python)."""
+    if network is not None:
+        for size, what, limit in ((network.parameter_count, "parameters", MAX_STEP_PARAMETERS),
+                                  (sum(layer.units for layer in network.layers), "units", MAX_STEP_UNITS)):
+            if samples * size > limit:
+                raise check.fail("data", f"{samples:,} samples x {size:,} {what} = {samples * size:,}, too much for "
+                                 "one step", f"samples x {what} at most {limit:,}")
+    elif samples * program.operations > MAX_STEP_OPERATIONS:
+        raise check.fail("data", f"{samples:,} samples x {program.operations:,} operations = "
+                         f"{samples * program.operations:,}, too much for one step",
+                         f"samples x operations of the equations at most {MAX_STEP_OPERATIONS:,}")
 
 
 def _sample_count(data: dict) -> int:
