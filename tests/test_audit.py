@@ -387,3 +387,85 @@ def test_equations_too_large_for_one_step_are_refused_and_too_large_to_work_out_
     with pytest.raises(handprop.HandpropError, match="too large to work out in full: 4,001 operations x 200"):
         handprop.solve(problem)
 
+
+# --- renderers that grow as the problem does
+
+def _softmax(width: int):
+    from handprop.problem.spec import from_dict
+
+    targets = [0.0] * width
+    targets[width // 2] = 1.0
+    return from_dict({"network": {"inputs": 1, "layers": [{"units": width, "activation": "softmax"}],
+                                  "loss": "cross_entropy"},
+                      "parameters": {"init": "he_uniform"}, "data": {"x": [0.5], "t": targets},
+                      "optimizer": {"lr": 0.1}})
+
+
+@pytest.mark.parametrize("format", ["markdown", "latex"])
+def test_explain_of_a_wide_softmax_grows_as_its_width(format):
+    from conftest import Work
+    from handprop.render import explain
+
+    measured = {}
+    for width in (60, 240):
+        solution = handprop.solve(_softmax(width))
+        with Work() as work:
+            text = explain(solution, format=format)
+        measured[width] = (len(text), work.calls)
+    size_ratio = measured[240][0] / measured[60][0]
+    calls_ratio = measured[240][1] / measured[60][1]
+    # Four times the width: about four times the text and the work (it was sixteen times).
+    assert size_ratio < 5 and calls_ratio < 5.5, (size_ratio, calls_ratio)
+
+
+def test_a_wide_softmaxs_sums_are_summarised_with_the_zero_target_terms_folded():
+    from handprop.render import explain
+
+    text = explain(handprop.solve(_softmax(40)), format="markdown")
+    assert r"e^{o_{1}} + e^{o_{2}} + \cdots + e^{o_{40}}" in text
+    assert r"\underbrace{0 + \cdots + 0}_{39\ \text{terms}}" in text  # the loss, and each logit's chain rule
+    assert "o_{17}" not in text.split("## Loss")[0].split("node-y1")[1].split("node-y2")[0]
+
+
+def test_a_small_softmax_is_still_written_out_in_full():
+    from handprop.render import explain
+
+    text = explain(handprop.solve(_softmax(6)), format="markdown")
+    assert r"e^{o_{1}} + e^{o_{2}} + e^{o_{3}} + e^{o_{4}} + e^{o_{5}} + e^{o_{6}}" in text
+    assert r"\cdots" not in text and "underbrace" not in text
+
+
+def test_a_softmax_too_wide_to_work_out_is_refused_at_once():
+    from conftest import Work
+
+    problem = _softmax(500)
+    with Work() as work, pytest.raises(handprop.HandpropError, match="parameters and softmax partials"):
+        handprop.solve(problem)
+    assert work.calls < 1000
+
+
+def _chain(lines: int) -> str:
+    body = "\n".join(f"h{i} = h{i - 1}*0.5 + x" for i in range(1, lines))
+    return (f'[network]\nequations = """\nh0 = w*x\n{body}\nL = (h{lines - 1} - t)**2\n"""\n[parameters]\nw = 0.1\n'
+            '[data]\nx = 0.5\nt = 0\n[optimizer]\nlr = 0.1\n')
+
+
+def test_the_diagram_of_a_long_chain_grows_as_the_chain(cli, tmp_path):
+    from conftest import Work
+
+    measured = {}
+    for lines in (150, 600):
+        out = tmp_path / f"chain{lines}.svg"
+        with Work() as work:
+            result = cli(["diagram", write(tmp_path, f"chain{lines}.toml", _chain(lines)), "-o", str(out)])
+        assert result.status == 0, result.err
+        measured[lines] = (out.stat().st_size, work.calls)
+    assert measured[600][0] / measured[150][0] < 4.6 and measured[600][1] / measured[150][1] < 5, measured
+    svg = (tmp_path / "chain150.svg").read_text()
+    assert svg.count('data-node="copy-') > 100  # x drawn again beside its far readers
+    assert "drawn again beside" in svg
+
+
+def test_a_diagram_of_too_many_boxes_is_refused_before_it_is_laid_out(cli, tmp_path):
+    result = cli(["diagram", write(tmp_path, "chain.toml", _chain(3000))])
+    assert result.status == 2 and "too large to draw" in result.err and "at most 5,000" in result.err

@@ -87,9 +87,24 @@ def softmax_symbols(outs: tuple, i: int, j: int):
     return neg(mul(outs[first], outs[second]))
 
 
+LONG_SUM = 16  # terms a written-out sum shows in full; a longer one, its first two, a cdots and its last
+
+
+def summed_latex(terms: list, joiner: str = " + ") -> str:
+    """Terms joined; a long sum summarised as its first two terms, a cdots and its last, so that a line (and a
+    document that writes such a sum once per output) stays short.
+
+    >>> summed_latex(["a", "b", "c"]), summed_latex([f"x_{{{k}}}" for k in range(1, 18)])
+    ('a + b + c', 'x_{1} + x_{2} + \\\\cdots + x_{17}')
+    """
+    if len(terms) > LONG_SUM:
+        terms = [*terms[:2], r"\cdots", terms[-1]]
+    return joiner.join(terms)
+
+
 def softmax_latex(args: list, i: int) -> str:
     exps = [f"e^{{{a}}}" for a in args]
-    return rf"\frac{{{exps[i]}}}{{{' + '.join(exps)}}}"
+    return rf"\frac{{{exps[i]}}}{{{summed_latex(exps)}}}"
 
 
 # -- more activations, each as torch.nn.functional computes it in float64 (ATen's CPU kernels) -------------

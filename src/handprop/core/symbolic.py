@@ -16,6 +16,8 @@ expressions and compare them with the engine's partials.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from .algebra import ONE, ZERO, add, const, div, mul, neg, size
 from .fusion import LOG
 from .ops import OPS
@@ -36,26 +38,46 @@ def _reverse(expr: Expr, seed: Expr, out: Expr, into: dict) -> None:
         _reverse(arg, mul(seed, partial), arg, into)
 
 
+class JacobianRow(Mapping):
+    """d y_i / d name for the i-th output of a multi-output op (a softmax), each worked out when first asked:
+    every output reads every argument, so all rows at once would take the square of the op's width. It holds
+    no step function: the op table writes such a Jacobian in the outputs themselves (y_i(1 - y_i), -y_i y_j).
+    """
+
+    def __init__(self, op: str, outs: tuple, i: int, readers: dict):
+        self._op, self._outs, self._i = op, outs, i
+        self._readers = readers  # name -> [(j, d argument_j / d name)], shared by the equation's rows
+        self._made: dict = {}
+
+    def __getitem__(self, name: str) -> Expr:
+        if name not in self._made:
+            total = None
+            for j, d_arg in self._readers[name]:
+                term = mul(OPS[self._op].jacobian_symbols(self._outs, self._i, j), d_arg)
+                total = term if total is None else add(total, term)
+            self._made[name] = total
+        return self._made[name]
+
+    def __iter__(self):
+        return iter(self._readers)
+
+    def __len__(self) -> int:
+        return len(self._readers)
+
+
 def symbolic_partials(eq: Equation) -> dict:
-    """{target: {name: d target / d name}} for every name the equation reads."""
+    """{target: {name: d target / d name}} for every name the equation reads (a multi-output op's rows as
+    JacobianRows, made entry by entry when read)."""
     expr = eq.expr
     if isinstance(expr, Apply) and OPS[expr.op].multi_output:
         outs = tuple(Ref(t) for t in eq.targets)
-        per_argument = []
-        for arg in expr.args:
+        readers: dict = {}
+        for j, arg in enumerate(expr.args):
             into: dict = {}
             _reverse(arg, ONE, arg, into)
-            per_argument.append(into)
-        result = {}
-        for i, target in enumerate(eq.targets):
-            row: dict = {}
-            for j, into in enumerate(per_argument):
-                local = OPS[expr.op].jacobian_symbols(outs, i, j)
-                for name, d_arg in into.items():
-                    term = mul(local, d_arg)
-                    row[name] = add(row[name], term) if name in row else term
-            result[target] = row
-        return result
+            for name, d_arg in into.items():
+                readers.setdefault(name, []).append((j, d_arg))
+        return {target: JacobianRow(expr.op, outs, i, readers) for i, target in enumerate(eq.targets)}
     into = {}
     _reverse(expr, ONE, Ref(eq.target), into)
     return {eq.target: {name: into.get(name, ZERO) for name in names_in(expr)}}

@@ -117,9 +117,11 @@ class _Builder(BackwardSections, UpdateSection):
             return self.output_symbols(eq, target_index)
         return to_latex(expr)
 
-    def output_symbols(self, eq, i: int, values: dict | None = None) -> str:
-        """A multi-output op's i-th output as its formula (softmax: e^{o_i} over the sum)."""
-        args = [to_latex(a, values=values, decimals=self.decimals) for a in eq.expr.args]
+    def output_symbols(self, eq, i: int, values: dict | None = None, args: list | None = None) -> str:
+        """A multi-output op's i-th output as its formula (softmax: e^{o_i} over the sum); args, its arguments
+        in LaTeX when already written (once for all the outputs, which all read them)."""
+        if args is None:
+            args = [to_latex(a, values=values, decimals=self.decimals) for a in eq.expr.args]
         return OPS[eq.expr.op].output_latex(args, i)
 
     def forward_section(self) -> Section:
@@ -136,9 +138,13 @@ class _Builder(BackwardSections, UpdateSection):
     def forward_chains(self, eq) -> list[Chain]:
         values = self.trace.values
         chains = []
+        multi_output = isinstance(eq.expr, Apply) and OPS[eq.expr.op].multi_output
+        if multi_output:
+            symbols = [to_latex(a) for a in eq.expr.args]
+            numbers = [to_latex(a, values=values, decimals=self.decimals) for a in eq.expr.args]
         for i, target in enumerate(eq.targets):
-            if isinstance(eq.expr, Apply) and OPS[eq.expr.op].multi_output:
-                steps = [self.output_symbols(eq, i), self.output_symbols(eq, i, values)]
+            if multi_output:
+                steps = [self.output_symbols(eq, i, args=symbols), self.output_symbols(eq, i, args=numbers)]
             else:
                 steps = [to_latex(eq.expr), to_latex(eq.expr, values=values, decimals=self.decimals)]
             chains.append(chain(name_latex(target), steps + [self.n(values[target])], f"node-{slug(target)}"))

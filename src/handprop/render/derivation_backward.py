@@ -8,8 +8,12 @@ partials from the trace, never recomputed here.
 
 from __future__ import annotations
 
+from functools import cached_property
+
+from ..core.functions import LONG_SUM, summed_latex
 from ..core.ops import OPS
 from ..core.program import Apply
+from ..core.symbolic import JacobianRow
 from .document import Chain, Math, Paragraph, Section
 from .mathtex import name_latex, partial, to_latex
 
@@ -59,27 +63,43 @@ class BackwardSections:
         return _factor(local, values=self.trace.values, decimals=self.decimals)
 
     def node_chain(self, name: str, lhs_loss: str | None = None) -> Chain:
-        """dL/dname by the chain rule, from symbols to value."""
+        """dL/dname by the chain rule, from symbols to value. A sum of more than LONG_SUM terms (a softmax's
+        logit, read by every output) is summarised: its terms whose dL/dm is 0 (a zero target's output) folded
+        into one brace that counts them, the rest as the first two, a cdots and the last; only the terms shown
+        are written, so that the document grows as the network does, not as its square."""
         loss = self.loss
         readers = [m for m in self.readers.get(name, ()) if m in self.trace.partials]
-        general, local, numbers = [], [], []
-        for m in readers:
-            symbol = self.symbols[m][name]
-            if m == loss:
-                general.append(partial(loss, name))
-                local.append(to_latex(symbol))
-                numbers.append(to_latex(symbol, values=self.trace.values, decimals=self.decimals)
-                               if not _has_step(symbol) else self.n(self.trace.partials[m][name]))
-                continue
-            general.append(partial(loss, m) + " " + partial(m, name))
-            is_one = to_latex(symbol) == "1"
-            local.append(partial(loss, m) + ("" if is_one else " " + _factor(symbol)))
-            numbers.append(bracketed(self.n(self.trace.adjoints[m])) + ("" if is_one else r" \cdot "
-                                                                        + self.local_numbers(m, name)))
         if not readers:
-            general, local, numbers = ["0"], ["0"], ["0"]
-        steps = [" + ".join(general), " + ".join(local), _sum(numbers), self.n(self.trace.adjoints[name])]
+            return chain(lhs_loss or partial(loss, name), ["0", self.n(self.trace.adjoints[name])],
+                         f"grad-{slug(name)}")
+        long = len(readers) > LONG_SUM
+        shown = _ends(readers) if long else readers
+        nonzero = [m for m in readers if m == loss or self.trace.adjoints[m] != 0] if long else readers
+        zeros = len(readers) - len(nonzero)
+        counted = nonzero if len(nonzero) <= LONG_SUM else _ends(nonzero)
+        made = {m: self.term(m, name) for m in dict.fromkeys(shown + counted)}
+        general, local = [made[m][0] for m in shown], [made[m][1] for m in shown]
+        numbers = [made[m][2] for m in counted]
+        number_sum = _sum(numbers if len(nonzero) <= LONG_SUM else [*numbers[:2], r"\cdots", numbers[-1]])
+        if zeros:
+            brace = rf"\underbrace{{0 + \cdots + 0}}_{{{zeros}\ \text{{terms}}}}" if zeros > 1 else "0"
+            number_sum = f"{number_sum} + {brace}" if numbers else brace
+        if long:
+            general, local = ([*terms[:2], r"\cdots", terms[-1]] for terms in (general, local))
+        steps = [" + ".join(general), " + ".join(local), number_sum, self.n(self.trace.adjoints[name])]
         return chain(lhs_loss or partial(loss, name), steps, f"grad-{slug(name)}")
+
+    def term(self, m: str, name: str) -> tuple[str, str, str]:
+        """The chain rule's term through reader m: in general, with m's local derivative, with the numbers."""
+        loss, symbol = self.loss, self.symbols[m][name]
+        if m == loss:
+            numbers = (to_latex(symbol, values=self.trace.values, decimals=self.decimals)
+                       if not _has_step(symbol) else self.n(self.trace.partials[m][name]))
+            return partial(loss, name), to_latex(symbol), numbers
+        is_one = to_latex(symbol) == "1"
+        return (partial(loss, m) + " " + partial(m, name),
+                partial(loss, m) + ("" if is_one else " " + _factor(symbol)),
+                bracketed(self.n(self.trace.adjoints[m])) + ("" if is_one else r" \cdot " + self.local_numbers(m, name)))
 
     def backward_section(self) -> Section:
         loss = self.loss
@@ -117,6 +137,8 @@ class BackwardSections:
         recorded values."""
         known = {}
         for reader, row in self.symbols.items():
+            if isinstance(row, JacobianRow):
+                continue  # a multi-output op's Jacobian, written in its outputs: no step function in it
             for name, local in row.items():
                 if isinstance(local, Apply) and OPS[local.op].derivative_of is not None:
                     known[local] = self.trace.partials[reader][name]
@@ -140,19 +162,24 @@ class BackwardSections:
                                              if piece)))
         return notes
 
-    def softmax_cross_entropy_note(self, name: str) -> list:
+    @cached_property
+    def softmax_ce_parts(self) -> tuple | None:
+        """Where softmax meets cross-entropy: logit -> (its output, its target), the targets' sum, and that sum
+        written out; made once, as every logit's note reads them."""
         if self.softmax_ce is None:
-            return []
+            return None
         softmax, pairs = self.softmax_ce
-        logits = [a.name for a in softmax.expr.args]
-        if name not in logits:
-            return []
-        j = logits.index(name)
-        y, t = softmax.targets[j], pairs[softmax.targets[j]]
+        outputs = {arg.name: (y, pairs[y]) for arg, y in zip(softmax.expr.args, softmax.targets)}
         targets = [pairs[out] for out in softmax.targets]
-        total = sum(self.trace.values[n] for n in targets)
+        return outputs, sum(self.trace.values[n] for n in targets), summed_latex([name_latex(n) for n in targets])
+
+    def softmax_cross_entropy_note(self, name: str) -> list:
+        parts = self.softmax_ce_parts
+        if parts is None or name not in parts[0]:
+            return []
+        outputs, total, sum_text = parts
+        y, t = outputs[name]
         values = self.trace.values
-        sum_text = " + ".join(name_latex(n) for n in targets)
         if total == 1:
             symbols, numbers = rf"{name_latex(y)} - {name_latex(t)}", rf"{self.n(values[y])} - {bracketed(self.n(values[t]))}"
             why = ["Where softmax meets cross-entropy the sum simplifies: since ", Math(f"{sum_text} = 1"),
@@ -191,6 +218,11 @@ class BackwardSections:
                             (f" For a batch, sample {self.k + 1}'s gradient is shown, then the mean over the "
                              f"{self.batch} samples." if self.batch > 1 else ""),))]
         return Section(("Gradients of the parameters",), "gradients", tuple(intro + subsections))
+
+
+def _ends(items: list) -> list:
+    """A long list's first two and last items: what a summarised sum shows."""
+    return [*items[:2], items[-1]] if len(items) > 3 else items
 
 
 def _sum(terms: list[str]) -> str:

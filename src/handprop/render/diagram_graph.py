@@ -3,12 +3,14 @@
 One node per equation, showing its expression, value and gradient dL/dnode; parameters and data as
 leaves. The layout is the layered one of Sugiyama et al.: each equation one layer right of the deepest
 name it reads, each leaf just left of its first reader; an edge that spans several layers passes
-through a bend point in each, so no edge runs through a node; barycentre sweeps then order each layer
-to reduce crossings.
+through a bend point in each, so no edge runs through a node; a name read more than SPAN layers to the
+right is drawn again beside that reader instead, so that the drawing grows as the program does; barycentre
+sweeps then order each layer to reduce crossings.
 """
 
 from __future__ import annotations
 
+from ..core.errors import HandpropError
 from ..core.ops import OPS
 from ..core.program import Apply, Const, names_in
 from .diagram_layered import MARGIN, NEUTRAL, finish, number
@@ -18,6 +20,8 @@ from .scene import FONT_SIZE, LINE, Edge, Node, Text, name_runs
 LAYER_GAP = 70.0  # between the widest node of a layer and the next layer
 ROW_GAP = 22.0
 SWEEPS = 12
+SPAN = 2  # layers an edge may cross: a name read further right is drawn again beside its reader
+MAX_BOXES = 5_000  # boxes a drawing holds (equations, leaves, copies): beyond, it is refused before it is laid out
 EXPRESSION_CHARACTERS = 34  # a longer expression is cut, with an ellipsis; the tooltip has it whole
 
 
@@ -90,11 +94,28 @@ def graph_scene(solution, *, show: str = "names", decimals: int = 4, sweeps: int
                            full + "; " + "; ".join(f"{t} = {trace.values[t]!r}, dL/d{t} = {trace.adjoints[t]!r}"
                                                   for t in eq.targets))
 
-    # Edges, each broken into one step per layer through bend points.
+    # Edges, each broken into one step per layer through bend points. A name read more than SPAN layers
+    # to the right of where it is drawn (a leaf that every equation of a long chain reads) is drawn again,
+    # small, just left of that reader, as textbooks repeat it: an edge across every layer would need a bend
+    # point in each, and the drawing would grow as the square of the chain.
     links = []
+    copies = 0
     for eq in program.equations:
         for name in names_in(eq.expr):
-            links.append((owner.get(name, name), eq.label, name))
+            source = owner.get(name, name)
+            if layer[eq.label] - layer[source] > SPAN:
+                copies += 1
+                copy = f"copy:{copies}"
+                lines, fill, stroke, title = boxes[source]
+                value = trace.values[name]
+                boxes[copy] = ([name_runs(name), ((f"= {number(value, decimals)}", 1.0),)], fill, stroke,
+                               f"{name} = {value!r}, drawn again beside its reader {eq.label}")
+                layer[copy] = layer[eq.label] - 1
+                source = copy
+            links.append((source, eq.label, name))
+    if len(boxes) > MAX_BOXES:
+        raise HandpropError(problem.source, None, f"too large to draw: {len(boxes):,} boxes",
+                            f"at most {MAX_BOXES:,}; `handprop explain` writes the same equations out")
     order: dict[int, list[str]] = {}
     for node_id in boxes:
         order.setdefault(layer[node_id], []).append(node_id)
@@ -155,7 +176,8 @@ def graph_scene(solution, *, show: str = "names", decimals: int = 4, sweeps: int
         top = cy - h / 2 + 6
         texts = tuple(Text(cx, top + (k + 0.8) * LINE, line, weight="bold" if k == 0 else "normal",
                            color="#111827" if k == 0 else "#374151") for k, line in enumerate(lines))
-        nodes.append(Node(f"node-{node_id}", cx, cy, "rect", w, h, fill, stroke, texts, title))
+        shown = node_id.replace(":", "-") if node_id.startswith("copy:") else f"node-{node_id}"
+        nodes.append(Node(shown, cx, cy, "rect", w, h, fill, stroke, texts, title))
     # Ports: a node's incoming edges meet its left side spread out, in the order they arrive; outgoing
     # edges leave its right side the same way.
     incoming: dict[str, list] = {}
@@ -188,6 +210,9 @@ def graph_scene(solution, *, show: str = "names", decimals: int = 4, sweeps: int
                           f"{name} \u2192 {target}; " + "; ".join(partials), arrow=True))
     legend = [("note", "each node: its expression, its value and its gradient \u2202L/\u2202node"),
               ("note", "blue: parameters (trained); grey: data")]
+    if copies:
+        legend.append(("note", "a small box without a gradient: a name drawn again beside a reader far from it "
+                               "(its gradient is on the original)"))
     if solution.batch_size > 1:
         legend.append(("note", f"values: sample 1 of {solution.batch_size}"))
     return finish(nodes, edges, [], legend, problem.title)

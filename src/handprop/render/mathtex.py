@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from ..core.functions import LONG_SUM
 from ..core.ops import OPS
 from ..core.program import Apply, Const, Expr
 from .numbers import fixed
@@ -114,11 +115,50 @@ class _Printer:
         return template.format(*texts, args=wrapped, **settings), level, 100
 
     def sum(self, expr: Apply) -> tuple[str, int, int]:
+        terms = _terms(expr)
+        if len(terms) > LONG_SUM:
+            return self.long_sum(terms)
         left, l_level, _ = self.print(expr.args[0])
         right, r_level, r_prec = self.print(expr.args[1])
         if right.startswith("-") or (expr.op == "sub" and r_prec <= 10):
             right, r_level = self.wrap(right, r_level)
         return OPS[expr.op].latex.format(left, right), max(l_level, r_level), 10
+
+    def long_sum(self, terms: list) -> tuple[str, int, int]:
+        """A sum of more than LONG_SUM terms, summarised: with the numbers put in, the terms that are 0 (a factor
+        0, as a cross-entropy's zero targets) folded into one brace that counts them; what is left, if still
+        long, as its first two terms, a cdots and its last. A line stays short however wide the layer."""
+        kept, zeros = [], 0
+        for negated, term in terms:
+            if self.values is not None and self.is_zero(term):
+                zeros += 1
+                continue
+            text, level, prec = self.print(term)
+            if prec <= 10 or (text.startswith("-") and (negated or kept)):
+                text, level = self.wrap(text, level)
+            kept.append((negated, text, level))
+        pieces = [("- " if negated else "") + text if i == 0 else (" - " if negated else " + ") + text
+                  for i, (negated, text, _) in enumerate(kept)]
+        if len(pieces) > LONG_SUM:
+            pieces = [*pieces[:2], r" + \cdots", pieces[-1]]
+        if zeros:
+            brace = rf"\underbrace{{0 + \cdots + 0}}_{{{zeros}\ \text{{terms}}}}" if zeros > 1 else "0"
+            pieces.append((" + " if pieces else "") + brace)
+        return "".join(pieces), max((level for *_, level in kept), default=0), 10
+
+    def is_zero(self, expr: Expr) -> bool:
+        """Whether the term is 0 by a factor of 0 among the values (a zero target times its log)."""
+        if isinstance(expr, Const):
+            return expr.value == 0
+        if isinstance(expr, Apply):
+            if expr in self.known:
+                return self.known[expr] == 0
+            if expr.op == "mul":
+                return any(self.is_zero(arg) for arg in expr.args)
+            if expr.op in ("neg", "div"):
+                return self.is_zero(expr.args[0])
+            return False
+        return self.values.get(expr.name) == 0
 
     def product(self, expr: Apply) -> tuple[str, int, int]:
         parts, level = [], 0
@@ -157,6 +197,21 @@ class _Printer:
 # LaTeX in the op table.
 ARITHMETIC = {"add": _Printer.sum, "sub": _Printer.sum, "mul": _Printer.product, "div": _Printer.fraction,
               "neg": _Printer.negation, "pow": _Printer.power}
+
+
+def _terms(expr: Expr) -> list:
+    """A chain of additions and subtractions as (subtracted, term) pairs, left to right: a - b + c as
+    [(False, a), (True, b), (False, c)]."""
+    terms, stack = [], [(False, expr)]
+    while stack:
+        negated, node = stack.pop()
+        if isinstance(node, Apply) and node.op == "add":
+            stack += [(negated, node.args[1]), (negated, node.args[0])]
+        elif isinstance(node, Apply) and node.op == "sub" and not negated:
+            stack += [(True, node.args[1]), (False, node.args[0])]
+        else:
+            terms.append((negated, node))
+    return terms
 
 
 def _starts_with_digit(text: str) -> bool:
