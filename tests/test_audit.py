@@ -469,3 +469,23 @@ def test_the_diagram_of_a_long_chain_grows_as_the_chain(cli, tmp_path):
 def test_a_diagram_of_too_many_boxes_is_refused_before_it_is_laid_out(cli, tmp_path):
     result = cli(["diagram", write(tmp_path, "chain.toml", _chain(3000))])
     assert result.status == 2 and "too large to draw" in result.err and "at most 5,000" in result.err
+
+
+# --- smaller ones
+
+def test_pdflatex_runs_without_shell_escape(monkeypatch):
+    import subprocess
+
+    from handprop.render import pdf
+
+    seen = []
+
+    def run(arguments, **options):
+        seen.append(arguments)
+        return subprocess.CompletedProcess(arguments, 1, b"! stopped here", b"")
+
+    monkeypatch.setattr(pdf.shutil, "which", lambda name: "/usr/bin/pdflatex")
+    monkeypatch.setattr(pdf.subprocess, "run", run)
+    with pytest.raises(handprop.HandpropError, match="stopped here"):
+        pdf.latex_to_pdf(r"\documentclass{article}\begin{document}\immediate\write18{touch x}\end{document}")
+    assert seen and "-no-shell-escape" in seen[0]

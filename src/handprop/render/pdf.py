@@ -24,7 +24,10 @@ def latex_to_pdf(latex: str) -> bytes:
         source.write_text(latex, encoding="utf-8")
         for _ in range(2):
             try:
-                done = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", source.name],
+                # -no-shell-escape: the document is handprop's own, but its text holds the problem's names
+                # and title, and no \write18 in it may run a command, whatever the TeX installation allows.
+                done = subprocess.run([pdflatex, "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
+                                       source.name],
                                       cwd=directory, capture_output=True, timeout=PDFLATEX_SECONDS)
             except subprocess.TimeoutExpired:
                 raise HandpropError(None, "--format pdf", f"pdflatex took over {PDFLATEX_SECONDS} s",
