@@ -489,3 +489,52 @@ def test_pdflatex_runs_without_shell_escape(monkeypatch):
     with pytest.raises(handprop.HandpropError, match="stopped here"):
         pdf.latex_to_pdf(r"\documentclass{article}\begin{document}\immediate\write18{touch x}\end{document}")
     assert seen and "-no-shell-escape" in seen[0]
+
+
+API_CASES = {
+    "data value None": lambda h: h.from_equations("L = (w*x - t)**2", parameters={"w": 1.0}, data={"x": None, "t": 0}),
+    "parameters a list": lambda h: h.from_equations("L = (w*x - t)**2", parameters=[1.0], data={"x": 1, "t": 0}),
+    "data a list": lambda h: h.from_equations("L = (w*x - t)**2", parameters={"w": 1.0}, data=[1, 0]),
+    "layers None": lambda h: h.from_layers(2, None, loss="mse", x=[1, 2], t=[0]),
+    "load None": lambda h: h.load(None),
+    "load a number": lambda h: h.load(5),
+    "solve None": lambda h: h.solve(None),
+    "solve steps 0": lambda h: h.solve(h.load("homework"), steps=0),
+    "solve steps text": lambda h: h.solve(h.load("homework"), steps="2"),
+    "solve unknown engine": lambda h: h.solve(h.load("homework"), steps=2, engine="gpu"),
+    "solve unknown dtype": lambda h: h.solve(h.load("homework"), steps=2, dtype="float16"),
+    "solve rounding -1": lambda h: h.solve(h.load("homework"), round_intermediate=-1),
+    "render a problem": lambda h: h.render(h.load("homework")),
+    "render unknown format": lambda h: h.render(h.solve(h.load("homework")), format="xml"),
+    "render decimals 99": lambda h: h.render(h.solve(h.load("homework")), decimals=99),
+    "explain unknown format": lambda h: h.explain(h.solve(h.load("homework")), format="docx"),
+    "explain sample text": lambda h: h.explain(h.solve(h.load("homework")), sample="1"),
+    "diagram unknown show": lambda h: h.diagram(h.solve(h.load("homework")), show="all"),
+    "diagram unknown bias": lambda h: h.diagram(h.solve(h.load("homework")), bias="weights"),
+    "table unknown format": lambda h: h.solve(h.load("homework")).table(format="xml"),
+    "to_torch None": lambda h: h.to_torch(None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(API_CASES))
+def test_every_api_entry_point_raises_handprop_error_for_bad_values(case):
+    with pytest.raises(handprop.HandpropError) as caught:
+        API_CASES[case](handprop)
+    assert len(str(caught.value).splitlines()) == 1 and "(" in str(caught.value)
+
+
+def test_train_and_verify_raise_handprop_error_for_bad_values():
+    from handprop.training import train
+    from handprop.verify import verify
+
+    problem = handprop.load("homework")
+    for call in (lambda: train(None), lambda: train(problem, steps="3"), lambda: train(problem, engine="gpu"),
+                 lambda: train(problem, every=0), lambda: verify(None), lambda: verify(problem, steps="2"),
+                 lambda: verify(problem, tolerance="1e-6")):
+        with pytest.raises(handprop.HandpropError):
+            call()
+
+
+def test_from_equations_without_data_is_a_function_of_the_parameters_alone():
+    problem = handprop.from_equations("L = (w - 3)**2", parameters={"w": 0.0}, optimizer="adam", lr=0.1, steps=3)
+    assert handprop.solve(problem).parameters["w"].updated == pytest.approx(0.29961847654925267, rel=1e-12)

@@ -216,7 +216,7 @@ def test_the_api_refuses_bad_settings():
 
     with pytest.raises(HandpropError, match="not a tolerance"):
         verify(load("homework"), tolerance=-1.0)
-    with pytest.raises(HandpropError, match="not a positive whole number"):
+    with pytest.raises(HandpropError, match="steps: is 0 .a whole number of 1 or more."):
         verify(load("homework"), steps=0)
 
 

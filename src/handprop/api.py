@@ -5,7 +5,10 @@ parses to, so that a problem made in code is checked exactly as a file is).
 
 from __future__ import annotations
 
+from os import PathLike
 from pathlib import Path
+
+from .core.errors import check_instance
 
 from .problem.files import parse_text
 from .problem.spec import Problem, from_dict
@@ -34,6 +37,7 @@ def load(source: str) -> Problem:
     >>> load(text).parameters
     {'w': 0.5}
     """
+    check_instance(source, (str, PathLike), "source", "a path, an example's name, \"-\" or a problem's text")
     if _is_text(source):
         kind = "json" if source.lstrip().startswith("{") else "toml"
         label = "<text>"

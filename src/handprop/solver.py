@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import math
 
-from .core.errors import HandpropError
+from .core.errors import HandpropError, check_choice, check_decimals, check_problem, check_whole
+from .engine.protocol import DTYPES, ENGINES
+from .problem.optimizer_form import MAX_STEPS
 from .core.ops import OPS
 from .core.optim import Optimizer, optimizer_step
 from .records import NodeRecord, ParameterRecord, Solution, StepRecord
@@ -37,6 +39,11 @@ def solve(problem: "Problem", *, steps: int | None = None, engine: str = "auto",
     >>> round(s.loss, 2), round(s.parameters["w7"].updated, 2)
     (0.64, 0.22)
     """
+    check_problem(problem)
+    check_whole(steps, "steps", 1, MAX_STEPS)
+    check_choice(engine, ENGINES, "engine")
+    check_choice(dtype, DTYPES, "dtype")
+    check_decimals(round_intermediate, "round_intermediate")
     steps = problem.optimizer.steps if steps is None else steps
     source = problem.source
     check_worked(problem)

@@ -13,7 +13,8 @@ import random
 from dataclasses import dataclass, field
 
 from .engine.choice import make_engine
-from .core.errors import HandpropError
+from .core.errors import HandpropError, check_choice, check_problem, check_whole
+from .engine.protocol import DTYPES, ENGINES
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,11 @@ def train(problem, *, steps: int | None = None, epochs: int | None = None, engin
     >>> result.steps, result.losses[0] > result.losses[-1]
     (3, True)
     """
+    check_problem(problem)
+    for value, where in ((steps, "steps"), (epochs, "epochs"), (every, "every")):
+        check_whole(value, where, 1)
+    check_choice(engine, ENGINES, "engine")
+    check_choice(dtype, DTYPES, "dtype")
     settings = problem.training
     epochs = epochs if epochs is not None else (None if steps is not None else settings.epochs)
     batch = settings.batch_size

@@ -32,7 +32,7 @@ import sys
 from dataclasses import dataclass
 from itertools import pairwise
 
-from .core.errors import HandpropError
+from .core.errors import HandpropError, check_problem, check_whole
 from .core.optim import OptimizerConfig
 from .problem.spec import Problem
 from .engine.compiled import compile_program
@@ -212,12 +212,12 @@ def verify(problem: Problem, *, steps: int | None = None, tolerance: float = TOL
     >>> report.passed, len(report.checks), report.checks[0].name
     (True, 17, 'w1')
     """
+    check_problem(problem)
+    check_whole(steps, "steps", 1)
     for value, option in ((tolerance, "tolerance"), (torch_tolerance, "torch tolerance")):
-        if not value >= 0 or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0 or not math.isfinite(value):
             raise HandpropError(None, option, f"{value!r} is not a tolerance", "a number of 0 or more, such as 1e-6")
     steps = problem.optimizer.steps if steps is None else steps
-    if steps < 1:
-        raise HandpropError(None, "steps", f"{steps} is not a positive whole number", "1 or more")
     count = len(problem.parameters)
     if count * count * problem.batch_size > MAX_DIFFERENCED:
         raise HandpropError(problem.source, None, f"too large to check every gradient by finite differences: "

@@ -9,11 +9,10 @@ import os
 import sys
 
 from ..core.errors import HandpropError
+from ..engine.protocol import DTYPES, ENGINES  # the options' names, without importing the engines at start-up
 
 DEFAULT_PROBLEM = "homework"
 EXTENSION_FORMATS = {".md": "markdown", ".markdown": "markdown", ".csv": "csv", ".json": "json", ".txt": "table"}
-ENGINES = ("auto", "scalar", "numpy")  # as engine.choice.ENGINES, without importing the engines at start-up
-DTYPES = ("float64", "float32")
 
 
 def add_file_argument(parser: argparse.ArgumentParser) -> None:

@@ -57,3 +57,51 @@ def one_of(known, given: str | None = None) -> str:
         if close:
             text = f"did you mean '{close[0]}'? " + text
     return text
+
+
+# -- the API's arguments: checked as the command line checks its options, each a HandpropError -----------------
+
+MAX_DECIMALS = 15  # beyond this a float has no more digits to show
+
+
+def check_choice(value, choices, where: str) -> None:
+    """value is one of choices.
+
+    >>> check_choice("docx", ("markdown", "html"), "format")
+    Traceback (most recent call last):
+    ...
+    handprop.core.errors.HandpropError: format: is 'docx' (one of: markdown, html)
+    """
+    if not isinstance(value, str) or value not in choices:
+        raise HandpropError(None, where, f"is {value!r}", one_of(choices, value if isinstance(value, str) else None))
+
+
+def check_whole(value, where: str, low: int, high: int | None = None, *, optional: bool = True) -> None:
+    """value is a whole number from low to high (None allowed when optional)."""
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        span = f"from {low} to {high}" if high is not None else f"of {low} or more"
+        raise HandpropError(None, where, f"is {value!r}", f"a whole number {span}")
+
+
+def check_decimals(value, where: str = "decimals") -> None:
+    check_whole(value, where, 0, MAX_DECIMALS)
+
+
+def check_instance(value, kind: type, where: str, expected: str) -> None:
+    if not isinstance(value, kind):
+        raise HandpropError(None, where, f"is {described(value)}", expected)
+
+
+def described(value) -> str:
+    """A value as an error names it: None, or its type and the start of its repr."""
+    return "None" if value is None else f"{type(value).__name__} {value!r:.60}"
+
+
+def check_problem(problem, where: str = "problem") -> None:
+    """problem is a Problem (by the fields it holds, never its program, which is written out when first read;
+    the check must not import the problem package)."""
+    if not all(hasattr(problem, name) for name in ("parameters", "optimizer", "source", "batch_size")):
+        raise HandpropError(None, where, f"is {described(problem)}",
+                            "a Problem, as handprop.load, from_layers and from_equations make")

@@ -15,8 +15,6 @@ from ..problem.layered import MAX_WRITTEN
 from .protocol import Engine
 from .scalar import ScalarEngine
 
-ENGINES = ("auto", "scalar", "numpy")
-DTYPES = ("float64", "float32")
 SMALL_WORK = 20_000  # parameters x samples x steps below which the scalar path is taken without timing
 
 

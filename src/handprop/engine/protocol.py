@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import Protocol
 
 
+ENGINES = ("auto", "scalar", "numpy")  # who takes many steps: engine/choice.py
+DTYPES = ("float64", "float32")
+
+
 class Engine(Protocol):
     """The interface of engine/scalar.py's ScalarEngine and engine/numpy_engine.py's NumpyEngine, which the
     solver and `train` use without knowing which they have (engine/choice.py picks one)."""

@@ -10,11 +10,12 @@ by a named scheme (initialisers.py).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from ..core.errors import HandpropError
+from ..core.errors import MAX_DECIMALS, HandpropError, check_instance
 from ..core.ops import OPS
 from ..core.optim import OptimizerConfig
 from .optimizer_form import optimizer_config
@@ -24,7 +25,6 @@ from .checks import Checker
 from .files import describe, parse_text, read_source
 
 SECTIONS = ("title", "network", "parameters", "data", "optimizer", "display")
-MAX_DECIMALS = 15  # beyond this a float has no more digits to show
 # Limits on what a problem file may ask for, checked before anything is built (docs/safety.md); the layered
 # form's widths are limited in layered_form.py.
 MAX_SAMPLES = data_files.MAX_ROWS  # inline or from a file; solve works every sample out in full, train needs many
@@ -105,6 +105,7 @@ class Problem:
         >>> Problem.from_layers(1, [1], loss="mse", weights=[2.0], biases=[0.0], x=[1.0], t=[1.0]).parameters
         {'w1': 2.0, 'b1': 0.0}
         """
+        check_instance(layers, (list, tuple), "layers", "a list of layers, such as [(3, \"relu\"), (2, \"softmax\")]")
         network = {"inputs": plain(inputs), "layers": [_layer(layer) for layer in layers], "loss": loss,
                    "naming": naming}
         parameters: dict = {}
@@ -126,12 +127,13 @@ class Problem:
         return from_dict(raw, label="<from_layers>")
 
     @classmethod
-    def from_equations(cls, text: str, *, parameters: dict, data: dict, loss: str | None = None,
+    def from_equations(cls, text: str, *, parameters: dict, data: dict | None = None, loss: str | None = None,
                        outputs: list | None = None, optimizer: str | dict = "sgd", lr: float = 0.1, steps: int = 1,
                        title: str = "Equations") -> "Problem":
         """A problem in the equations form: the equations' text, the parameters' values, the data.
 
-        Each data value is a number or a list with one number per sample.
+        Each data value is a number or a list with one number per sample; without data, the equations are a
+        function of the parameters alone (one sample of nothing).
 
         >>> p = Problem.from_equations("h = w*x + b\\na = sigmoid(h)\\nL = 1/2*(a - t)**2",
         ...                            parameters={"w": 0.5, "b": 0.1}, data={"x": [1.0, 2.0], "t": [0.3, 0.8]},
@@ -141,6 +143,9 @@ class Problem:
         >>> Problem.from_equations("L = (w*x - t)**2", parameters={"w": 1.0}, data={"x": 2.0, "t": 1.0}).batch_size
         1
         """
+        check_instance(parameters, Mapping, "parameters", "a dict: name -> initial value")
+        check_instance({} if data is None else data, Mapping, "data", "a dict: name -> a number or a list of them")
+        data = {} if data is None else data
         network: dict = {"equations": text}
         if loss is not None:
             network["loss"] = loss

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..core.errors import HandpropError
+from ..core.errors import HandpropError, check_instance, check_problem
 from ..problem.layered import LOSSES, NO_ACTIVATION
 from .ops import LOSSES as TORCH_LOSSES
 from .ops import MODULES
@@ -45,6 +45,7 @@ def from_torch(model, x, t, *, loss: str = "cross_entropy", optimizer=None, lr: 
 
     from ..problem.spec import from_dict, plain
 
+    check_instance(model, torch.nn.Module, "model", "a torch.nn.Sequential of Linear layers and activations")
     modules = list(model) if isinstance(model, torch.nn.Sequential) else [model]
     layers, weights, biases = [], {}, {}
     for index, module in enumerate(modules):
@@ -177,6 +178,7 @@ def to_torch(problem: Problem) -> tuple:
     from ..problem import layered
     from .oracle import torch_optimizer
 
+    check_problem(problem)
     modules_of = architecture(problem)  # first: it refuses an equations-form problem
     rows, bias_rows = layered.weight_rows(problem.network), layered.bias_names(problem.network)
     modules = []

@@ -1,5 +1,9 @@
 """Renderers: records in, text out. They format; they never compute."""
 
+import sys
+
+from ..core.errors import HandpropError, check_choice, check_decimals, check_whole, described
+
 FORMATS = ("table", "markdown", "csv", "json")
 
 
@@ -10,6 +14,9 @@ def render(solution, *, format: str = "table", decimals: int | None = None, node
     >>> print(render(solve(load("homework")), format="csv").splitlines()[0])
     name,initial,gradient,updated
     """
+    _check_solution(solution)
+    check_choice(format, FORMATS, "format")
+    check_decimals(decimals)
     if format == "json":
         from .json import render_json
 
@@ -36,6 +43,11 @@ def diagram(solution, *, show: str = "names", bias: str = "units", decimals: int
     from .numbers import DEFAULT_DECIMALS
     from .svg import render_svg
 
+    _check_solution(solution)
+    check_choice(show, DIAGRAM_SHOWS, "show")
+    check_choice(bias, DIAGRAM_BIASES, "bias")
+    check_decimals(decimals)
+
     places = decimals if decimals is not None else (solution.decimals if solution.decimals is not None
                                                     else DEFAULT_DECIMALS)
     if solution.problem.network is not None:
@@ -57,6 +69,10 @@ def explain(solution, *, format: str = "markdown", decimals: int | None = None, 
     """
     from .derivation import build
 
+    _check_solution(solution)
+    check_choice(format, EXPLAIN_FORMATS, "format")
+    check_decimals(decimals)
+    check_whole(sample, "sample", -sys.maxsize, optional=False)  # the range is the problem's: build() checks it
     figure = diagram(solution, show="values", decimals=decimals) if format == "html" else None
     document = build(solution, decimals=decimals, expand=expand, sample=sample, figure=figure)
     if format == "markdown":
@@ -75,3 +91,9 @@ def explain(solution, *, format: str = "markdown", decimals: int | None = None, 
     from .pdf import latex_to_pdf
 
     return latex_to_pdf(latex)
+
+
+def _check_solution(solution) -> None:
+    if not all(hasattr(solution, name) for name in ("problem", "parameters", "traces")):
+        raise HandpropError(None, "solution", f"is {described(solution)}",
+                            "a Solution, as handprop.solve makes")
