@@ -538,3 +538,12 @@ def test_train_and_verify_raise_handprop_error_for_bad_values():
 def test_from_equations_without_data_is_a_function_of_the_parameters_alone():
     problem = handprop.from_equations("L = (w - 3)**2", parameters={"w": 0.0}, optimizer="adam", lr=0.1, steps=3)
     assert handprop.solve(problem).parameters["w"].updated == pytest.approx(0.29961847654925267, rel=1e-12)
+
+
+@pytest.mark.parametrize("equation, parameter", [("\ufb01", "\ufb01"), ("fi", "\ufb01"), ("\ufb01", "w")])
+def test_a_name_python_reads_in_its_nfkc_form_is_explained(cli, tmp_path, equation, parameter):
+    text = (f'[network]\nequations = "L = ({equation}*x - t)**2"\n[parameters]\n"{parameter}" = 1\n'
+            '[data]\nx = 1\nt = 0\n[optimizer]\nlr = 0.1\n')
+    result = cli(["solve", write(tmp_path, "nfkc.toml", text)])
+    assert result.status == 2 and len(result.err.strip().splitlines()) == 1
+    assert "reads the name '\ufb01' as 'fi', its NFKC form" in result.err

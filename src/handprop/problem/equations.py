@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import math
+import unicodedata
 
 from ..core.errors import HandpropError, one_of
 from ..core.ops import FUNCTIONS, OPS, settings_problem
@@ -43,6 +44,14 @@ class _Parser:
         self.assigned: dict[str, int] = {}  # node name -> line that assigns it
         self.later: dict[str, int] = {}  # names assigned further down, for "used before assignment"
         self.line_offset = line_offset
+        self.text = ""
+
+    def source_text(self, node) -> str | None:
+        """The text a node was written as (a name before Python's NFKC reading of it)."""
+        try:
+            return ast.get_source_segment(self.text, node)
+        except (TypeError, ValueError, IndexError):
+            return None
 
     def error(self, node, what: str, expected: str | None = None) -> HandpropError:
         place = self.where
@@ -53,6 +62,7 @@ class _Parser:
     def parse(self, text: str) -> list[Equation]:
         if "\x00" in text:
             raise HandpropError(self.file, self.where, "contains a NUL character", "equations as text")
+        self.text = text
         try:
             tree = ast.parse(text, mode="exec")
         except SyntaxError as exc:
@@ -166,6 +176,15 @@ class _Parser:
         if name in FUNCTIONS:
             raise self.error(node, f"function '{name}' used without a call", f"{name}(...)")
         choices = list(self.known) + list(self.assigned)
+        # Python reads a name in its NFKC form (the ligature ﬁ as fi, a full-width Ｘ as X): a parameter or data
+        # name written with such a character can never be read as written.
+        folded = [known for known in choices if known != name and unicodedata.normalize("NFKC", known) == name]
+        written = self.source_text(node)
+        if folded or (written is not None and written != name):
+            original = folded[0] if folded else written
+            raise self.error(node, f"undefined name '{name}': Python reads the name '{original}' as '{name}', its "
+                             "NFKC form, so the two never match", f"the name written in plain letters, '{name}', "
+                             "in the equations and in [parameters] or [data] alike")
         raise self.error(node, f"undefined name '{name}'",
                          "a parameter, a data name, or a name assigned above; " + one_of(choices, name))
 
