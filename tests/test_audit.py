@@ -547,3 +547,42 @@ def test_a_name_python_reads_in_its_nfkc_form_is_explained(cli, tmp_path, equati
     result = cli(["solve", write(tmp_path, "nfkc.toml", text)])
     assert result.status == 2 and len(result.err.strip().splitlines()) == 1
     assert "reads the name '\ufb01' as 'fi', its NFKC form" in result.err
+
+
+SATURATED = ('[network]\ninputs = 2\nlayers = [{units = 3, activation = "sigmoid"}, {units = 1, activation = "sigmoid"}]\n'
+             'loss = "binary_cross_entropy"\n[parameters]\nw = [900, -900, 700, -800, 500, 600, 300, -300, 200]\n'
+             'b = [0, 0, 0, 0]\n[data]\nx = [[1, -1], [-1, 1], [2, 2], [-3, 1]]\nt = [[1], [0], [1], [0]]\n'
+             '[optimizer]\nlr = 50\nsteps = 20\n')
+
+
+def test_saturated_binary_cross_entropy_is_torchs_on_both_engines_without_a_warning(tmp_path):
+    import warnings
+
+    torch = pytest.importorskip("torch")
+    from handprop.training import train
+
+    problem = handprop.load(write(tmp_path, "saturated.toml", SATURATED))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a NumPy RuntimeWarning fails the test
+        results = {engine: train(problem, steps=20, engine=engine).final for engine in ("scalar", "numpy")}
+    model, optimizer = handprop.to_torch(problem)
+    x = torch.tensor([[1.0, -1.0], [-1.0, 1.0], [2.0, 2.0], [-3.0, 1.0]], dtype=torch.float64)
+    t = torch.tensor([[1.0], [0.0], [1.0], [0.0]], dtype=torch.float64)
+    for _ in range(20):
+        optimizer.zero_grad()
+        torch.nn.functional.binary_cross_entropy(model(x), t).backward()
+        optimizer.step()
+    expected = {"w7": model[2].weight[0, 0].item(), "w8": model[2].weight[0, 1].item(), "b4": model[2].bias[0].item()}
+    for engine, final in results.items():
+        for name, value in expected.items():
+            assert final[name] == pytest.approx(value, rel=1e-9, abs=1e-12), (engine, name)
+
+
+def test_the_numpy_engine_prints_no_warning_where_handprop_checks_the_values(tmp_path):
+    from conftest import run_process
+
+    path = write(tmp_path, "saturated.toml", SATURATED.replace("lr = 50", "lr = 1e300"))
+    for command in (["train", path, "--engine", "numpy"], ["solve", path, "--engine", "numpy"], ["explain", path]):
+        result = run_process(command)
+        assert "Warning" not in result.err and len(result.err.strip().splitlines()) <= 1, (command, result.err)
+        assert result.status in (0, 2)

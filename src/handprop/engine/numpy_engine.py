@@ -229,14 +229,17 @@ class NumpyEngine:
         >>> round(NumpyEngine(load("homework")).loss_and_gradients(rows=[0]), 4)
         0.644
         """
+        # An overflow or a log of 0 shows as a loss, gradient or parameter that is not finite, which the
+        # callers check and report in one line: NumPy's own warnings would only add lines before it.
+        with np.errstate(all="ignore"):
+            return self._loss_and_gradients(rows)
+
+    def _loss_and_gradients(self, rows) -> float:
         x, t = self.samples.batch(rows)
         batch = len(x)
-        # An overflow or a log of 0 shows as a loss that is not finite, which is reported below in one
-        # line: NumPy's own warnings would only add lines before it.
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            buffers = self._forward(x)
-            output = buffers[-1]
-            loss = self._loss(output, t, batch)  # output.delta = dL/dy / batch, or dL/do when fused
+        buffers = self._forward(x)
+        output = buffers[-1]
+        loss = self._loss(output, t, batch)  # output.delta = dL/dy / batch, or dL/do when fused
         layers = self._layers
         if not math.isfinite(loss):
             raise HandpropError(self.source, "loss", f"is {loss} (not finite)",
@@ -262,7 +265,8 @@ class NumpyEngine:
         array([[0.5252, 0.4748]])
         """
         x, _ = self.samples.batch(rows)
-        return self._forward(x)[-1].a.copy()
+        with np.errstate(all="ignore"):  # a value that overflowed is checked where it is shown
+            return self._forward(x)[-1].a.copy()
 
     def accuracy(self, rows=None) -> float | None:
         """Share of samples classified right; None for a regression.
@@ -278,7 +282,8 @@ class NumpyEngine:
         if kind is None:
             return None
         x, t = self.samples.batch(rows)
-        y = self._forward(x)[-1].a
+        with np.errstate(all="ignore"):  # the loss logged beside it is checked
+            y = self._forward(x)[-1].a
         if kind == "categorical":
             return float(np.mean(np.argmax(y, axis=1) == np.argmax(t, axis=1)))
         return float(np.mean((y > 0.5) == (t > 0.5)))
@@ -313,16 +318,17 @@ class NumpyEngine:
         optimizer.begin_step()
         if optimizer.config.is_plain_sgd:
             lr = optimizer.config.lr
-            for theta, grad, update in self._sgd_chunks:
-                np.multiply(grad, lr, out=update)
-                np.subtract(theta, update, out=theta)  # theta - lr g, as the scalar path
+            with np.errstate(all="ignore"):  # an update that overflows is found by first_non_finite
+                for theta, grad, update in self._sgd_chunks:
+                    np.multiply(grad, lr, out=update)
+                    np.subtract(theta, update, out=theta)  # theta - lr g, as the scalar path
             return
         if optimizer.sqrt is sqrt_or_nan or optimizer.maximum is max or optimizer.fma is fused_multiply_add:
             optimizer.sqrt, optimizer.maximum, optimizer.fma = np.sqrt, np.maximum, multiply_add
         # A copy of the gradient: the optimizer may keep it as state (SGD's first momentum buffer), and the
         # gradient vector is overwritten by the next loss_and_gradients. A square root of a negative number is
         # NaN, as torch's: the values are checked after the step, without NumPy's warning before the message.
-        with np.errstate(invalid="ignore", over="ignore"):
+        with np.errstate(all="ignore"):
             np.copyto(self.theta, optimizer.update("parameters", self.theta, self.gradient.copy()))
 
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.functions import (GELU_PDF, GELU_TANH_BETA, GELU_TANH_KAPPA, HARDSIGMOID_SLOPE, SELU_NEGATIVE, SELU_SCALE,
-                              SOFTPLUS_THRESHOLD, SQRT1_2)
+from ..core.functions import (BCE_EPSILON, BCE_LOG_FLOOR, GELU_PDF, GELU_TANH_BETA, GELU_TANH_KAPPA,
+                              HARDSIGMOID_SLOPE, SELU_NEGATIVE, SELU_SCALE, SOFTPLUS_THRESHOLD, SQRT1_2)
 
 
 class LayerBuffers:
@@ -410,20 +410,25 @@ def _cross_entropy(u: LayerBuffers, t, batch: int) -> float:
 
 
 def _binary_cross_entropy(u: LayerBuffers, t, batch: int) -> float:
+    """torch's binary cross-entropy, as the op table's bce: -(t max(ln y, -100) + (1 - t) max(ln(1 - y), -100)),
+    ln(1 - y) as log1p(-y), ln 0 as -100; dL/dy = (y - t) / max(y (1 - y), eps), averaged over the outputs."""
     n_out = u.a.shape[1]
-    one_minus_y, one_minus_t = u.scratch2, u.delta  # delta is free until the gradient is written into it
-    np.subtract(1.0, u.a, out=one_minus_y)
-    np.subtract(1.0, t, out=one_minus_t)
-    np.log(one_minus_y, out=u.scratch)
-    np.multiply(u.scratch, one_minus_t, out=u.scratch)
-    total = float(u.scratch.sum())  # sum of (1 - t) ln(1 - y)
-    np.log(u.a, out=u.scratch)
-    np.multiply(u.scratch, t, out=u.scratch)
-    total += float(u.scratch.sum())  # plus sum of t ln y
-    # dL/dy = ((1 - t)/(1 - y) - t/y) / n_out
-    np.divide(one_minus_t, one_minus_y, out=u.delta)
-    np.divide(t, u.a, out=u.scratch)
-    np.subtract(u.delta, u.scratch, out=u.delta)
+    logs, complements = u.scratch, u.scratch2
+    np.log(u.a, out=logs)  # ln 0 = -inf (its warning silenced by the caller), clamped next
+    np.maximum(logs, BCE_LOG_FLOOR, out=logs)
+    np.multiply(logs, t, out=logs)
+    total = float(logs.sum())  # sum of t ln y
+    np.negative(u.a, out=complements)
+    np.log1p(complements, out=complements)
+    np.maximum(complements, BCE_LOG_FLOOR, out=complements)
+    np.subtract(1.0, t, out=u.delta)  # delta is free until the gradient is written into it
+    np.multiply(complements, u.delta, out=complements)
+    total += float(complements.sum())  # plus sum of (1 - t) ln(1 - y)
+    np.subtract(1.0, u.a, out=logs)
+    np.multiply(logs, u.a, out=logs)
+    np.maximum(logs, BCE_EPSILON, out=logs)  # max(y (1 - y), eps)
+    np.subtract(u.a, t, out=u.delta)
+    np.divide(u.delta, logs, out=u.delta)
     np.multiply(u.delta, 1.0 / (n_out * batch), out=u.delta)
     return -total / (n_out * batch)
 
