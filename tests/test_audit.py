@@ -586,3 +586,29 @@ def test_the_numpy_engine_prints_no_warning_where_handprop_checks_the_values(tmp
         result = run_process(command)
         assert "Warning" not in result.err and len(result.err.strip().splitlines()) <= 1, (command, result.err)
         assert result.status in (0, 2)
+
+
+PLUS_MINUS_1000 = ('[network]\nequations = """\no1 = w*x\no2 = -w*x\ny1, y2 = softmax(o1, o2)\n'
+                   'L = -t1*log(y1) - t2*log(y2)\n"""\n[parameters]\nw = 1000.0\n[data]\nx = 1.0\nt1 = 0\nt2 = 1\n'
+                   '[optimizer]\nlr = 0.1\n')
+
+
+@pytest.mark.parametrize("command", [["explain"], ["explain", "--format", "latex"], ["diagram", "--show", "gradients"],
+                                     ["solve", "--nodes"], ["solve", "--format", "json"]])
+def test_logits_of_plus_minus_1000_show_no_infinity(cli, tmp_path, command):
+    path = write(tmp_path, "pm.toml", PLUS_MINUS_1000)
+    result = cli([command[0], path, *command[1:]])
+    assert result.status == 0, result.err
+    assert "inf" not in result.out.replace("\\infty", "").lower().replace("info", "")
+    if command[0] == "explain" and len(command) == 1:
+        assert "1.0000 \\cdot (-2000.0000)" in result.out  # ln y2 as the engine takes it, from the logits
+        assert "is no number a float can hold" in result.out
+
+
+def test_an_underflowed_outputs_gradient_is_no_answer_to_grade():
+    from handprop.teach.mistakes import Quantity, answer_values
+    from handprop.problem.files import parse_text
+    from handprop.problem.spec import from_dict
+
+    values = answer_values(handprop.solve(from_dict(parse_text(PLUS_MINUS_1000, "toml", "pm.toml"))))
+    assert Quantity("node_gradient", "y2", 0) not in values and values[Quantity("node_gradient", "o2", 0)] == -1.0

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 class NodeRecord:
     name: str
     values: tuple  # one per sample
-    gradients: tuple  # dL/dnode per sample, L the batch's mean loss (so each carries the 1/batch factor)
+    gradients: tuple  # dL/dnode per sample, L the batch's mean loss (so each carries the 1/batch factor); None
+    #                   where it is no finite number (a softmax output that underflowed to 0: the gradient
+    #                   reaches its logit directly, from the log-softmax)
 
 
 @dataclass(frozen=True)

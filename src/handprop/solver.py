@@ -175,7 +175,11 @@ def _solve_by_hand(problem: "Problem", steps: int, places: int) -> Solution:
 def _records(problem, loss, loss_after, gradients, current, traces, history, rounding=None) -> Solution:
     program = problem.program
     batch = problem.batch_size
-    def per_batch(adjoint: float) -> float:
+    def per_batch(adjoint: float) -> float | None:
+        if not math.isfinite(adjoint):
+            # dL/dy of a softmax output that underflowed to 0 (its log read from the logits): the loss's
+            # gradient reaches the logit directly, and this one is no number a float holds.
+            return None
         return adjoint / batch if rounding is None else hand_round(adjoint / batch, rounding)
 
     nodes = {name: NodeRecord(name, tuple(t.values[name] for t in traces),

@@ -19,7 +19,7 @@ the mean of the per-sample gradients.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..core.errors import HandpropError
 from ..core.fusion import Fused, fuse, unfused_trace
@@ -35,6 +35,9 @@ class SampleTrace:
     values: dict  # name -> value, for parameters, data and nodes
     partials: dict  # target -> {name: d target / d name}
     adjoints: dict  # name -> d loss_k / d name, loss_k this sample's loss
+    logs: dict = field(default_factory=dict)  # a softmax output -> ln of it, as computed from the logits (the
+    #                                            log-softmax), where the loss reads its log: finite even where
+    #                                            the output itself underflows to 0
 
 
 class _Evaluation:
@@ -191,9 +194,11 @@ def _sample(fused: Fused, inputs: dict, source, sample, batch_size, backward, ro
     adjoints = _reverse(computed, values, results, rounding) if backward else {}
     if backward:
         _check_gradients(computed, adjoints, source, sample, batch_size)
+    logs = {}
     if fused.logs:
+        logs = {y: values[hidden] for hidden, y in fused.logs.items()}
         values, partials, adjoints = unfused_trace(values, partials, adjoints, fused.logs)
-    return SampleTrace(values, partials, adjoints)
+    return SampleTrace(values, partials, adjoints, logs)
 
 
 def _check_gradients(program: Program, adjoints: dict, source, sample: int, batch_size: int) -> None:

@@ -9,10 +9,12 @@ gradient; the update; the Result table. Every number comes from the records
 
 from __future__ import annotations
 
+import math
+
 from ..core.errors import HandpropError
 from ..core.ops import OPS
 from ..problem.layered import LOSSES
-from ..core.program import Apply
+from ..core.program import Apply, Ref
 from ..core.symbolic import ExpansionTooLarge, expanded_adjoints, softmax_cross_entropy, symbolic_partials
 from . import table
 from .derivation_backward import BackwardSections, bracketed, chain, slug
@@ -146,9 +148,22 @@ class _Builder(BackwardSections, UpdateSection):
             if multi_output:
                 steps = [self.output_symbols(eq, i, args=symbols), self.output_symbols(eq, i, args=numbers)]
             else:
-                steps = [to_latex(eq.expr), to_latex(eq.expr, values=values, decimals=self.decimals)]
+                steps = [to_latex(eq.expr), to_latex(eq.expr, values=values, decimals=self.decimals,
+                                                     known=self.stable_logs)]
             chains.append(chain(name_latex(target), steps + [self.n(values[target])], f"node-{slug(target)}"))
         return chains
+
+    @property
+    def stable_logs(self) -> dict:
+        """ln y of each softmax output that underflowed (to 0, or to where ln of it as a float is no longer
+        the engine's), as the engine computes it from the logits: ln y_j = o_j - ln sum_k e^{o_k}. The loss's
+        line shows that number in place of ln(0.0000)."""
+        known = {}
+        for y, log in self.trace.logs.items():
+            value = self.trace.values[y]
+            if value <= 0 or abs(math.log(value) - log) > 1e-9 * max(1.0, abs(log)):
+                known[Apply("log", (Ref(y),))] = log
+        return known
 
     def loss_section(self) -> Section:
         blocks: list = list(self.forward_chains(self.by_target[self.loss]))

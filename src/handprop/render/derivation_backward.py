@@ -8,6 +8,7 @@ partials from the trace, never recomputed here.
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
 
 from ..core.functions import LONG_SUM, summed_latex
@@ -86,8 +87,23 @@ class BackwardSections:
             number_sum = f"{number_sum} + {brace}" if numbers else brace
         if long:
             general, local = ([*terms[:2], r"\cdots", terms[-1]] for terms in (general, local))
+        if any(not math.isfinite(self.trace.adjoints[m]) for m in counted if m != loss):
+            number_sum = None  # a term of no finite number (an underflowed softmax output's): see the note
         steps = [" + ".join(general), " + ".join(local), number_sum, self.n(self.trace.adjoints[name])]
-        return chain(lhs_loss or partial(loss, name), steps, f"grad-{slug(name)}")
+        return chain(lhs_loss or partial(loss, name), [step for step in steps if step is not None],
+                     f"grad-{slug(name)}")
+
+    def unbounded_note(self, name: str) -> Paragraph:
+        """A node whose gradient is no number a float holds: a softmax output that underflowed to 0, whose
+        -t/y the engine never forms (it takes the log from the logits and the gradient to them directly)."""
+        loss = self.loss
+        symbol = to_latex(self.symbols[loss][name]) if name in self.symbols.get(loss, {}) else None
+        formula = [Math(partial(loss, name) + (f" = {symbol}" if symbol else "")), " "] if symbol else []
+        return Paragraph(("Here ", *formula, "is no number a float can hold: ", Math(name_latex(name)),
+                          f" = {self.n(self.trace.values[name])} (its exponential underflowed). The engine never "
+                          "forms it: it takes the logarithm of a softmax output from the logits, ",
+                          Math(r"\ln y_j = o_j - \ln \sum_k e^{o_k}"),
+                          ", and the loss's gradient to the logits directly, as below."))
 
     def term(self, m: str, name: str) -> tuple[str, str, str]:
         """The chain rule's term through reader m: in general, with m's local derivative, with the numbers."""
@@ -113,7 +129,8 @@ class BackwardSections:
         blocks = [chain(partial(loss, loss), ["1"], f"grad-{slug(loss)}")]
         subsections = []
         for target in self.backward_order():
-            body = [self.node_chain(target)]
+            body = [self.unbounded_note(target) if not math.isfinite(self.trace.adjoints[target])
+                    else self.node_chain(target)]
             body.extend(self.softmax_cross_entropy_note(target))
             subsections.append(Section((Math(partial(loss, target)),), f"backward-{slug(target)}", tuple(body),
                                        level=3))

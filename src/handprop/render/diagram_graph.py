@@ -13,7 +13,7 @@ from __future__ import annotations
 from ..core.errors import HandpropError
 from ..core.ops import OPS
 from ..core.program import Apply, Const, names_in
-from .diagram_layered import MARGIN, NEUTRAL, finish, number
+from .diagram_layered import MARGIN, NEUTRAL, finish, gradient_number, gradient_words, number
 from .geometry import text_width
 from .scene import FONT_SIZE, LINE, Edge, Node, Text, name_runs
 
@@ -88,10 +88,10 @@ def graph_scene(solution, *, show: str = "names", decimals: int = 4, sweeps: int
             lines.append(((f"= {number(trace.values[t], decimals)}", 1.0),) if len(eq.targets) == 1 else
                          name_runs(t) + ((f" = {number(trace.values[t], decimals)}", 1.0),))
             lines.append((("\u2202L/\u2202", 1.0),) + name_runs(t) +
-                         ((f" = {number(trace.adjoints[t], decimals)}", 1.0),))
+                         ((f" = {gradient_number(trace.adjoints[t], decimals)}", 1.0),))
         is_loss = program.loss in eq.targets
         boxes[eq.label] = (lines, "#fff7ed" if is_loss else "#ffffff", "#9a3412" if is_loss else "#1f2937",
-                           full + "; " + "; ".join(f"{t} = {trace.values[t]!r}, dL/d{t} = {trace.adjoints[t]!r}"
+                           full + "; " + "; ".join(f"{t} = {trace.values[t]!r}, dL/d{t} = {gradient_words(trace.adjoints[t])}"
                                                   for t in eq.targets))
 
     # Edges, each broken into one step per layer through bend points. A name read more than SPAN layers
@@ -204,7 +204,7 @@ def graph_scene(solution, *, show: str = "names", decimals: int = 4, sweeps: int
         points += [(column_edges[layer[path[-1]]][0], port_in[number_]),
                    (last[0] - size[path[-1]][0] / 2, port_in[number_])]
         points = [p for k, p in enumerate(points) if k == 0 or p != points[k - 1]]
-        partials = [f"d{t}/d{name} = {trace.partials[t][name]!r}" for t in target.split(", ")
+        partials = [f"d{t}/d{name} = {gradient_words(trace.partials[t][name])}" for t in target.split(", ")
                     if name in trace.partials.get(t, {})]
         edges.append(Edge(f"edge-{name}-{target}", name, target, tuple(points), NEUTRAL, 1.3,
                           f"{name} \u2192 {target}; " + "; ".join(partials), arrow=True))

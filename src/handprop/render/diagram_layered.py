@@ -32,6 +32,17 @@ def number(value: float, decimals: int) -> str:
     return fixed(value, decimals).replace("-", "\u2212")
 
 
+def gradient_number(value: float, decimals: int) -> str:
+    """A node's gradient for a diagram; one that is no finite number (dL/dy of a softmax output that
+    underflowed to 0, never formed by the engine, which takes the gradient to the logit directly) says so."""
+    return number(value, decimals) if math.isfinite(value) else "beyond a float"
+
+
+def gradient_words(value: float) -> str:
+    """A node's gradient for a tooltip: its digits, or why there are none."""
+    return repr(value) if math.isfinite(value) else "beyond a float (the output underflowed to 0; see its logit's)"
+
+
 def edge_color(value: float) -> str:
     return POSITIVE if value > 0 else NEGATIVE if value < 0 else NEUTRAL
 
@@ -135,11 +146,12 @@ def layered_scene(solution, *, show: str = "names", bias: str = "units", decimal
             lines = [value_line(h), value_line(a)]
             if show == "gradients":
                 lines.append((("\u2202L/\u2202", 1.0),) + name_runs(a) +
-                             ((" = " + number(trace.adjoints[a], decimals), 1.0),))
+                             ((" = " + gradient_number(trace.adjoints[a], decimals), 1.0),))
             if bias == "units":
                 lines.insert(0, (("+ ", 1.0),) + label_runs(biases[index][j]))
             title = (f"{h} = {trace.values[h]!r}; {a} = {OPS[layer.activation].words}({h}) = "
-                     f"{trace.values[a]!r}; dL/d{a} = {trace.adjoints[a]!r}; dL/d{h} = {trace.adjoints[h]!r}")
+                     f"{trace.values[a]!r}; dL/d{a} = {gradient_words(trace.adjoints[a])}; dL/d{h} = "
+                     f"{gradient_words(trace.adjoints[h])}")
             cells.append((a, lines, title))
         last = index == len(network.layers) - 1
         columns.append(_Column(cells, None if last or bias != "nodes" else f"bias-{index + 2}"))

@@ -65,7 +65,9 @@ def answer_values(solution) -> dict:
     for k, trace in enumerate(solution.traces):
         for node in program.nodes:
             values[Quantity("value", node, k)] = trace.values[node]
-            values[Quantity("node_gradient", node, k)] = solution.nodes[node].gradients[k]
+            gradient = solution.nodes[node].gradients[k]
+            if gradient is not None:  # None: no finite number (an underflowed softmax output's), no answer
+                values[Quantity("node_gradient", node, k)] = gradient
     for name, record in solution.parameters.items():
         values[Quantity("gradient", name)] = record.gradient
         values[Quantity("updated", name)] = record.updated
