@@ -183,7 +183,7 @@ def test_a_full_disk_under_o_is_one_line_and_leaves_nothing(cli, tmp_path, monke
 
 
 def test_the_o_help_says_an_existing_file_is_replaced(capsys):
-    for command in ("solve", "explain", "diagram", "train", "exercise"):
+    for command in ("solve", "explain", "diagram", "train", "exercise", "export"):
         with pytest.raises(SystemExit):
             main([command, "--help"])
         text = " ".join(capsys.readouterr().out.split())

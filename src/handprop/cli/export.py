@@ -21,7 +21,7 @@ def add_parser(commands, *, arguments: bool = True) -> None:
     parser.add_argument("file", metavar="FILE", help="problem file (layered), an example's name, or - for "
                                                      "standard input")
     parser.add_argument("--to", required=True, choices=EXPORT_TARGETS, help="what to write: torch")
-    parser.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output")
+    parser.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output, replacing OUT if it exists (as > does)")
 
 
 def run(args) -> int:
