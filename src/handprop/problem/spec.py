@@ -90,7 +90,7 @@ class Problem:
         """A layered network, as a problem file's [network] layers, from Python values.
 
         layers: each a dict as in a file ({"units": 3, "activation": "relu"}), a (units, activation) pair, a
-        triple with the activation's settings ((3, "elu", {"alpha": 0.5}), or (3, "leaky_relu", 0.2) for its
+        triple with the activation's settings ((3, "elu", {"alpha": 0.5}), or (3, "elu", 0.5) for its
         first), or a number of units (identity). weights: one flat list w1, w2, ... (sequential naming), or one matrix per
         layer, rows = units, columns = inputs (as torch.nn.Linear.weight); biases: one flat list (sequential),
         or one list per layer. Without weights and biases, `init` names a scheme that draws them (seeded).
@@ -276,7 +276,7 @@ def _layer(layer) -> dict:
         entry = {"units": layer[0]}
         if len(layer) > 1:
             entry["activation"] = layer[1]
-        if len(layer) > 2:  # the activation's settings: a dict, or one number for its first (leaky_relu's alpha)
+        if len(layer) > 2:  # the activation's settings: a dict, or one number for its first (elu's alpha)
             if isinstance(layer[2], dict):
                 entry.update(layer[2])
             else:
