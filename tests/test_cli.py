@@ -35,9 +35,12 @@ def test_json_from_standard_input(cli):
 
 def test_json_output_is_documented_and_full_precision(cli):
     document = json.loads(cli(["--format", "json"]).out)
-    assert set(document) == {"title", "batch_size", "optimizer", "output_names", "loss", "outputs", "loss_after",
-                             "nodes", "parameters", "steps"}
-    assert document["optimizer"] == {"name": "sgd", "lr": 0.5, "steps": 1}
+    keys = {"title", "batch_size", "optimizer", "output_names", "loss", "outputs", "loss_after", "outputs_after",
+            "nodes", "parameters", "steps"}
+    assert set(document) == keys
+    documented = (ROOT / "docs" / "json.md").read_text(encoding="utf-8")
+    assert all(f"| `{key}` |" in documented for key in keys)
+    assert document["optimizer"] == {"name": "sgd", "lr": 0.5, "steps": 1, "frozen": []}
     solution = handprop.solve(handprop.load("homework"))
     assert document["loss"] == solution.loss and document["loss_after"] == solution.loss_after
     assert document["outputs"] == [list(solution.output_values[0])]

@@ -369,10 +369,11 @@ def test_the_text_report(cli, tmp_path):
     assert "Not answered: 35" in lines[-1]
 
 
-@pytest.mark.parametrize("problem, count", [("homework", 57), ("regression_batch", 62)])
+@pytest.mark.parametrize("problem, count", [("homework", 61), ("regression_batch", 71)])
 def test_handprops_own_tables_with_every_node_score_full_marks(cli, tmp_path, problem, count):
     # The outputs appear twice there (out1 and y1, alike), the loss node's gradient is dL/dL, and a batch's
-    # rows name their sample: "h1[1] (sample 2)".
+    # rows name their sample: "h1[1] (sample 2)". The data's rows (x1, t1, ...) give their gradients: the
+    # homework's four, the batch's three names in each of its three samples.
     table = cli(["solve", problem, "--nodes", "--format", "markdown"]).out
     result = cli(["grade", problem, write(tmp_path, "table.md", table)])
     assert result.status == 0 and f"Full marks: all {count} answers correct." in result.out, result.out

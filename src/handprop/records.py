@@ -27,11 +27,27 @@ class ParameterRecord:
 
 @dataclass(frozen=True)
 class StepRecord:
-    """One optimizer step: the loss at its start, and the parameters after it."""
+    """One optimizer step: the loss, the gradients and the outputs at its start; the parameters and the
+    optimizer's own quantities after it. For a long run of a large problem, the loss and parameters only."""
 
     loss: float
     parameters: dict  # name -> value after this step
-    state: dict = field(default_factory=dict)  # parameter -> the optimizer's quantities after it (step 1 only)
+    state: dict = field(default_factory=dict)  # parameter -> the optimizer's quantities after it (handprop's
+    #                                            letters: core/optim.py; torch_state gives torch.optim's names)
+    gradients: dict = field(default_factory=dict)  # parameter -> dL/dtheta at the step's start
+    outputs: tuple = ()  # per sample, the outputs at the step's start
+
+
+@dataclass(frozen=True)
+class StepView:
+    """Step k of a solution as the Result table shows it: the outputs and loss at its start, the loss after
+    it, and each parameter before it, its gradient, and after it."""
+
+    step: int
+    outputs: tuple  # per sample, at the step's start
+    loss: float
+    loss_after: float
+    parameters: dict  # name -> (before, gradient, after)
 
 
 @dataclass(frozen=True)
@@ -44,12 +60,13 @@ class Solution:
     loss_after: float  # after all steps
     output_names: tuple  # output node names
     output_values: tuple  # per sample, a tuple of output values
-    nodes: dict  # name -> NodeRecord
+    nodes: dict  # name -> NodeRecord: every data name (inputs, targets, constants), then every node
     parameters: dict  # name -> ParameterRecord
     traces: tuple  # per sample, scalar.SampleTrace at the initial parameters
     history: tuple  # of StepRecord, one per step
     decimals: int | None  # the problem's display precision, if it has one
     rounding: int | None = None  # worked out by hand: every intermediate value rounded to this many decimals
+    outputs_after: tuple = ()  # per sample, the outputs at the parameters after all the steps (the new prediction)
 
     @property
     def batch_size(self) -> int:
@@ -58,6 +75,33 @@ class Solution:
     @property
     def steps(self) -> int:
         return len(self.history)
+
+    def step(self, k: int) -> StepView:
+        """Step k (1 to steps) as the Result table shows it.
+
+        >>> from handprop import load, solve
+        >>> view = solve(load("homework")).step(1)
+        >>> round(view.loss, 4), [round(v, 4) for v in view.parameters["w7"]]
+        (0.644, [0.1, -0.2331, 0.2166])
+        """
+        from .core.errors import HandpropError, check_whole
+
+        check_whole(k, "step", 1, self.steps, optional=False)
+        record = self.history[k - 1]
+        if k > 1 and not (record.gradients and record.outputs and record.parameters and self.history[k - 2].parameters):
+            raise HandpropError(None, "--step", f"step {k} was not kept: a long run of a large problem keeps each "
+                                "step's loss only", "fewer steps, or step 1")
+        before = ({name: r.initial for name, r in self.parameters.items()} if k == 1
+                  else self.history[k - 2].parameters)
+        loss_after = self.history[k].loss if k < self.steps else self.loss_after
+        parameters = {name: (before[name], record.gradients[name], record.parameters[name])
+                      for name in self.parameters}
+        return StepView(k, record.outputs or self.output_values, record.loss, loss_after, parameters)
+
+    @property
+    def trained(self) -> bool:
+        """Whether the problem takes optimizer steps (False for a gradient-only question: no [optimizer])."""
+        return self.problem.optimizer.given
 
     @property
     def outputs(self) -> tuple:
@@ -82,8 +126,9 @@ class Solution:
         return render(self, format=format, decimals=decimals, nodes=nodes)
 
     def explain(self, *, format: str = "markdown", decimals: int | None = None, expand: bool = False,
-                sample: int = 1) -> str | bytes:
-        """The worked solution: "markdown", "latex", "html" (text) or "pdf" (bytes; needs pdflatex).
+                sample: int = 1, notation: str = "scalar") -> str | bytes:
+        """The worked solution: "markdown", "latex", "html" (text) or "pdf" (bytes; needs pdflatex); notation
+        "matrix" writes a layered network in matrices and vectors, "scalar" (the default) unit by unit.
 
         >>> from handprop import load, solve
         >>> solve(load("homework")).explain().splitlines()[0]
@@ -92,7 +137,7 @@ class Solution:
         from .render import EXPLAIN_FORMATS, explain
 
         _check_choice(format, EXPLAIN_FORMATS, "format")
-        return explain(self, format=format, decimals=decimals, expand=expand, sample=sample)
+        return explain(self, format=format, decimals=decimals, expand=expand, sample=sample, notation=notation)
 
     def diagram(self, *, show: str = "names", bias: str = "units", decimals: int | None = None) -> str:
         """The network as SVG text; `show` is "names", "values", "gradients" or "updates".

@@ -24,6 +24,9 @@ HISTORY_VALUES = 2_000_000  # beyond this many parameter values over all steps, 
 # Worked out in full, a problem costs the interpreter about 30 us per parameter (or operation) and sample: beyond
 # this product it would take minutes, and `train` (which takes its steps on a faster engine) is the tool.
 MAX_WORKED = 200_000
+# A many-step solution keeps every step's gradients, outputs and optimizer state up to this many parameter x
+# step x sample values (each step's outputs cost a forward pass); beyond, each step's loss and parameters.
+FULL_HISTORY = 200_000
 
 
 def solve(problem: "Problem", *, steps: int | None = None, engine: str = "auto", dtype: str = "float64",
@@ -54,9 +57,10 @@ def solve(problem: "Problem", *, steps: int | None = None, engine: str = "auto",
                                        problem.data, problem.batch_size, source=source)
     optimizer = Optimizer(problem.optimizer)
     current = optimizer_step(optimizer, problem.parameters, gradients)
-    # The optimizer's own quantities (momentum, m, v, ...) after step 1, for the worked solution.
-    history = [StepRecord(loss, current, {slot: dict(state) for slot, state in optimizer.state.items()})]
     _check_step(source, 1, current, optimizer)
+    # Step 1 as the interpreter works it out, with the optimizer's own quantities (momentum, m, v, m_hat, ...)
+    # for the worked solution.
+    first = StepRecord(loss, current, _named_state(optimizer, current), dict(gradients), _outputs(program, traces))
     if steps > 1:
         # The engine takes every step from the initial parameters; its gradients are the interpreter's (to
         # rounding), and the tests hold the two to 1e-12.
@@ -65,22 +69,44 @@ def solve(problem: "Problem", *, steps: int | None = None, engine: str = "auto",
         machine = make_engine(problem, engine=engine, dtype=dtype, steps=steps)
         machine_optimizer = machine.make_optimizer(problem.optimizer)
         keep = len(current) * steps <= HISTORY_VALUES
-        history = history[:1]
+        full = len(current) * steps * problem.batch_size <= FULL_HISTORY
+        history = []
         for step in range(steps):
             step_loss = machine.loss_and_gradients(None)
+            step_gradients = machine.gradients() if full else {}
+            step_outputs = _rows(machine.outputs()) if full else ()
             machine.step(machine_optimizer)
             _check_machine(source, step + 1, step_loss, machine, machine_optimizer)
-            if step == 0:
-                history[0] = StepRecord(loss, machine.parameters(), history[0].state)
-            else:
-                history.append(StepRecord(step_loss, machine.parameters() if keep else {}))
+            state = machine.optimizer_state(machine_optimizer) if full else {}
+            history.append(StepRecord(step_loss, machine.parameters() if keep or step == 0 else {}, state,
+                                      step_gradients, step_outputs))
+        history[0] = StepRecord(loss, history[0].parameters, first.state, first.gradients, first.outputs)
         current = machine.parameters()
         loss_after = machine.loss_and_gradients(None)
         _check_machine(source, steps + 1, loss_after, None)
+        outputs_after = _rows(machine.outputs())
     else:
-        loss_after, _, _ = _at_step("after step 1", run_batch, program, current, problem.data, problem.batch_size,
-                                    source=source, backward=False)
-    return _records(problem, loss, loss_after, gradients, current, traces, history)
+        history = [first]
+        loss_after, _, after = _at_step("after step 1", run_batch, program, current, problem.data,
+                                        problem.batch_size, source=source, backward=False)
+        outputs_after = _outputs(program, after)
+    return _records(problem, loss, loss_after, gradients, current, traces, history, outputs_after=outputs_after)
+
+
+def _outputs(program, traces) -> tuple:
+    """Per sample, the output values of a run's traces."""
+    return tuple(tuple(t.values[name] for name in program.outputs) for t in traces)
+
+
+def _rows(outputs) -> tuple:
+    """An engine's outputs (a list of lists, or a NumPy matrix) as a tuple of tuples of floats."""
+    return tuple(tuple(float(value) for value in row) for row in (outputs.tolist() if hasattr(outputs, "tolist")
+                                                                 else outputs))
+
+
+def _named_state(optimizer: Optimizer, parameters: dict) -> dict:
+    """name -> the optimizer's quantities for that parameter after the last step (none for a frozen one)."""
+    return {name: dict(optimizer.state[name]) for name in parameters if name in optimizer.state}
 
 
 def _at_step(step: str | bool, work, *args, **keywords):
@@ -161,18 +187,21 @@ def _solve_by_hand(problem: "Problem", steps: int, places: int) -> Solution:
     loss, gradients, traces = batch(problem.parameters, steps > 1 and "step 1")
     optimizer = Optimizer(problem.optimizer)
     current = {n: hand_round(v, places) for n, v in optimizer_step(optimizer, problem.parameters, gradients).items()}
-    history = [StepRecord(loss, current, {slot: dict(state) for slot, state in optimizer.state.items()})]
     _check_step(source, 1, current, optimizer)
+    history = [StepRecord(loss, current, _named_state(optimizer, current), dict(gradients), _outputs(program, traces))]
     for step in range(2, steps + 1):
-        step_loss, step_gradients, _ = batch(current, f"step {step}")
+        step_loss, step_gradients, step_traces = batch(current, f"step {step}")
         current = {n: hand_round(v, places) for n, v in optimizer_step(optimizer, current, step_gradients).items()}
         _check_step(source, step, current, optimizer)
-        history.append(StepRecord(step_loss, current))
-    loss_after = batch(current, f"after step {steps}", backward=False)[0]
-    return _records(problem, loss, loss_after, gradients, current, traces, history, places)
+        history.append(StepRecord(step_loss, current, _named_state(optimizer, current), dict(step_gradients),
+                                  _outputs(program, step_traces)))
+    loss_after, _, after = batch(current, f"after step {steps}", backward=False)
+    return _records(problem, loss, loss_after, gradients, current, traces, history, places,
+                    outputs_after=_outputs(program, after))
 
 
-def _records(problem, loss, loss_after, gradients, current, traces, history, rounding=None) -> Solution:
+def _records(problem, loss, loss_after, gradients, current, traces, history, rounding=None, *,
+             outputs_after: tuple = ()) -> Solution:
     program = problem.program
     batch = problem.batch_size
     def per_batch(adjoint: float) -> float | None:
@@ -182,11 +211,11 @@ def _records(problem, loss, loss_after, gradients, current, traces, history, rou
             return None
         return adjoint / batch if rounding is None else hand_round(adjoint / batch, rounding)
 
+    # Every data value (inputs, targets, constants) is a node too, with its gradient: dL/dx.
     nodes = {name: NodeRecord(name, tuple(t.values[name] for t in traces),
-                              tuple(per_batch(t.adjoints[name]) for t in traces))
-             for name in program.nodes}
+                              tuple(per_batch(t.adjoints.get(name, 0.0)) for t in traces))
+             for name in (*program.data, *program.nodes)}
     parameters = {name: ParameterRecord(name, value, gradients[name], current[name])
                   for name, value in problem.parameters.items()}
-    outputs = tuple(tuple(t.values[name] for name in program.outputs) for t in traces)
-    return Solution(problem.title, problem, loss, loss_after, program.outputs, outputs, nodes, parameters,
-                    tuple(traces), tuple(history), problem.decimals, rounding)
+    return Solution(problem.title, problem, loss, loss_after, program.outputs, _outputs(program, traces), nodes,
+                    parameters, tuple(traces), tuple(history), problem.decimals, rounding, outputs_after)

@@ -47,6 +47,15 @@ def decimals(value: int | None, option: str = "--decimals") -> int | None:
     return value
 
 
+def step_number(text: str) -> int | str:
+    """--step's value: a step's number, or all."""
+    if text == "all":
+        return text
+    if not (text.isascii() and text.isdecimal()) or len(text) > 9:
+        raise argparse.ArgumentTypeError(f"'{text[:20]}' is not a step (a number such as 2, or all)")
+    return int(text)
+
+
 def positive(value: int | None, option: str) -> None:
     if value is not None and value < 1:
         raise HandpropError(None, option, f"{value} is not a positive whole number", "1 or more")

@@ -19,7 +19,10 @@ def add_parser(commands, *, arguments: bool = True) -> None:
         return
     options.add_file_argument(parser)
     parser.add_argument("--format", choices=FORMATS, help="output format (default: table, or from -o's extension)")
-    parser.add_argument("--nodes", action="store_true", help="add every intermediate node's value and gradient")
+    parser.add_argument("--nodes", action="store_true",
+                        help="add every data value's and intermediate node's value and gradient")
+    parser.add_argument("--step", metavar="K", type=options.step_number,
+                        help="show step K of several (before it, its gradients, after it), or all: one table each")
     rounding = parser.add_mutually_exclusive_group()
     rounding.add_argument("--round-intermediate", type=int, metavar="K",
                           help="work it out as by hand: round every intermediate value to K decimals before use")
@@ -47,5 +50,5 @@ def run(args) -> int:
     places = options.decimals(args.round_intermediate, "--round-intermediate")
     solution = solve(problem, engine=args.engine, dtype=args.dtype, round_intermediate=places)
     options.write_output(render(solution, format=format, decimals=decimals if decimals is not None else places,
-                                nodes=args.nodes), args.output)
+                                nodes=args.nodes, step=args.step), args.output)
     return 0

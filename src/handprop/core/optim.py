@@ -39,13 +39,38 @@ class OptimizerConfig:
     lr: float = 0.1
     steps: int = 1  # full-batch steps taken from the initial parameters
     options: dict = field(default_factory=dict)  # every setting of the optimizer, defaults filled in
+    frozen: tuple = ()  # parameters left out of the optimizer, as torch's: gradients computed, never updated
+    given: bool = True  # False: the problem has no [optimizer] (a gradient-only question): no step is taken
 
     def option(self, key: str):
         return self.options.get(key, OPTIMIZERS[self.name][key])
 
     @property
     def is_plain_sgd(self) -> bool:
-        return self.name == "sgd" and not self.option("momentum") and not self.option("weight_decay")
+        return (self.name == "sgd" and not self.option("momentum") and not self.option("weight_decay")
+                and not self.frozen)
+
+
+# torch.optim's names for the state it keeps per parameter (optimizer.state[p]), from handprop's own letters;
+# "step" is the steps taken, kept by every optimizer but SGD. The rest of handprop's quantities (m_hat, v_hat,
+# d, lr_t, the decayed g) are worked out in each step and not kept by torch.
+TORCH_STATE = {"sgd": {"b": "momentum_buffer"},
+               "adam": {"m": "exp_avg", "v": "exp_avg_sq", "v_max": "max_exp_avg_sq"},
+               "adamw": {"m": "exp_avg", "v": "exp_avg_sq", "v_max": "max_exp_avg_sq"},
+               "rmsprop": {"s": "square_avg", "b": "momentum_buffer", "g_avg": "grad_avg"},
+               "adagrad": {"S": "sum"}}
+
+
+def torch_state(config: OptimizerConfig, state: dict, steps: int) -> dict:
+    """One parameter's state after `steps` steps under torch.optim's names.
+
+    >>> torch_state(OptimizerConfig("adam", 0.1), {"m": 0.5, "v": 0.25, "m_hat": 5.0}, 1)
+    {'step': 1.0, 'exp_avg': 0.5, 'exp_avg_sq': 0.25}
+    """
+    names = TORCH_STATE[config.name]
+    kept = {"step": float(steps)} if config.name != "sgd" else {}
+    kept.update({names[key]: value for key, value in state.items() if key in names})
+    return kept
 
 
 def sqrt_or_nan(x: float) -> float:
@@ -187,4 +212,6 @@ def optimizer_step(optimizer: Optimizer, values: dict, gradients: dict) -> dict:
     {'w1': 0.08}
     """
     optimizer.begin_step()
-    return {name: optimizer.update(name, value, gradients[name]) for name, value in values.items()}
+    frozen = optimizer.config.frozen
+    return {name: value if name in frozen else optimizer.update(name, value, gradients[name])
+            for name, value in values.items()}

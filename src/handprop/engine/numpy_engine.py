@@ -323,6 +323,9 @@ class NumpyEngine:
                     np.multiply(grad, lr, out=update)
                     np.subtract(theta, update, out=theta)  # theta - lr g, as the scalar path
             return
+        frozen = self._frozen(optimizer.config.frozen)
+        if frozen is not None:
+            kept = self.theta[frozen]  # a copy: left out of the optimizer, as torch's, so never updated
         if optimizer.sqrt is sqrt_or_nan or optimizer.maximum is max or optimizer.fma is fused_multiply_add:
             optimizer.sqrt, optimizer.maximum, optimizer.fma = np.sqrt, np.maximum, multiply_add
         # A copy of the gradient: the optimizer may keep it as state (SGD's first momentum buffer), and the
@@ -330,6 +333,25 @@ class NumpyEngine:
         # NaN, as torch's: the values are checked after the step, without NumPy's warning before the message.
         with np.errstate(all="ignore"):
             np.copyto(self.theta, optimizer.update("parameters", self.theta, self.gradient.copy()))
+        if frozen is not None:
+            self.theta[frozen] = kept
+
+    def _frozen(self, names: tuple):
+        """The flat positions of the frozen parameters, or None when there are none."""
+        if not names:
+            return None
+        if getattr(self, "_frozen_for", None) != names:
+            self._frozen_for = names
+            self._frozen_positions = np.array(sorted(self._position[name] for name in names), np.intp)
+        return self._frozen_positions
+
+    def optimizer_state(self, optimizer: Optimizer) -> dict:
+        """name -> the optimizer's quantities for that parameter after the last step (none for a frozen one)."""
+        vectors = optimizer.state.get("parameters", {})
+        frozen = set(optimizer.config.frozen)
+        return {name: {key: float(vector[self._position[name]]) if np.ndim(vector) else float(vector)
+                       for key, vector in vectors.items()}
+                for name in self.order if name not in frozen and vectors}
 
 
 def multiply_add(a, b, c):

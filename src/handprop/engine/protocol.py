@@ -33,6 +33,12 @@ class Engine(Protocol):
     def first_non_finite(self) -> tuple | None:
         """The first parameter or last gradient that is not a finite number: (what, name, value), or None."""
 
+    def optimizer_state(self, optimizer) -> dict:
+        """name -> the optimizer's own quantities for that parameter after the last step."""
+
+    def outputs(self, rows=None):
+        """Per sample, the network's outputs at the current parameters."""
+
     def gradients(self) -> dict:
         """name -> dL/dname from the last loss_and_gradients."""
 

@@ -83,7 +83,13 @@ class ScalarEngine:
             lr = optimizer.config.lr  # theta - lr g, the same arithmetic as Optimizer._sgd, without its lookups
             self.values = [v - lr * g for v, g in zip(self.values, self.grads)]
             return
-        self.values = [optimizer.update(n, v, g) for n, v, g in zip(self.names, self.values, self.grads)]
+        frozen = optimizer.config.frozen
+        self.values = [v if n in frozen else optimizer.update(n, v, g)
+                       for n, v, g in zip(self.names, self.values, self.grads)]
+
+    def optimizer_state(self, optimizer: Optimizer) -> dict:
+        """name -> the optimizer's quantities for that parameter after the last step (none for a frozen one)."""
+        return {name: dict(optimizer.state[name]) for name in self.names if name in optimizer.state}
 
     def outputs(self, rows=None) -> list:
         data = self.problem.data if rows is None else {n: tuple(v[i] for i in rows) for n, v in self.problem.data.items()}

@@ -94,7 +94,8 @@ class Problem:
         first), or a number of units (identity). weights: one flat list w1, w2, ... (sequential naming), or one matrix per
         layer, rows = units, columns = inputs (as torch.nn.Linear.weight); biases: one flat list (sequential),
         or one list per layer. Without weights and biases, `init` names a scheme that draws them (seeded).
-        optimizer: a name, or a dict of settings as an [optimizer] section ({"name": "adam", "lr": 0.01}).
+        optimizer: a name, a dict of settings as an [optimizer] section ({"name": "adam", "lr": 0.01}), or None
+        for a gradient-only question (no step).
 
         >>> p = Problem.from_layers(2, [(3, "relu"), (2, "softmax")], loss="cross_entropy",
         ...                         weights=[0.1, 0.5, 0.2, 0.4, 0.4, 0.1, 0.1, 0.5, 0.3, 0.2, 0.1, 0.4],
@@ -124,7 +125,7 @@ class Problem:
                     parameters[f"b{n}"] = vector
         raw = {"title": title, "network": network, "parameters": parameters,
                "data": {"x": plain(x), "t": plain(t)}, "optimizer": _optimizer(optimizer, lr, steps)}
-        return from_dict(raw, label="<from_layers>")
+        return from_dict(_sections(raw), label="<from_layers>")
 
     @classmethod
     def from_equations(cls, text: str, *, parameters: dict, data: dict | None = None, loss: str | None = None,
@@ -153,7 +154,7 @@ class Problem:
             network["outputs"] = list(outputs)
         raw = {"title": title, "network": network, "parameters": {k: plain(v) for k, v in parameters.items()},
                "data": {k: plain(v) for k, v in data.items()}, "optimizer": _optimizer(optimizer, lr, steps)}
-        return from_dict(raw, label="<from_equations>")
+        return from_dict(_sections(raw), label="<from_equations>")
 
     def _repr_html_(self) -> str:
         from ..display import problem_html
@@ -176,7 +177,7 @@ def from_dict(raw: dict, *, label: str = "<problem>", text: str | None = None, p
     """Validate a problem given as a dict (the parsed file) and build its Program."""
     check = Checker(label)
     check.keys(raw, "", SECTIONS)
-    for section in ("network", "parameters", "optimizer"):
+    for section in ("network", "parameters"):
         if section not in raw:
             raise check.fail(section, f"missing section [{section}]", "see docs/problem-files.md")
     title = check.text(raw.get("title", Path(label).stem), "title")
@@ -206,11 +207,12 @@ def from_dict(raw: dict, *, label: str = "<problem>", text: str | None = None, p
     samples = _sample_count(data)
     if samples > MAX_SAMPLES:
         raise check.fail("data", f"{samples:,} samples", f"at most {MAX_SAMPLES:,}")
-    optimizer_table = check.table(raw["optimizer"], "optimizer")
-    if "steps" in optimizer_table:
+    # No [optimizer]: a gradient-only question, which takes no step.
+    optimizer_table = check.table(raw["optimizer"], "optimizer") if "optimizer" in raw else None
+    if optimizer_table is not None and "steps" in optimizer_table:
         check.integer(optimizer_table["steps"], "optimizer.steps", 1, MAX_FILE_STEPS)
-    optimizer = optimizer_config(optimizer_table, label)
-    if "eps" in optimizer_table and optimizer.option("eps") == 0:
+    optimizer = optimizer_config(optimizer_table, label, parameters)
+    if optimizer_table is not None and "eps" in optimizer_table and optimizer.option("eps") == 0:
         # Adam, RMSprop and Adagrad divide by sqrt(v) + eps, and v is 0 where a gradient is 0.
         raise check.fail("optimizer.eps", "is 0", "a number above 0, such as 1e-8")
     decimals = None
@@ -260,7 +262,16 @@ def _training(check: Checker, table: dict, samples: int) -> TrainingConfig:
     return TrainingConfig(batch_size, epochs, shuffle, seed)
 
 
-def _optimizer(optimizer: str | dict, lr: float, steps: int) -> dict:
+def _sections(raw: dict) -> dict:
+    """The problem dict, without [optimizer] when optimizer is None (a gradient-only question)."""
+    if raw["optimizer"] is None:
+        del raw["optimizer"]
+    return raw
+
+
+def _optimizer(optimizer: str | dict | None, lr: float, steps: int) -> dict | None:
+    if optimizer is None:
+        return None
     if isinstance(optimizer, dict):
         table = {key: plain(value) for key, value in optimizer.items()}
         table.setdefault("lr", lr)

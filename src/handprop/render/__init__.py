@@ -7,8 +7,10 @@ from ..core.errors import HandpropError, check_choice, check_decimals, check_who
 FORMATS = ("table", "markdown", "csv", "json")
 
 
-def render(solution, *, format: str = "table", decimals: int | None = None, nodes: bool = False) -> str:
-    """Render a Solution in one of FORMATS.
+def render(solution, *, format: str = "table", decimals: int | None = None, nodes: bool = False,
+           step: int | str | None = None) -> str:
+    """Render a Solution in one of FORMATS; with step k (1 to the steps taken), that step's table: the values
+    before it, its gradients and the values after it; with step "all", one table per step.
 
     >>> from handprop import load, solve
     >>> print(render(solve(load("homework")), format="csv").splitlines()[0])
@@ -17,6 +19,7 @@ def render(solution, *, format: str = "table", decimals: int | None = None, node
     _check_solution(solution)
     check_choice(format, FORMATS, "format")
     check_decimals(decimals)
+    steps = _steps(solution, step, format, nodes)
     if format == "json":
         from .json import render_json
 
@@ -24,10 +27,31 @@ def render(solution, *, format: str = "table", decimals: int | None = None, node
     from .table import render_csv, render_markdown, render_text
 
     renderer = {"table": render_text, "markdown": render_markdown, "csv": render_csv}[format]
-    return renderer(solution, decimals=decimals, nodes=nodes)
+    if steps == [None]:
+        return renderer(solution, decimals=decimals, nodes=nodes)
+    return "\n".join(renderer(solution, decimals=decimals, nodes=nodes and k == 1, step=k) for k in steps)
+
+
+def _steps(solution, step, format: str, nodes: bool) -> list:
+    """The steps a table shows: [None] for the whole run, else their numbers."""
+    if step is None:
+        return [None]
+    if format == "json":
+        raise HandpropError(None, "--step", "JSON holds every step already (steps[k])", "a table format, or no --step")
+    if not solution.trained:
+        raise HandpropError(None, "--step", "the problem has no optimizer, so it takes no step",
+                            "an [optimizer] section, or no --step")
+    if step == "all":
+        return list(range(1, solution.steps + 1))
+    check_whole(step, "--step", 1, solution.steps, optional=False)
+    if nodes and step != 1:
+        raise HandpropError(None, "--nodes", "the nodes are worked out at the initial parameters, step 1's",
+                            "--step 1, or no --nodes")
+    return [step]
 
 
 EXPLAIN_FORMATS = ("markdown", "latex", "pdf", "html")
+NOTATIONS = ("scalar", "matrix")  # the worked solution unit by unit, or layer by layer in matrices
 DIAGRAM_SHOWS = ("names", "values", "gradients", "updates")
 DIAGRAM_BIASES = ("units", "nodes")
 
@@ -60,12 +84,15 @@ def diagram(solution, *, show: str = "names", bias: str = "units", decimals: int
 
 
 def explain(solution, *, format: str = "markdown", decimals: int | None = None, expand: bool = False,
-            sample: int = 1) -> str | bytes:
-    """The worked solution in one of EXPLAIN_FORMATS (PDF as bytes, the others as text).
+            sample: int = 1, notation: str = "scalar") -> str | bytes:
+    """The worked solution in one of EXPLAIN_FORMATS (PDF as bytes, the others as text); `notation` "matrix"
+    writes a layered network layer by layer in matrices and vectors (h = W x + b), "scalar" unit by unit.
 
     >>> from handprop import load, solve
     >>> explain(solve(load("homework"))).splitlines()[0]
     '# Machine Learning Homework 1'
+    >>> "bmatrix" in explain(solve(load("homework")), notation="matrix")
+    True
     """
     from .derivation import build
 
@@ -73,6 +100,9 @@ def explain(solution, *, format: str = "markdown", decimals: int | None = None, 
     check_choice(format, EXPLAIN_FORMATS, "format")
     check_decimals(decimals)
     check_whole(sample, "sample", -sys.maxsize, optional=False)  # the range is the problem's: build() checks it
+    check_choice(notation, NOTATIONS, "notation")
+    if notation == "matrix":
+        from .derivation_matrix import build_matrix as build
     figure = diagram(solution, show="values", decimals=decimals) if format == "html" else None
     document = build(solution, decimals=decimals, expand=expand, sample=sample, figure=figure)
     if format == "markdown":

@@ -10,6 +10,7 @@ gradient; the update; the Result table. Every number comes from the records
 from __future__ import annotations
 
 import math
+import re
 
 from ..core.errors import HandpropError
 from ..core.ops import OPS
@@ -182,12 +183,15 @@ class _Builder(BackwardSections, UpdateSection):
     def result_section(self) -> Section:
         rows = []
         for name, *values in table.rows(self.solution):
-            label = (name,) if name.startswith(("out", "loss")) else (Math(name_latex(name)),)
-            rows.append((label,) + tuple(("",) if v is None else (self.n(v),) for v in values))
-        header = tuple((h,) for h in table.HEADER)
-        blocks = [Table(header, tuple(rows), ("l", "r", "r", "r")),
-                  Paragraph(("Outputs are at the initial parameters; the loss row's last column is the loss after "
-                             f"the update{'s' if self.solution.steps > 1 else ''}.",))]
+            base, sample = re.fullmatch(r"(.*?)( \(sample \d+\))?", name).groups()
+            label = (name,) if re.fullmatch(r"out\d+|loss", base) else (Math(name_latex(base)), sample or "")
+            rows.append((tuple(part for part in label if part),)
+                        + tuple(("",) if v is None else (self.n(v),) for v in values))
+        header = tuple((h,) for h in table.header(self.solution))
+        note = ("Outputs are at the initial parameters; the loss row's last column is the loss after "
+                f"the update{'s' if self.solution.steps > 1 else ''}." if self.solution.trained
+                else "There is no optimizer: the gradients are the answer, and no parameter is updated.")
+        blocks = [Table(header, tuple(rows), ("l",) + ("r",) * (len(header) - 1)), Paragraph((note,))]
         return Section(("Result",), "result", tuple(blocks))
 
 

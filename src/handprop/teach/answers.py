@@ -173,13 +173,17 @@ def _table_entries(names: Names, row_name: str, cells: dict, line: int) -> list:
 
 
 def _check_initial(names: Names, row_name: str, text: str, line: int) -> None:
-    """A parameter's initial value is given by the problem: one that differs means another problem's answers."""
-    parameter = names.base(clean_name(row_name))
+    """A parameter's initial value, or a data value, is given by the problem: one that differs means another
+    problem's answers."""
+    text_name, sample = names.sample(clean_name(row_name), line)
+    parameter = names.base(text_name)
     parsed = number(text)
     if parsed is None:
         raise names.fail(line, f"'{text.strip()[:40]}' is not a number ({parameter}, column initial)",
                          "a number such as 0.1")
-    given = names.problem.parameters[parameter]
+    problem = names.problem
+    given = (problem.parameters[parameter] if parameter in problem.parameters
+             else problem.data[parameter][sample or 0])
     if abs(parsed[0] - given) > 0.5 * 10.0 ** -parsed[1] * (1 + 1e-9):
         raise names.fail(line, f"{parameter}'s initial value is {text.strip()} here but {given!r} in the problem",
                          "the answers to this problem (is it another variant's sheet?)")

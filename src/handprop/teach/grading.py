@@ -96,7 +96,7 @@ class _Grader:
         self.student = StudentWork(problem, {a.quantity: a.value for a in answers})
         self.tolerances = {a.quantity: self.tolerance_of(a) for a in answers}
         self.status: dict = {}
-        self.order = {name: i for i, name in enumerate(problem.program.nodes)}
+        self.order = {name: i for i, name in enumerate((*problem.program.data, *problem.program.nodes))}
 
     def _precision(self, decimals: int) -> int | None:
         return decimals if 1 <= decimals <= MAX_BY_HAND_DECIMALS else None

@@ -63,8 +63,9 @@ def answer_values(solution) -> dict:
     program = solution.problem.program
     values = {Quantity("loss"): solution.loss, Quantity("loss_after"): solution.loss_after}
     for k, trace in enumerate(solution.traces):
-        for node in program.nodes:
-            values[Quantity("value", node, k)] = trace.values[node]
+        for node in (*program.data, *program.nodes):
+            if node not in program.data:  # a data value is given, not an answer; its gradient is one
+                values[Quantity("value", node, k)] = trace.values[node]
             gradient = solution.nodes[node].gradients[k]
             if gradient is not None:  # None: no finite number (an underflowed softmax output's), no answer
                 values[Quantity("node_gradient", node, k)] = gradient

@@ -71,6 +71,7 @@ class Names:
         self.batch = problem.batch_size
         self.parameters = set(program.parameters)
         self.nodes = [n for n in program.nodes if n != program.loss]
+        self.data = list(program.data)  # given by the problem; their gradients dL/dx are answers
         self.loss = program.loss
         self.outputs = program.outputs
 
@@ -79,8 +80,8 @@ class Names:
 
     def base(self, text: str) -> str | None:
         """A parameter or node name (or out1, loss), matched exactly, else ignoring case when unambiguous."""
-        known = list(self.parameters) + self.nodes + [self.loss, "loss"] + [f"out{j}" for j in
-                                                                           range(1, len(self.outputs) + 1)]
+        known = list(self.parameters) + self.data + self.nodes + [self.loss, "loss"] + [
+            f"out{j}" for j in range(1, len(self.outputs) + 1)]
         if text in known:
             return text
         folded = [k for k in known if k.casefold() == text.casefold()]
@@ -95,7 +96,7 @@ class Names:
         """Every canonical name, for suggestions."""
         names = ["loss", "loss'"] + [f"out{j}" for j in range(1, len(self.outputs) + 1)]
         names += [f"dL/d{p}" for p in self.parameters] + [f"{p}'" for p in self.parameters]
-        names += self.nodes + [f"dL/d{n}" for n in self.nodes]
+        names += self.nodes + [f"dL/d{n}" for n in self.nodes + self.data]
         return sorted(names)
 
     def unknown(self, line: int, written: str) -> HandpropError:
@@ -157,6 +158,8 @@ class Names:
         if base in self.parameters:
             raise self.fail(line, f"{base} alone is its initial value, which the problem gives",
                             f"dL/d{base} for its gradient, {base}' for its value after the update")
+        if base in self.data:
+            raise self.fail(line, f"{base} alone is a value the problem gives", f"dL/d{base} for its gradient")
         node = self.node(base, sample, line, written)
         quantity = Quantity("value", node, sample or 0)
         shown = label(quantity, self.problem) if self.is_output_name(base) else base
@@ -174,6 +177,13 @@ class Names:
             if column == "initial":
                 return None
             quantity = Quantity("gradient" if column == "gradient" else "updated", base)
+            return quantity, label(quantity, self.problem)
+        if base in self.data:  # an input, target or constant: its value is given, its gradient an answer
+            if column == "initial":
+                return None
+            if column != "gradient":
+                raise self.fail(line, f"{base} is given by the problem and never updated", f"dL/d{base} only")
+            quantity = Quantity("node_gradient", self.node(base, sample, line, row_name), sample or 0)
             return quantity, label(quantity, self.problem)
         if base == "loss" or (base == self.loss and (self.batch == 1 or column == "updated")):
             if column == "gradient" and base == self.loss:  # dL/dL, as a table with --nodes writes it

@@ -1,0 +1,191 @@
+"""Every question a course asks of a small network: each step in full, frozen parameters, the gradients of
+the data, and a gradient-only question without an optimizer; each held to PyTorch in float64."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import handprop
+from conftest import random_network, write
+from handprop.problem.spec import from_dict
+
+torch = pytest.importorskip("torch")
+
+OPTIMIZER_CASES = [
+    {"name": "sgd", "lr": 0.1},
+    {"name": "sgd", "lr": 0.1, "momentum": 0.9},
+    {"name": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01},
+    {"name": "sgd", "lr": 0.05, "momentum": 0.5, "dampening": 0.3, "weight_decay": 0.1},
+    {"name": "adam", "lr": 0.01},
+    {"name": "adam", "lr": 0.02, "betas": [0.8, 0.95], "eps": 1e-6, "weight_decay": 0.1, "amsgrad": True},
+    {"name": "adamw", "lr": 0.03, "weight_decay": 0.2, "amsgrad": True},
+    {"name": "rmsprop", "lr": 0.01},
+    {"name": "rmsprop", "lr": 0.01, "alpha": 0.9, "momentum": 0.5, "centered": True, "weight_decay": 0.05},
+    {"name": "adagrad", "lr": 0.1, "lr_decay": 0.01, "weight_decay": 0.1, "eps": 1e-8},
+]
+STEPS = 4
+
+
+def _torch_run(problem, steps: int, frozen=()):
+    """torch's model and optimizer for the problem (frozen parameters left out of the optimizer), stepped:
+    per step the loss, the outputs, every parameter's gradient, its value after and torch.optim's state."""
+    from handprop.problem.layered import bias_names, weight_rows
+
+    model, _ = handprop.to_torch(problem)
+    linears = [m for m in model if isinstance(m, torch.nn.Linear)]
+    entries = []  # (torch parameter, {handprop name: index in it})
+    for linear, rows, biases in zip(linears, weight_rows(problem.network), bias_names(problem.network)):
+        entries.append((linear.weight, {name: (j, k) for j, row in enumerate(rows) for k, name in enumerate(row)}))
+        entries.append((linear.bias, {name: j for j, name in enumerate(biases)}))
+    kept = [(p, names) for p, names in entries if not all(name in frozen for name in names)]
+    settings = {k: (tuple(v) if isinstance(v, list) else v) for k, v in problem.optimizer.options.items()}
+    kind = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
+            "rmsprop": torch.optim.RMSprop, "adagrad": torch.optim.Adagrad}[problem.optimizer.name]
+    optimizer = kind([p for p, _ in kept], lr=problem.optimizer.lr, **settings)
+    x = torch.tensor([list(v) for v in zip(*[problem.data[n] for n in problem.network.inputs])], dtype=torch.float64)
+    t = torch.tensor([list(v) for v in zip(*[problem.data[n] for n in problem.network.targets])], dtype=torch.float64)
+    records = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        output = model(x)
+        loss = torch.nn.functional.cross_entropy(output, t)
+        loss.backward()
+        gradients = {name: p.grad[index].item() for p, names in entries for name, index in names.items()}
+        outputs = torch.softmax(output, dim=1).tolist()
+        optimizer.step()
+        after = {name: p.detach()[index].item() for p, names in entries for name, index in names.items()}
+        state = {name: {key: (value.item() if value.dim() == 0 else value[index].item())
+                        for key, value in optimizer.state[p].items() if value is not None}
+                 for p, names in kept for name, index in names.items()}
+        records.append((loss.item(), outputs, gradients, after, state))
+    return records, model, x
+
+
+def _problem(section: dict, frozen=()):
+    raw = random_network([3, 4, 2], "tanh", "softmax", "cross_entropy", 3, seed=11,
+                         optimizer=dict(section, steps=STEPS, **({"frozen": list(frozen)} if frozen else {})))
+    return from_dict(raw)
+
+
+@pytest.mark.parametrize("section", OPTIMIZER_CASES, ids=lambda s: "-".join(f"{k}={v}" for k, v in s.items()))
+@pytest.mark.parametrize("engine", ["scalar", "numpy"])
+def test_every_step_in_json_is_torchs_loss_outputs_gradients_parameters_and_state(section, engine):
+    problem = _problem(section)
+    document = json.loads(handprop.solve(problem, engine=engine).to_json())
+    expected, _, _ = _torch_run(problem, STEPS)
+    assert len(document["steps"]) == STEPS
+    for step, (loss, outputs, gradients, after, state) in zip(document["steps"], expected):
+        assert step["loss"] == pytest.approx(loss, rel=1e-12)
+        assert step["outputs"] == [pytest.approx(row, rel=1e-12, abs=1e-15) for row in outputs]
+        for name in after:
+            assert step["gradients"][name] == pytest.approx(gradients[name], rel=1e-12, abs=1e-15), name
+            assert step["parameters"][name] == pytest.approx(after[name], rel=1e-12, abs=1e-14), name
+            assert set(step["state"][name]) == set(state[name]), name
+            for key, value in state[name].items():
+                assert step["state"][name][key] == pytest.approx(value, rel=1e-12, abs=1e-15), (name, key)
+
+
+def test_outputs_after_are_the_prediction_at_the_final_parameters():
+    problem = _problem({"name": "adam", "lr": 0.05})
+    solution = handprop.solve(problem)
+    _, model, x = _torch_run(problem, STEPS)
+    with torch.no_grad():
+        expected = torch.softmax(model(x), dim=1).tolist()
+    assert [list(row) for row in solution.outputs_after] == [pytest.approx(row, rel=1e-12) for row in expected]
+    assert json.loads(solution.to_json())["outputs_after"] == [pytest.approx(row, rel=1e-12) for row in expected]
+
+
+# --- frozen parameters
+
+@pytest.mark.parametrize("section", [{"name": "sgd", "lr": 0.2, "weight_decay": 0.1},
+                                     {"name": "adam", "lr": 0.05}, {"name": "rmsprop", "lr": 0.01, "momentum": 0.3}])
+@pytest.mark.parametrize("engine", ["scalar", "numpy"])
+def test_frozen_parameters_are_left_out_of_the_optimizer_as_torchs(section, engine):
+    problem = _problem(section, frozen=["b*"])
+    assert problem.optimizer.frozen == ("b1[1]", "b1[2]", "b1[3]", "b1[4]", "b2[1]", "b2[2]")
+    solution = handprop.solve(problem, engine=engine)
+    expected, _, _ = _torch_run(problem, STEPS, frozen=problem.optimizer.frozen)
+    for name, record in solution.parameters.items():
+        assert record.updated == pytest.approx(expected[-1][3][name], rel=1e-12, abs=1e-14), name
+        if name.startswith("b"):
+            assert record.updated == record.initial and record.gradient != 0  # shown, never applied
+    last = json.loads(solution.to_json())["steps"][-1]["state"]
+    assert not any(name.startswith("b") for name in last)
+
+
+def test_a_frozen_name_that_matches_nothing_is_refused_with_the_closest(cli, tmp_path):
+    text = (handprop.problem.files.EXAMPLES_DIR / "homework.toml").read_text().replace(
+        "steps = 1", 'steps = 1\nfrozen = ["b1", "bb*"]')
+    result = cli(["solve", write(tmp_path, "frozen.toml", text)])
+    assert result.status == 2
+    assert "optimizer.frozen: entry 2: 'bb*' names no parameter" in result.err
+
+
+def test_frozen_biases_in_the_homework(cli, tmp_path):
+    text = (handprop.problem.files.EXAMPLES_DIR / "homework.toml").read_text().replace(
+        "steps = 1", 'steps = 1\nfrozen = ["b1", "b2", "b3", "b4", "b5"]')
+    solution = handprop.load(write(tmp_path, "frozen.toml", text))
+    records = handprop.solve(solution).parameters
+    assert all(records[f"b{k}"].updated == records[f"b{k}"].initial for k in range(1, 6))
+    assert records["w7"].updated == pytest.approx(0.21656863300095243, rel=1e-12)  # the homework's own step
+
+
+# --- the gradients of the data
+
+def test_every_data_value_has_its_gradient_as_torchs():
+    raw = random_network([3, 4, 2], "sigmoid", "identity", "mse", 3, seed=5)
+    problem = from_dict(raw)
+    solution = handprop.solve(problem)
+    model, _ = handprop.to_torch(problem)
+    x = torch.tensor(raw["data"]["x"], dtype=torch.float64, requires_grad=True)
+    t = torch.tensor(raw["data"]["t"], dtype=torch.float64, requires_grad=True)
+    torch.nn.functional.mse_loss(model(x), t).backward()
+    for k in range(3):
+        for j in range(3):
+            assert solution.nodes[f"x{j + 1}"].gradients[k] == pytest.approx(x.grad[k, j].item(), rel=1e-12)
+        for j in range(2):
+            assert solution.nodes[f"t{j + 1}"].gradients[k] == pytest.approx(t.grad[k, j].item(), rel=1e-12)
+
+
+def test_nodes_and_json_list_the_data(cli):
+    table = cli(["solve", "homework", "--nodes"]).out
+    assert "\nx1 " in table and "\nt2 " in table
+    nodes = json.loads(cli(["solve", "homework", "--format", "json"]).out)["nodes"]
+    assert list(nodes)[:4] == ["x1", "x2", "t1", "t2"] and set(nodes["x1"]) == {"value", "gradient"}
+
+
+# --- a gradient-only question, and a function of the parameters alone
+
+FUNCTION = '[network]\nequations = "f = (x*y + z)**2"\n[parameters]\nx = 1\ny = 2\nz = 3\n'
+
+
+def test_a_function_without_data_or_optimizer_gives_its_gradient_only(cli, tmp_path):
+    path = write(tmp_path, "f.toml", FUNCTION)
+    result = cli(["solve", path])
+    assert result.status == 0 and "gradients only (no optimizer)" in result.out
+    assert "updated" not in result.out
+    rows = {line.split()[0]: line.split()[1:] for line in result.out.splitlines()[4:]}
+    assert rows["f"] == ["25.0000"] and rows["x"] == ["1.0000", "20.0000"] and rows["z"] == ["3.0000", "10.0000"]
+    document = json.loads(cli(["solve", path, "--format", "json"]).out)
+    assert document["optimizer"] is None and document["loss_after"] is None and document["steps"] == []
+    assert document["parameters"]["y"] == {"initial": 2.0, "gradient": 10.0, "updated": None}
+
+
+def test_step_k_of_the_table_and_its_bad_values(cli, tmp_path):
+    path = write(tmp_path, "q.toml", '[network]\nequations = "L = (w - 3)**2"\n[parameters]\nw = 0\n'
+                                     '[optimizer]\nname = "sgd"\nmomentum = 0.9\nlr = 0.1\nsteps = 3\n')
+    out = cli(["solve", path, "--step", "2", "--format", "csv"]).out.splitlines()
+    # By hand: w = 0.6 after step 1; g = 2(0.6 - 3) = -4.8; b = 0.9(-6) - 4.8 = -10.2; w = 0.6 + 1.02 = 1.62.
+    w = dict(zip(out[0].split(","), out[2].split(",")))
+    assert float(w["initial"]) == pytest.approx(0.6) and float(w["gradient"]) == pytest.approx(-4.8)
+    assert float(w["updated"]) == pytest.approx(1.62)
+    assert cli(["solve", path, "--step", "all"]).out.count("step ") == 3
+    for args, message in ((["--step", "4"], "--step: is 4 (a whole number from 1 to 3)"),
+                          (["--step", "2", "--nodes"], "--nodes: the nodes are worked out at the initial"),
+                          (["--step", "1", "--format", "json"], "JSON holds every step already")):
+        result = cli(["solve", path, *args])
+        assert result.status == 2 and message in result.err, result.err
+    result = cli(["solve", write(tmp_path, "f.toml", FUNCTION), "--step", "1"])
+    assert result.status == 2 and "has no optimizer" in result.err
