@@ -245,9 +245,17 @@ def test_batch_shows_the_average():
     assert chains["mean-W1-1-1"].steps[-1] == fixed(solution.parameters["W1[1,1]"].gradient, 4)
 
 
-def test_several_steps_say_which_step_is_shown():
-    text = explain(handprop.solve(handprop.load("logistic_bce")))
-    assert "This is step 1 of 3" in text
+def test_every_step_is_written_out_with_the_parameters_it_gives():
+    solution = handprop.solve(handprop.load("logistic_bce"))
+    text = explain(solution)
+    for k in (1, 2, 3):
+        assert f"Step {k} of 3" in text
+        for name, value in solution.history[k - 1].parameters.items():
+            anchor = f'<a id="update-{name}{"" if k == 1 else f"-{k}"}"></a>'
+            block = text.split(anchor)[1].split("$$")[1]
+            assert block.rstrip().endswith(f"= {value:.4f}"), (k, name, block)
+    only = explain(solution, step=2)
+    assert "Step 2 of 3" in only and "Step 1 of 3" not in only and "Step 3 of 3" not in only
 
 
 # -- LaTeX and PDF -----------------------------------------------------------------------------------

@@ -189,3 +189,51 @@ def test_step_k_of_the_table_and_its_bad_values(cli, tmp_path):
         assert result.status == 2 and message in result.err, result.err
     result = cli(["solve", write(tmp_path, "f.toml", FUNCTION), "--step", "1"])
     assert result.status == 2 and "has no optimizer" in result.err
+
+
+# --- the worked solution of these questions
+
+def _last_value(block: str) -> str:
+    """The number a chain of equalities ends in."""
+    import re
+
+    return re.findall(r"= (-?\d+\.\d+)", block)[-1]
+
+
+def test_explain_inputs_derives_each_data_values_gradient():
+    solution = handprop.solve(handprop.load("homework"))
+    text = solution.explain(inputs=True)
+    section = text.split("## Gradients of the inputs")[1].split("\n## ")[0]
+    for name in ("x1", "x2", "t1", "t2"):
+        block = section.split(f'<a id="grad-{name}"></a>')[1].split("$$")[1]
+        assert _last_value(block) == f"{solution.nodes[name].gradients[0]:.2f}", (name, block)  # the homework's 2
+    assert "Gradients of the inputs" not in solution.explain()
+
+
+def test_the_worked_solution_of_a_plain_function_reads_like_one(tmp_path):
+    solution = handprop.solve(handprop.load(write(tmp_path, "f.toml", FUNCTION)))
+    text = solution.explain()
+    assert "## The value of $f$" in text and "## Loss" not in text
+    assert "## Update" not in text and "Data:" not in text and "| updated |" not in text
+    assert "the gradients are the answer" in text
+
+
+def test_a_frozen_parameter_is_said_to_be_so_in_the_update(tmp_path):
+    text = (handprop.problem.files.EXAMPLES_DIR / "homework.toml").read_text().replace(
+        "steps = 1", 'steps = 1\nfrozen = ["b*"]')
+    worked = handprop.solve(handprop.load(write(tmp_path, "frozen.toml", text))).explain()
+    assert "Frozen, left out of the optimizer" in worked
+    assert "b_{1}' = b_{1} \\text{ (frozen)} = 0.30" in worked
+
+
+@pytest.mark.parametrize("section", OPTIMIZER_CASES, ids=lambda s: "-".join(f"{k}={v}" for k, v in s.items()))
+def test_every_steps_update_lines_evaluate_to_the_recorded_values(section):
+    """Each step's update, written with the numbers, ends in the parameter the step gave (its state lines
+    read the step before's state): the last line of each parameter's chain at every step."""
+    problem = _problem(section)
+    solution = handprop.solve(problem)
+    text = solution.explain()
+    for k in range(1, STEPS + 1):
+        for name, value in solution.history[k - 1].parameters.items():
+            anchor = f'<a id="update-{name.replace("[", "-").replace(",", "-").rstrip("]")}{"" if k == 1 else f"-{k}"}"></a>'
+            assert _last_value(text.split(anchor)[1].split("$$")[1]) == f"{value:.4f}", (k, name)

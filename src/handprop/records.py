@@ -113,7 +113,8 @@ class Solution:
         """
         return self.output_values
 
-    def table(self, *, format: str = "table", decimals: int | None = None, nodes: bool = False) -> str:
+    def table(self, *, format: str = "table", decimals: int | None = None, nodes: bool = False,
+              step: int | str | None = None) -> str:
         """The Result table as text: format "table", "markdown", "csv" or "json" (as `handprop solve`).
 
         >>> from handprop import load, solve
@@ -123,12 +124,13 @@ class Solution:
         from .render import FORMATS, render
 
         _check_choice(format, FORMATS, "format")
-        return render(self, format=format, decimals=decimals, nodes=nodes)
+        return render(self, format=format, decimals=decimals, nodes=nodes, step=step)
 
     def explain(self, *, format: str = "markdown", decimals: int | None = None, expand: bool = False,
-                sample: int = 1, notation: str = "scalar") -> str | bytes:
+                sample: int = 1, notation: str = "scalar", step: int | None = None, inputs: bool = False) -> str | bytes:
         """The worked solution: "markdown", "latex", "html" (text) or "pdf" (bytes; needs pdflatex); notation
-        "matrix" writes a layered network in matrices and vectors, "scalar" (the default) unit by unit.
+        "matrix" writes a layered network in matrices and vectors, "scalar" (the default) unit by unit; every
+        step's update (up to 50), or `step`'s only; `inputs` adds the data's gradients.
 
         >>> from handprop import load, solve
         >>> solve(load("homework")).explain().splitlines()[0]
@@ -137,7 +139,8 @@ class Solution:
         from .render import EXPLAIN_FORMATS, explain
 
         _check_choice(format, EXPLAIN_FORMATS, "format")
-        return explain(self, format=format, decimals=decimals, expand=expand, sample=sample, notation=notation)
+        return explain(self, format=format, decimals=decimals, expand=expand, sample=sample, notation=notation,
+                       step=step, inputs=inputs)
 
     def diagram(self, *, show: str = "names", bias: str = "units", decimals: int | None = None) -> str:
         """The network as SVG text; `show` is "names", "values", "gradients" or "updates".

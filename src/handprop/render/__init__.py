@@ -84,9 +84,10 @@ def diagram(solution, *, show: str = "names", bias: str = "units", decimals: int
 
 
 def explain(solution, *, format: str = "markdown", decimals: int | None = None, expand: bool = False,
-            sample: int = 1, notation: str = "scalar") -> str | bytes:
+            sample: int = 1, notation: str = "scalar", step: int | None = None, inputs: bool = False) -> str | bytes:
     """The worked solution in one of EXPLAIN_FORMATS (PDF as bytes, the others as text); `notation` "matrix"
     writes a layered network layer by layer in matrices and vectors (h = W x + b), "scalar" unit by unit.
+    Every step's update is written (up to 50), or only `step`'s; `inputs` adds the data's gradients.
 
     >>> from handprop import load, solve
     >>> explain(solve(load("homework"))).splitlines()[0]
@@ -101,10 +102,14 @@ def explain(solution, *, format: str = "markdown", decimals: int | None = None, 
     check_decimals(decimals)
     check_whole(sample, "sample", -sys.maxsize, optional=False)  # the range is the problem's: build() checks it
     check_choice(notation, NOTATIONS, "notation")
+    check_whole(step, "step", 1)
+    if not isinstance(inputs, bool):
+        raise HandpropError(None, "inputs", f"is {described(inputs)}", "True or False")
+    more = {key: value for key, value in (("step", step), ("inputs", inputs)) if value}
     if notation == "matrix":
         from .derivation_matrix import build_matrix as build
     figure = diagram(solution, show="values", decimals=decimals) if format == "html" else None
-    document = build(solution, decimals=decimals, expand=expand, sample=sample, figure=figure)
+    document = build(solution, decimals=decimals, expand=expand, sample=sample, figure=figure, **more)
     if format == "markdown":
         from .explain_markdown import render_markdown_document
 

@@ -14,6 +14,7 @@ import re
 
 from ..core.errors import HandpropError
 from ..core.ops import OPS
+from ..core.optim import OPTIMIZER_NAMES
 from ..problem.layered import LOSSES
 from ..core.program import Apply, Ref
 from ..core.symbolic import ExpansionTooLarge, expanded_adjoints, softmax_cross_entropy, symbolic_partials
@@ -28,8 +29,11 @@ EXPAND_LIMIT = 400  # nodes in one written-out expression; beyond it the expansi
 
 
 class _Builder(BackwardSections, UpdateSection):
-    def __init__(self, solution, decimals: int, expand: bool, sample: int, figure: str | None = None):
+    def __init__(self, solution, decimals: int, expand: bool, sample: int, figure: str | None = None,
+                 step: int | None = None, inputs: bool = False):
         self.figure = figure
+        self.step = step  # the one step whose update is written; None: every step (up to EXPLAIN_STEPS)
+        self.inputs = inputs  # also the gradients of the data, by the chain rule
         self.solution = solution
         self.problem = solution.problem
         self.program = solution.problem.program
@@ -62,7 +66,12 @@ class _Builder(BackwardSections, UpdateSection):
 
     def document(self) -> Document:
         sections = [self.problem_section(), self.forward_section(), self.loss_section(), self.backward_section(),
-                    self.gradient_section(), self.update_section(), self.result_section()]
+                    self.gradient_section()]
+        if self.inputs:
+            sections.append(self.inputs_section())
+        if self.solution.trained:
+            sections.append(self.update_section())
+        sections.append(self.result_section())
         places = f"{self.decimals} decimal{'s' * (self.decimals != 1)}"
         summary = (Paragraph((f"Numbers are shown to {places} but carried at full precision: each value is "
                               "computed from the unrounded values before it.",)),)
@@ -86,17 +95,22 @@ class _Builder(BackwardSections, UpdateSection):
         blocks.append(Paragraph(("Initial parameters:",)))
         blocks.append(Table((("parameter",), ("initial value",)), rows, ("l", "r")))
         data_names = list(self.problem.data)
-        header = (("sample",),) + tuple((Math(name_latex(n)),) for n in data_names)
-        data_rows = tuple(((str(k + 1),),) + tuple((given(self.problem.data[n][k]),) for n in data_names)
-                          for k in range(self.batch))
-        blocks.append(Paragraph(("Inputs and targets:" if self.problem.network else "Data:",)))
-        blocks.append(Table(header, data_rows, ("l",) + ("r",) * len(data_names)))
+        if data_names:  # a function of its parameters alone has none
+            header = (("sample",),) + tuple((Math(name_latex(n)),) for n in data_names)
+            data_rows = tuple(((str(k + 1),),) + tuple((given(self.problem.data[n][k]),) for n in data_names)
+                              for k in range(self.batch))
+            blocks.append(Paragraph(("Inputs and targets:" if self.problem.network else "Data:",)))
+            blocks.append(Table(header, data_rows, ("l",) + ("r",) * len(data_names)))
         optimizer = self.problem.optimizer
         steps = self.solution.steps
-        blocks.append(Paragraph(("Optimizer: gradient descent (", optimizer.name, ") with learning rate ",
+        if not optimizer.given:
+            blocks.append(Paragraph(("No optimizer: the question is the gradients, and no parameter is updated.",)))
+            return Section(("The problem",), "problem", tuple(blocks))
+        frozen = f"; frozen (never updated): {', '.join(optimizer.frozen)}" if optimizer.frozen else ""
+        blocks.append(Paragraph((f"Optimizer: {OPTIMIZER_NAMES[optimizer.name]} with learning rate ",
                                  Math(rf"\gamma = {optimizer.lr:g}"),
                                  f", {steps} step{'s' * (steps != 1)}" + (f" on the batch of {self.batch} samples"
-                                                                          if self.batch > 1 else "") + ".")))
+                                                                          if self.batch > 1 else "") + frozen + ".")))
         return Section(("The problem",), "problem", tuple(blocks))
 
     def network_description(self) -> str:
@@ -175,7 +189,10 @@ class _Builder(BackwardSections, UpdateSection):
                 rf"\frac{{1}}{{{self.batch}}} \sum_{{k=1}}^{{{self.batch}}} {name_latex(self.loss)}^{{(k)}}",
                 rf"\frac{{1}}{{{self.batch}}}\left({' + '.join(bracketed(self.n(v)) for v in losses)}\right)",
                 self.n(self.solution.loss)], "batch-loss"))
-        return Section(("Loss",), "loss", tuple(blocks))
+        # A function of its parameters, asked for its gradients only, is headed by its own name (f), not "Loss".
+        title = ("Loss",) if self.solution.trained or self.problem.network is not None else (
+            "The value of ", Math(name_latex(self.loss)))
+        return Section(title, "loss", tuple(blocks))
 
     def mean_name(self) -> str:
         return rf"\bar{{{name_latex(self.loss)}}}"
@@ -196,7 +213,7 @@ class _Builder(BackwardSections, UpdateSection):
 
 
 def build(solution, *, decimals: int | None = None, expand: bool = False, sample: int = 1,
-          figure: str | None = None) -> Document:
+          figure: str | None = None, step: int | None = None, inputs: bool = False) -> Document:
     """The worked solution of a solved problem, as a Document.
 
     >>> from handprop import load, solve
@@ -209,4 +226,15 @@ def build(solution, *, decimals: int | None = None, expand: bool = False, sample
                             f"1 to {solution.batch_size}, the problem's samples")
     places = decimals if decimals is not None else (solution.decimals if solution.decimals is not None
                                                     else DEFAULT_DECIMALS)
-    return _Builder(solution, places, expand, sample, figure).document()
+    if step is not None and not solution.trained:
+        raise HandpropError(None, "--step", "the problem has no optimizer, so it takes no step",
+                            "an [optimizer] section, or no --step")
+    if step is not None and not 1 <= step <= solution.steps:
+        raise HandpropError(None, "--step", f"step {step} does not exist", f"1 to {solution.steps}, the steps taken")
+    if step is not None and step > 1 and not solution.history[step - 1].gradients:
+        raise HandpropError(None, "--step", f"step {step} was not kept: a long run of a large problem keeps each "
+                            "step's loss only", "fewer steps, or step 1")
+    if inputs and not solution.problem.program.data:
+        raise HandpropError(None, "--inputs", "the problem has no data, so there are no inputs' gradients",
+                            "a problem with [data]")
+    return _Builder(solution, places, expand, sample, figure, step, inputs).document()

@@ -237,6 +237,21 @@ class BackwardSections:
         return Section(("Gradients of the parameters",), "gradients", tuple(intro + subsections))
 
 
+    def inputs_section(self) -> Section:
+        """The gradient of every data value (inputs, targets, constants) of the sample shown, by the chain rule,
+        as for any node: dL/dx through the nodes that read x."""
+        subsections = []
+        for name in self.program.data:
+            body = [self.node_chain(name)]
+            if self.batch > 1:
+                body.append(Paragraph(("This is sample ", str(self.k + 1), "'s loss's gradient; the gradient of the "
+                                       "batch's mean loss divides it by ", str(self.batch), "."),))
+            subsections.append(Section((Math(name_latex(name)),), f"input-{slug(name)}", tuple(body), level=3))
+        intro = [Paragraph(("The data are fixed, but the loss depends on them as on anything it reads: each data "
+                            "value's gradient is the chain rule through the nodes that use it.",))]
+        return Section(("Gradients of the inputs",), "inputs", tuple(intro + subsections))
+
+
 def _ends(items: list) -> list:
     """A long list's first two and last items: what a summarised sum shows."""
     return [*items[:2], items[-1]] if len(items) > 3 else items
