@@ -237,3 +237,103 @@ def test_every_steps_update_lines_evaluate_to_the_recorded_values(section):
         for name, value in solution.history[k - 1].parameters.items():
             anchor = f'<a id="update-{name.replace("[", "-").replace(",", "-").rstrip("]")}{"" if k == 1 else f"-{k}"}"></a>'
             assert _last_value(text.split(anchor)[1].split("$$")[1]) == f"{value:.4f}", (k, name)
+
+
+# --- a layer's bias: one per unit, one shared by the layer, or none
+
+CLASSIC = ('[network]\ninputs = 2\nlayers = [ { units = 2, activation = "sigmoid", bias = "shared" }, '
+           '{ units = 2, activation = "sigmoid", bias = "shared" } ]\nloss = "half_sse"\n[parameters]\n'
+           'w = [0.15, 0.20, 0.25, 0.30, 0.40, 0.45, 0.50, 0.55]\nb = [0.35, 0.60]\n[data]\nx = [0.05, 0.10]\n'
+           't = [0.01, 0.99]\n[optimizer]\nlr = 0.5\n')
+
+
+def _shared_bias_torch(problem, steps: int):
+    """The network with one scalar bias per layer, in torch, stepped by torch.optim.SGD: the parameters after."""
+    import math
+
+    weights = [torch.tensor([[problem.parameters[f"w{4 * n + 2 * j + k + 1}"] for k in range(2)] for j in range(2)],
+                            dtype=torch.float64, requires_grad=True) for n in range(2)]
+    biases = [torch.tensor(problem.parameters[f"b{n + 1}"], dtype=torch.float64, requires_grad=True) for n in range(2)]
+    optimizer = torch.optim.SGD(weights + biases, lr=problem.optimizer.lr)
+    x = torch.tensor([0.05, 0.10], dtype=torch.float64)
+    t = torch.tensor([0.01, 0.99], dtype=torch.float64)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        a = torch.sigmoid(weights[0] @ x + biases[0])
+        y = torch.sigmoid(weights[1] @ a + biases[1])
+        (0.5 * ((y - t) ** 2).sum()).backward()
+        optimizer.step()
+    assert math.isfinite(biases[0].item())
+    return ({f"w{4 * n + 2 * j + k + 1}": weights[n][j, k].item() for n in range(2) for j in range(2) for k in range(2)}
+            | {f"b{n + 1}": biases[n].item() for n in range(2)})
+
+
+@pytest.mark.parametrize("engine", ["scalar", "numpy"])
+def test_a_shared_bias_is_one_parameter_for_the_layer_as_in_the_classic_example(tmp_path, engine):
+    problem = handprop.load(write(tmp_path, "classic.toml", CLASSIC.replace("lr = 0.5", "lr = 0.5\nsteps = 4")))
+    assert list(problem.parameters)[-2:] == ["b1", "b2"] and len(problem.parameters) == 10
+    solution = handprop.solve(problem, engine=engine)
+    expected = _shared_bias_torch(problem, 4)
+    for name, record in solution.parameters.items():
+        assert record.updated == pytest.approx(expected[name], rel=1e-12), name
+
+
+def test_the_classic_example_gives_its_published_numbers(tmp_path):
+    solution = handprop.solve(handprop.load(write(tmp_path, "classic.toml", CLASSIC)))
+    assert solution.outputs[0] == pytest.approx((0.75136507, 0.772928465), abs=5e-9)
+    assert solution.loss == pytest.approx(0.298371109, abs=5e-9)
+    published = {"w5": 0.35891648, "w6": 0.408666186, "w7": 0.511301270, "w8": 0.561370121,
+                 "w1": 0.149780716, "w2": 0.19956143, "w3": 0.24975114, "w4": 0.29950229}
+    for name, value in published.items():
+        assert solution.parameters[name].updated == pytest.approx(value, abs=5e-9), name
+
+
+@pytest.mark.parametrize("engine", ["scalar", "numpy"])
+def test_a_layer_without_bias_is_torchs_linear_without_bias(engine):
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4, bias=False), torch.nn.Tanh(), torch.nn.Linear(4, 2))
+    torch.manual_seed(0)
+    x, t = torch.randn(5, 3, dtype=torch.float64), torch.randint(0, 2, (5,))
+    problem = handprop.from_torch(model.double(), x, t, optimizer={"name": "adam", "lr": 0.05}, steps=3)
+    assert problem.network.layers[0].bias == "none" and "b1[1]" not in problem.parameters
+    solution = handprop.solve(problem, engine=engine)
+    back, optimizer = handprop.to_torch(problem)
+    assert back[0].bias is None
+    for _ in range(3):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(back(x), t).backward()
+        optimizer.step()
+    for j in range(4):
+        for k in range(3):
+            assert solution.parameters[f"W1[{j + 1},{k + 1}]"].updated == pytest.approx(back[0].weight[j, k].item(),
+                                                                                      rel=1e-12)
+
+
+NO_BIAS = ('[network]\ninputs = 2\nlayers = [ { units = 2, activation = "sigmoid", bias = "none" }, { units = 1 } ]\n'
+           'loss = "mse"\nnaming = "layered"\n[parameters]\nW1 = [[1, 2], [3, 4]]\nb1 = [0, 0]\nW2 = [[1, 1]]\n'
+           'b2 = [0]\n[data]\nx = [1, 2]\nt = [1]\n[optimizer]\nlr = 0.1\n')
+
+
+@pytest.mark.parametrize("text, message", [
+    (CLASSIC.replace('bias = "shared"', 'bias = "each"', 1), "bias: unknown bias kind 'each' (one of: per_unit"),
+    (NO_BIAS, 'parameters.b1: layer 1 has no bias (bias = "none")'),
+    (CLASSIC.replace("b = [0.35, 0.60]", "b = [0.35, 0.60, 0.1]"), "parameters.b: 3 biases given, 1 extra"),
+])
+def test_bias_kinds_bad_input(cli, tmp_path, text, message):
+    result = cli(["solve", write(tmp_path, "bad.toml", text)])
+    assert result.status == 2 and message in result.err, result.err
+
+
+def test_a_shared_bias_has_no_linear_in_torch(tmp_path):
+    problem = handprop.load(write(tmp_path, "classic.toml", CLASSIC))
+    with pytest.raises(handprop.HandpropError, match="a bias shared by a layer's units has no nn.Linear"):
+        handprop.to_torch(problem)
+
+
+def test_a_frozen_part_of_a_tensor_has_no_torch_optimizer(tmp_path):
+    text = (handprop.problem.files.EXAMPLES_DIR / "homework.toml").read_text().replace(
+        "steps = 1", 'steps = 1\nfrozen = ["b1"]')
+    with pytest.raises(handprop.HandpropError, match="torch.optim freezes whole tensors"):
+        handprop.to_torch(handprop.load(write(tmp_path, "frozen.toml", text)))
+    verified = __import__("handprop.verify", fromlist=["verify"]).verify(
+        handprop.load(write(tmp_path, "frozen.toml", text)))
+    assert verified.passed  # verify's own torch oracle holds every parameter apart, and leaves b1 out

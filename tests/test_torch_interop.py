@@ -126,7 +126,6 @@ def test_unsupported_layer_is_named_with_its_index(layer, name):
 @pytest.mark.parametrize("model, what", [
     (lambda: nn.Sequential(nn.Linear(2, 2), nn.Softplus(beta=2.0)), "Softplus"),
     (lambda: nn.Sequential(nn.Linear(2, 2), nn.Softmax(dim=0)), "Softmax"),
-    (lambda: nn.Sequential(nn.Linear(2, 2, bias=False)), "without a bias"),
     (lambda: nn.Sequential(nn.ReLU(), nn.Linear(2, 2)), "not directly after"),
 ])
 def test_unsupported_settings(model, what):

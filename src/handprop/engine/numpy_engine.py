@@ -54,6 +54,7 @@ class _Dense:
     forward: object
     backward: object
     settings: dict  # the activation's settings, as keywords: {"alpha": 0.01}
+    bias: str = "per_unit"  # b is (units,), (1,) shared by the units (broadcast), or (0,): none
 
 
 class NumpyEngine:
@@ -98,13 +99,13 @@ class NumpyEngine:
         self._layers: list[_Dense] = []
         start = 0
         for n, (layer, fan_in) in enumerate(zip(network.layers, network.widths()), 1):
-            middle, end = start + layer.units * fan_in, start + layer.units * (fan_in + 1)
+            middle, end = start + layer.units * fan_in, start + layer.units * fan_in + layer.bias_count
             self.W[n] = self.theta[start:middle].reshape(layer.units, fan_in)
             self.dL_dW[n] = self.gradient[start:middle].reshape(layer.units, fan_in)
             self.b[n], self.dL_db[n] = self.theta[middle:end], self.gradient[middle:end]
             kernel = ACTIVATIONS[layer.activation]
             self._layers.append(_Dense(self.W[n], self.b[n], self.dL_dW[n], self.dL_db[n], kernel.forward,
-                                       kernel.backward, dict(layer.params)))
+                                       kernel.backward, dict(layer.params), layer.bias))
             start = end
         self.samples = Samples(problem, self.dtype)
         self.X, self.T = self.samples.X, self.samples.T  # (samples, inputs), (samples, outputs)
@@ -217,7 +218,8 @@ class NumpyEngine:
         a_prev = x  # (batch, fan_in)
         for layer, u in zip(self._layers, buffers):
             np.matmul(layer.W, a_prev.T, out=u.h.T)  # (units, batch): h transposed
-            np.add(u.h, layer.b, out=u.h)
+            if layer.bias != "none":
+                np.add(u.h, layer.b, out=u.h)  # a shared bias, shape (1,), is added to every unit
             layer.forward(u, **layer.settings)
             a_prev = u.a
         return buffers
@@ -250,7 +252,10 @@ class NumpyEngine:
             layer, u = layers[n], buffers[n]
             a_prev = buffers[n - 1].a if n else x  # (batch, fan_in)
             np.matmul(u.delta.T, a_prev, out=layer.dL_dW)  # (units, fan_in)
-            np.add.reduce(u.delta, axis=0, out=layer.dL_db)  # (units,)
+            if layer.bias == "per_unit":
+                np.add.reduce(u.delta, axis=0, out=layer.dL_db)  # (units,)
+            elif layer.bias == "shared":
+                layer.dL_db[0] = u.delta.sum()  # one bias, read by every unit: the sum of their deltas
             if n:
                 below = buffers[n - 1]
                 np.matmul(layer.W.T, u.delta.T, out=below.delta.T)  # (fan_in, batch): dL/da[n-1] transposed

@@ -29,11 +29,21 @@ NO_ACTIVATION = "identity"  # a layer's activation when none is named
 HIDDEN = "relu"  # a new hidden layer's activation (the homework's)
 
 
+# A dense layer's bias: one per unit (torch.nn.Linear's), one for the whole layer (the classic 2-2-2 example's b1,
+# b2), or none (nn.Linear(bias=False)).
+BIAS_KINDS = ("per_unit", "shared", "none")
+
+
 @dataclass(frozen=True)
 class Layer:
     units: int
     activation: str
     params: tuple = ()  # the activation's settings, as the op table orders them: (("alpha", 0.01),)
+    bias: str = "per_unit"  # one of BIAS_KINDS
+
+    @property
+    def bias_count(self) -> int:
+        return {"per_unit": self.units, "shared": 1, "none": 0}[self.bias]
 
     def __post_init__(self):
         if not self.params:  # every setting present, its default where none was given
@@ -58,7 +68,7 @@ class LayeredNetwork:
     def parameter_count(self) -> int:
         """Weights and biases, counted from the widths (no name is made)."""
         widths = self.widths()
-        return sum((fan_in + 1) * units for fan_in, units in zip(widths, widths[1:]))
+        return sum(fan_in * layer.units + layer.bias_count for fan_in, layer in zip(widths, self.layers))
 
     @property
     def classification(self) -> str | None:
@@ -160,6 +170,11 @@ def parameter_names(network: LayeredNetwork) -> tuple[list[str], list[str]]:
     return weights, biases
 
 
+def unit_biases(network: LayeredNetwork) -> list[list]:
+    """Per layer, each unit's bias name (the same one for a shared bias), or None for a layer without."""
+    return [layer["unit_bias"] for layer in layer_names(network)]
+
+
 def parameter_order(network: LayeredNetwork) -> list[str]:
     """Sequential: w1..wn then b1..bm, as the homework lists them; layered: W1, b1, W2, b2, ... as torch."""
     if network.naming == "sequential":
@@ -174,7 +189,7 @@ def weight_rows(network: LayeredNetwork) -> list[list[list[str]]]:
 
 
 def bias_names(network: LayeredNetwork) -> list[list[str]]:
-    """Per layer, the bias names."""
+    """Per layer, its bias names: one per unit, one shared by its units, or none."""
     return [layer["b"] for layer in layer_names(network)]
 
 
@@ -184,7 +199,8 @@ def unit_names(network: LayeredNetwork) -> list[list[tuple[str, str]]]:
 
 
 def layer_names(network: LayeredNetwork) -> list[dict]:
-    """Per layer: W (rows of weight names), b, pre (pre-activation nodes), post (activations)."""
+    """Per layer: W (rows of weight names), b (its bias names: one per unit, one shared, or none), unit_bias
+    (each unit's bias name, or None), pre (pre-activation nodes), post (activations)."""
     layers = []
     widths = network.widths()
     w_count = b_count = hidden_count = 0
@@ -194,9 +210,9 @@ def layer_names(network: LayeredNetwork) -> list[dict]:
         units = range(1, layer.units + 1)
         if network.naming == "sequential":
             weights = [[f"w{w_count + (j - 1) * fan_in + k}" for k in range(1, fan_in + 1)] for j in units]
-            biases = [f"b{b_count + j}" for j in units]
+            biases = [f"b{b_count + j}" for j in range(1, layer.bias_count + 1)]
             w_count += fan_in * layer.units
-            b_count += layer.units
+            b_count += layer.bias_count
             if index == last:
                 pre, post = _output_units(network.naming, layer.units)
             else:
@@ -206,12 +222,13 @@ def layer_names(network: LayeredNetwork) -> list[dict]:
         else:
             n = index + 1
             weights = [[f"W{n}[{j},{k}]" for k in range(1, fan_in + 1)] for j in units]
-            biases = [f"b{n}[{j}]" for j in units]
+            biases = {"per_unit": [f"b{n}[{j}]" for j in units], "shared": [f"b{n}"], "none": []}[layer.bias]
             if index == last:
                 pre, post = _output_units(network.naming, layer.units)
             else:
                 pre, post = [f"h{n}[{j}]" for j in units], [f"a{n}[{j}]" for j in units]
-        layers.append({"W": weights, "b": biases, "pre": pre, "post": post})
+        unit_bias = biases if layer.bias == "per_unit" else [biases[0] if biases else None] * layer.units
+        layers.append({"W": weights, "b": biases, "unit_bias": unit_bias, "pre": pre, "post": post})
     return layers
 
 
@@ -233,9 +250,9 @@ def lower(network: LayeredNetwork) -> Program:
     equations = []
     previous = list(network.inputs)
     for layer, names in zip(network.layers, layer_names(network)):
-        for row, bias, pre in zip(names["W"], names["b"], names["pre"]):
+        for row, bias, pre in zip(names["W"], names["unit_bias"], names["pre"]):
             terms: list[Expr] = [Apply("mul", (Ref(w), Ref(x))) for w, x in zip(row, previous)]
-            equations.append(Equation((pre,), _sum(terms + [Ref(bias)])))
+            equations.append(Equation((pre,), _sum(terms + ([Ref(bias)] if bias else []))))
         equations += _activations(layer, names["pre"], names["post"])
         previous = names["post"]
     equations.append(Equation(("L",), LOSSES[network.loss].build(previous, list(network.targets))))

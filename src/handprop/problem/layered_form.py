@@ -57,7 +57,7 @@ def network(check: Checker, table: dict) -> layered.LayeredNetwork:
     for i, entry in enumerate(layers_value, 1):
         where = f"network.layers: layer {i}"
         entry = check.table(entry, where)
-        check.keys(entry, where, ("units", "activation") + SETTINGS)
+        check.keys(entry, where, ("units", "activation", "bias") + SETTINGS)
         if "units" not in entry:
             raise check.fail(where, "units missing", "units = a whole number")
         units = check.integer(entry["units"], f"{where}: units", 1, MAX_UNITS)
@@ -65,8 +65,11 @@ def network(check: Checker, table: dict) -> layered.LayeredNetwork:
         if activation not in ACTIVATIONS:
             raise check.fail(f"{where}: activation", f"unknown activation '{activation}'",
                              one_of(ACTIVATIONS, activation))
-        given = {key: value for key, value in entry.items() if key not in ("units", "activation")}
-        layers.append(layered.Layer(units, activation, check.op_settings(OPS[activation], given, where)))
+        bias = check.text(entry.get("bias", "per_unit"), f"{where}: bias")
+        if bias not in layered.BIAS_KINDS:
+            raise check.fail(f"{where}: bias", f"unknown bias kind '{bias}'", one_of(layered.BIAS_KINDS, bias))
+        given = {key: value for key, value in entry.items() if key not in ("units", "activation", "bias")}
+        layers.append(layered.Layer(units, activation, check.op_settings(OPS[activation], given, where), bias))
     loss = check.text(table["loss"], "network.loss")
     if loss not in layered.LOSSES:
         raise check.fail("network.loss", f"unknown loss '{loss}'", one_of(layered.LOSSES, loss))
@@ -117,6 +120,9 @@ def parameters(check: Checker, network: layered.LayeredNetwork, table: dict, see
                 expected = groups[key]
                 if len(given) != len(expected):
                     kind = "weights" if key == "w" else "biases"
+                    if not expected:
+                        raise check.fail(f"parameters.{key}", f"{len(given)} {kind} given",
+                                         "none: every layer has bias = \"none\"")
                     detail = (f"missing {_count_list(expected[len(given):])}" if len(given) < len(expected)
                               else f"{len(given) - len(expected)} extra")
                     raise check.fail(f"parameters.{key}", f"{len(given)} {kind} given, {detail}",
@@ -127,8 +133,8 @@ def parameters(check: Checker, network: layered.LayeredNetwork, table: dict, see
                 give(key, value, f"parameters.{key}")
             else:
                 raise check.fail(f"parameters.{key}", "unknown parameter",
-                                 f"w = [...] and b = [...], or single ones {weights[0]}..{weights[-1]}, "
-                                 f"{biases[0]}..{biases[-1]}")
+                                 f"w = [...] and b = [...], or single ones {weights[0]}..{weights[-1]}"
+                                 + (f", {biases[0]}..{biases[-1]}" if biases else " (no biases)"))
     else:
         rows = layered.weight_rows(network)
         bias_rows = layered.bias_names(network)
@@ -150,10 +156,17 @@ def parameters(check: Checker, network: layered.LayeredNetwork, table: dict, see
                     for k, (number, name) in enumerate(zip(row, names), 1):
                         give(name, number, f"parameters.{key}[{j},{k}]")
             else:
+                layer = network.layers[n - 1]
+                if layer.bias == "none":
+                    raise check.fail(f"parameters.{key}", f"layer {n} has no bias (bias = \"none\")",
+                                     "no b for it, or bias = \"per_unit\" or \"shared\" in its layer")
+                if layer.bias == "shared" and not isinstance(value, list):
+                    value = [value]  # one number for the layer's one bias
                 given = check.vector(value, f"parameters.{key}")
-                if len(given) != units:
+                if len(given) != layer.bias_count:
                     raise check.fail(f"parameters.{key}", f"has {len(given)} entries",
-                                     f"{units}, one per unit of layer {n}")
+                                     f"{units}, one per unit of layer {n}" if layer.bias == "per_unit" else
+                                     f"one number: layer {n}'s bias is shared by its units")
                 for number, name in zip(given, bias_rows[n - 1]):
                     give(name, number, f"parameters.{key}")
     order = layered.parameter_order(network)

@@ -51,11 +51,11 @@ def from_torch(model, x, t, *, loss: str = "cross_entropy", optimizer=None, lr: 
     for index, module in enumerate(modules):
         name = type(module).__name__
         if isinstance(module, torch.nn.Linear):
-            if module.bias is None:
-                raise HandpropError("model", f"layer {index} ({name})", "a Linear layer without a bias",
-                                    "nn.Linear(..., bias=True): every unit of a handprop network has a bias")
             n = len(layers) + 1
             weights[f"W{n}"] = module.weight.detach().to(torch.float64).tolist()
+            if module.bias is None:  # nn.Linear(bias=False): a layer without bias
+                layers.append({"units": module.out_features, "bias": "none"})
+                continue
             biases[f"b{n}"] = module.bias.detach().to(torch.float64).tolist()
             layers.append({"units": module.out_features})
             continue
@@ -142,6 +142,10 @@ def architecture(problem) -> list[tuple]:
     modules: list[tuple] = []
     last = len(network.layers) - 1
     for index, layer in enumerate(network.layers):
+        if layer.bias == "shared":
+            raise HandpropError(problem.source, f"network.layers: layer {index + 1}: bias",
+                                "a bias shared by a layer's units has no nn.Linear", "bias = \"per_unit\" or "
+                                "\"none\" (nn.Linear's bias=True or bias=False)")
         modules.append(("Linear", widths[index], layer.units, index))
         module = MODULES[layer.activation]
         if module is None or (index == last and logits(problem)):
@@ -185,17 +189,35 @@ def to_torch(problem: Problem) -> tuple:
     for kind, *arguments in modules_of:
         if kind == "Linear":
             fan_in, units, index = arguments
-            linear = torch.nn.Linear(fan_in, units, dtype=torch.float64)
+            linear = torch.nn.Linear(fan_in, units, dtype=torch.float64, bias=bool(bias_rows[index]))
             with torch.no_grad():
                 linear.weight.copy_(torch.tensor([[problem.parameters[w] for w in row] for row in rows[index]],
                                                  dtype=torch.float64))
-                linear.bias.copy_(torch.tensor([problem.parameters[b] for b in bias_rows[index]],
-                                               dtype=torch.float64))
+                if bias_rows[index]:
+                    linear.bias.copy_(torch.tensor([problem.parameters[b] for b in bias_rows[index]],
+                                                   dtype=torch.float64))
             modules.append(linear)
         else:
             modules.append(getattr(torch.nn, kind)(**arguments[0]))
     model = torch.nn.Sequential(*modules)
-    return model, torch_optimizer(list(model.parameters()), problem.optimizer)
+    trained = [getattr(model[position], tensor) for position, tensor in trained_tensors(problem)]
+    return model, torch_optimizer(trained, problem.optimizer)
+
+
+def trained_tensors(problem) -> list[tuple]:
+    """(module index, "weight" or "bias") of each tensor the optimizer is given: all but those whose every
+    entry is frozen. A tensor frozen in part has no torch.optim counterpart (torch freezes whole tensors)."""
+    frozen = set(problem.optimizer.frozen)
+    tensors: dict[tuple, list] = {}
+    for name, (position, tensor, _) in parameter_places(problem).items():
+        tensors.setdefault((position, tensor), []).append(name in frozen)
+    partial = [key for key, flags in tensors.items() if any(flags) and not all(flags)]
+    if partial:
+        position, tensor = partial[0]
+        raise HandpropError(problem.source, "optimizer.frozen", f"part of the {tensor} of module {position} is "
+                            "frozen, and torch.optim freezes whole tensors", "every entry of a layer's W or b, "
+                            "or none: W1[*], b2[*]")
+    return [key for key, flags in tensors.items() if not any(flags)]
 
 
 def torch_loss_code(problem) -> str:

@@ -239,17 +239,21 @@ def torch_solve(problem, *, steps: int | None = None, jitter: int | None = None)
     tensors = [torch.tensor(problem.parameters[name], dtype=torch.float64, requires_grad=True) for name in names]
     parameters = dict(zip(names, tensors))
     data = {name: torch.tensor(values, dtype=torch.float64) for name, values in problem.data.items()}
-    optimizer = torch_optimizer(tensors, problem.optimizer)
+    frozen = set(problem.optimizer.frozen)  # left out of the optimizer, as handprop leaves them
+    trained = [tensor for name, tensor in parameters.items() if name not in frozen]
+    optimizer = torch_optimizer(trained, problem.optimizer) if trained else None
     loss = gradients = None
     for step in range(steps):
-        optimizer.zero_grad()
+        for tensor in tensors:
+            tensor.grad = None
         value = torch_loss(program, parameters, data, problem.batch_size, jitter=perturb)
         value.backward()
         if step == 0:
             loss = value.item()
             # A parameter the loss does not reach gets no gradient from autograd: it is 0.
             gradients = {name: 0.0 if t.grad is None else t.grad.item() for name, t in parameters.items()}
-        optimizer.step()
+        if optimizer is not None:
+            optimizer.step()
         if perturb:
             with torch.no_grad():
                 for tensor in tensors:

@@ -8,7 +8,7 @@ initial parameters) and updated value, under handprop's parameter names. It need
 
 from __future__ import annotations
 
-from .interop import architecture, data_rows, parameter_places, torch_loss_code
+from .interop import architecture, data_rows, parameter_places, torch_loss_code, trained_tensors
 
 _OPTIMIZER_CLASSES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
 
@@ -40,16 +40,21 @@ def torch_script(problem) -> str:
     for position, (kind, *arguments) in enumerate(modules_of):
         if kind == "Linear":
             fan_in, units, index = arguments
-            modules.append(f"    torch.nn.Linear({fan_in}, {units}),")
+            modules.append(f"    torch.nn.Linear({fan_in}, {units}{'' if bias_rows[index] else ', bias=False'}),")
             weight = [[problem.parameters[w] for w in row] for row in rows[index]]
-            bias = [problem.parameters[b] for b in bias_rows[index]]
             copies.append(f"    model[{position}].weight.copy_(torch.tensor({_literal(weight)}))")
-            copies.append(f"    model[{position}].bias.copy_(torch.tensor({_literal(bias)}))")
+            if bias_rows[index]:
+                bias = [problem.parameters[b] for b in bias_rows[index]]
+                copies.append(f"    model[{position}].bias.copy_(torch.tensor({_literal(bias)}))")
         else:
             settings = ", ".join(f"{attribute}={value!r}" for attribute, value in arguments[0].items())
             modules.append(f"    torch.nn.{kind}({settings}),")
     x, t = data_rows(problem)
     config = problem.optimizer
+    kept = trained_tensors(problem)
+    every = {(position, tensor) for position, tensor, _ in parameter_places(problem).values()}
+    trained = ("model.parameters()" if len(kept) == len(every)
+               else "[" + ", ".join(f"model[{position}].{tensor}" for position, tensor in kept) + "]")
     options = "".join(f", {key}={_literal(value)}" for key, value in config.options.items())
     places = ",\n".join(f"    {name!r}: ({m}, {kind!r}, {index!r})"
                         for name, (m, kind, index) in parameter_places(problem).items())
@@ -79,7 +84,7 @@ def torch_script(problem) -> str:
         f"    return {torch_loss_code(problem)}  # the batch mean",
         "",
         "",
-        f"optimizer = torch.optim.{_OPTIMIZER_CLASSES[config.name]}(model.parameters(), lr={config.lr!r}{options})",
+        f"optimizer = torch.optim.{_OPTIMIZER_CLASSES[config.name]}({trained}, lr={config.lr!r}{options})",
         f"steps = {config.steps}",
         "",
         "# handprop's name of each parameter -> (module in the model, weight or bias, index)",

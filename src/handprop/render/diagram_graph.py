@@ -75,9 +75,11 @@ def graph_scene(solution, *, show: str = "names", decimals: int = 4, sweeps: int
             lines.append(((f"\u2192 {number(record.updated, decimals)}", 1.0),))
         boxes[name] = (lines, "#eff6ff", "#2166ac", f"parameter {name} = {record.initial!r}; dL/d{name} = "
                                                      f"{record.gradient!r}; updated {record.updated!r}")
-    for name in program.data:
-        boxes[name] = ([name_runs(name), ((f"= {number(trace.values[name], decimals)}", 1.0),)], "#f3f4f6", "#6b7280",
-                       f"data {name} = {trace.values[name]!r}")
+    for name in program.data:  # data: given, never updated, but with a gradient like any node
+        adjoint = trace.adjoints.get(name, 0.0)
+        boxes[name] = ([name_runs(name), ((f"= {number(trace.values[name], decimals)}", 1.0),),
+                        (("\u2202L/\u2202", 1.0),) + name_runs(name) + ((f" = {gradient_number(adjoint, decimals)}", 1.0),)],
+                       "#f3f4f6", "#6b7280", f"data {name} = {trace.values[name]!r}; dL/d{name} = {gradient_words(adjoint)}")
     for eq in program.equations:
         text = expression_text(eq.expr)
         full = f"{eq.label} = {text}"

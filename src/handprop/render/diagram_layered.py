@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from ..core.ops import OPS
-from ..problem.layered import LOSSES, bias_names, unit_names, weight_rows
+from ..problem.layered import LOSSES, unit_biases, unit_names, weight_rows
 from .geometry import Box, OrientedBox, distance_to_segment, union
 from .numbers import fixed
 from .scene import FONT_SIZE, LINE, Edge, Label, Node, Scene, Text, label_size, name_runs
@@ -124,7 +124,10 @@ def layered_scene(solution, *, show: str = "names", bias: str = "units", decimal
     network = problem.network
     trace = solution.traces[0]
     records = solution.parameters
-    rows, biases, units = weight_rows(network), bias_names(network), unit_names(network)
+    rows, biases, units = weight_rows(network), unit_biases(network), unit_names(network)
+    # A layer's biases as nodes: every layer's with bias="nodes"; a bias shared by a layer's units always, as one
+    # node feeding every unit (the classic 2-2-2 example's figure). A layer without bias has none.
+    as_node = [layer.bias == "shared" or (bias == "nodes" and layer.bias != "none") for layer in network.layers]
     largest = max((abs(v) for v in problem.parameters.values()), default=0.0) or 1.0
     labelled = max(network.widths()) <= MAX_LABELLED_UNITS
 
@@ -138,8 +141,16 @@ def layered_scene(solution, *, show: str = "names", bias: str = "units", decimal
     def value_line(name: str) -> tuple:
         return name_runs(name) + ((" = " + number(trace.values[name], decimals), 1.0),)
 
-    columns = [_Column([(x, [value_line(x)], f"input {x} = {trace.values[x]!r}") for x in network.inputs],
-                       "bias-1" if bias == "nodes" else None)]
+    def input_lines(x: str) -> list:
+        lines = [value_line(x)]
+        if show == "gradients":  # an input is given, not trained, but the loss has a gradient with respect to it
+            lines.append((("\u2202L/\u2202", 1.0),) + name_runs(x) +
+                         ((" = " + gradient_number(trace.adjoints.get(x, 0.0), decimals), 1.0),))
+        return lines
+
+    columns = [_Column([(x, input_lines(x), f"input {x} = {trace.values[x]!r}; dL/d{x} = "
+                                            f"{gradient_words(trace.adjoints.get(x, 0.0))}") for x in network.inputs],
+                       "bias-1" if as_node[0] else None)]
     for index, layer in enumerate(network.layers):
         cells = []
         for j, (h, a) in enumerate(units[index]):
@@ -147,18 +158,18 @@ def layered_scene(solution, *, show: str = "names", bias: str = "units", decimal
             if show == "gradients":
                 lines.append((("\u2202L/\u2202", 1.0),) + name_runs(a) +
                              ((" = " + gradient_number(trace.adjoints[a], decimals), 1.0),))
-            if bias == "units":
+            if not as_node[index] and biases[index][j] is not None:
                 lines.insert(0, (("+ ", 1.0),) + label_runs(biases[index][j]))
             title = (f"{h} = {trace.values[h]!r}; {a} = {OPS[layer.activation].words}({h}) = "
                      f"{trace.values[a]!r}; dL/d{a} = {gradient_words(trace.adjoints[a])}; dL/d{h} = "
                      f"{gradient_words(trace.adjoints[h])}")
             cells.append((a, lines, title))
         last = index == len(network.layers) - 1
-        columns.append(_Column(cells, None if last or bias != "nodes" else f"bias-{index + 2}"))
+        columns.append(_Column(cells, None if last or not as_node[index + 1] else f"bias-{index + 2}"))
 
     lines_per_unit = max(len(cell[1]) for column in columns for cell in column.units)
     pitch = 2 * RADIUS + lines_per_unit * LINE + 22
-    rows_high = max(len(c.units) for c in columns) + (1 if bias == "nodes" else 0)
+    rows_high = max(len(c.units) for c in columns) + (1 if any(as_node) else 0)
     for column in columns:
         count = len(column.units) + (1 if column.bias_node else 0)
         top = TOP + RADIUS + (rows_high - count) * pitch / 2
@@ -175,8 +186,8 @@ def layered_scene(solution, *, show: str = "names", bias: str = "units", decimal
         for j, (unit, row) in enumerate(zip(target.units, rows[index - 1])):
             for k, name in enumerate(row):
                 gap_edges.append((name, source.ys[k], target.ys[j], label_size(label_runs(name))))
-            if source.bias_y is not None:
-                b = biases[index - 1][j]
+            b = biases[index - 1][j]
+            if source.bias_y is not None and (j == 0 or b != biases[index - 1][0]):  # a shared bias's label once
                 gap_edges.append((b, source.bias_y, target.ys[j], label_size(label_runs(b))))
         gap, placed = _gap(source, target, gap_edges) if labelled else (GAP_MIN + 40, {})
         placements.append(placed)
@@ -205,11 +216,13 @@ def layered_scene(solution, *, show: str = "names", bias: str = "units", decimal
             for name, origin, y0 in pairs:
                 value = problem.parameters[name]
                 label = None
-                if name in placed:
+                shared = origin == "1" and network.layers[index - 1].bias == "shared"
+                if name in placed and not (shared and j > 0):
                     shape = placed[name]
                     label = Label(OrientedBox(shape.cx + x0, shape.cy, shape.width, shape.height, shape.angle),
                                   label_runs(name), edge_color(value))
-                edges.append(Edge(f"edge-{name}", origin, unit, ((x0, y0), (x1, target.ys[j])), edge_color(value),
+                edges.append(Edge(f"edge-{name}" + (f"-{unit}" if shared else ""), origin, unit,
+                                  ((x0, y0), (x1, target.ys[j])), edge_color(value),
                                   1.0 + 3.0 * abs(value) / largest,
                                   f"{name}: from {origin} to {unit}; value {value!r}; gradient dL/d{name} = "
                                   f"{records[name].gradient!r}; after the update {records[name].updated!r}",
@@ -236,11 +249,11 @@ def layered_scene(solution, *, show: str = "names", bias: str = "units", decimal
     titles.append(f"outputs: {OPS[network.layers[-1].activation].words}")
     for title, x in zip(titles + ["loss"], xs + [loss_x]):
         texts.append(Text(x, TOP - 30, ((title, 1.0),), weight="bold", color="#111827"))
-    legend = _legend(show, bias, labelled, solution)
+    legend = _legend(show, as_node, labelled, solution)
     return finish(nodes, edges, texts, legend, problem.title)
 
 
-def _legend(show: str, bias: str, labelled: bool, solution) -> list[tuple]:
+def _legend(show: str, as_node: list, labelled: bool, solution) -> list[tuple]:
     shown = {"names": "the parameter's name", "values": "the parameter's name and value",
              "gradients": "the parameter's name and its gradient \u2207 = dL/d\u03b8",
              "updates": "the parameter's name and its value after the update (\u2192)"}[show]
@@ -248,8 +261,17 @@ def _legend(show: str, bias: str, labelled: bool, solution) -> list[tuple]:
               ("width", "line width grows with the weight's size")]
     legend.append(("note", f"edge labels: {shown}" if labelled else
                    f"edge labels left out: a layer has more than {MAX_LABELLED_UNITS} units (hover an edge)"))
-    legend.append(("note", "biases: the edges from the nodes marked 1" if bias == "nodes" else
-                   "biases: written under each unit (+ b)"))
+    kinds = {layer.bias for layer in solution.problem.network.layers}
+    if all(as_node) or (any(as_node) and kinds <= {"shared", "none"}):
+        legend.append(("note", "biases: the edges from the nodes marked 1" + (
+            ", one bias shared by a layer's units" if "shared" in kinds else "")))
+    elif any(as_node):
+        legend.append(("note", "biases: the edges from the nodes marked 1 (a layer's shared bias), or written under "
+                               "each unit (+ b)"))
+    elif kinds != {"none"}:
+        legend.append(("note", "biases: written under each unit (+ b)"))
+    if "none" in kinds:
+        legend.append(("note", "a layer without bias: no + b"))
     if solution.batch_size > 1:
         legend.append(("note", f"node values: sample 1 of {solution.batch_size}"))
     return legend

@@ -293,7 +293,8 @@ def _write_parameters(document, network, values: dict) -> None:
         table = {}
         for n, (layer, layer_biases) in enumerate(zip(rows, biases), 1):
             table[f"W{n}"] = [[values[w] for w in row] for row in layer]
-            table[f"b{n}"] = [values[b] for b in layer_biases]
+            if layer_biases:  # a layer without bias lists none
+                table[f"b{n}"] = [values[b] for b in layer_biases]
     document["parameters"] = table
 
 
@@ -395,7 +396,7 @@ def _reshape(document, problem, widths: list, keep: list, label: str) -> None:
     from ..problem.layered import NO_ACTIVATION, Layer, LayeredNetwork, bias_names, weight_rows
 
     old = problem.network
-    total = sum(a * b + b for a, b in zip(widths, widths[1:]))
+    total = sum(a * b + b for a, b in zip(widths, widths[1:]))  # at most: a shared or no bias has fewer
     if total > MAX_FORM_PARAMETERS:
         raise HandpropError(label, "network", f"{total:,} parameters", f"at most {MAX_FORM_PARAMETERS:,} on this "
                             "page; a larger network can be written in the text")
@@ -416,16 +417,19 @@ def _reshape(document, problem, widths: list, keep: list, label: str) -> None:
     if "init" not in document["parameters"]:
         # The new widths' names (they depend on the widths and the naming alone), each given the value
         # of the same place (unit j, input k) in the old layer it keeps, or a fresh one.
+        kinds = [old.layers[m].bias if m is not None else "per_unit" for m in keep]  # each layer keeps its kind
         new_network = LayeredNetwork(tuple(f"x{k}" for k in range(1, widths[0] + 1)),
-                                     tuple(Layer(units, NO_ACTIVATION) for units in widths[1:]), old.loss, old.naming)
+                                     tuple(Layer(units, NO_ACTIVATION, bias=kind)
+                                           for units, kind in zip(widths[1:], kinds)), old.loss, old.naming)
         values, rows, biases = problem.parameters, weight_rows(old), bias_names(old)
         new = {}
         for n, (new_rows, new_biases) in enumerate(zip(weight_rows(new_network), bias_names(new_network))):
             m = keep[n]
-            for j, (row, bias) in enumerate(zip(new_rows, new_biases)):
+            for j, row in enumerate(new_rows):
                 for k, weight in enumerate(row):
                     fits = m is not None and j < len(rows[m]) and k < len(rows[m][j])
                     new[weight] = values[rows[m][j][k]] if fits else _fresh("w", n, j, k)
+            for j, bias in enumerate(new_biases):  # one per unit, one for the layer, or none
                 fits = m is not None and j < len(biases[m])
                 new[bias] = values[biases[m][j]] if fits else _fresh("b", n, j)
         _write_parameters(document, new_network, new)
