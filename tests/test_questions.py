@@ -278,8 +278,8 @@ def test_a_shared_bias_is_one_parameter_for_the_layer_as_in_the_classic_example(
         assert record.updated == pytest.approx(expected[name], rel=1e-12), name
 
 
-def test_the_classic_example_gives_its_published_numbers(tmp_path):
-    solution = handprop.solve(handprop.load(write(tmp_path, "classic.toml", CLASSIC)))
+def test_the_classic_example_gives_its_published_numbers():
+    solution = handprop.solve(handprop.load("backprop_step_by_step"))
     assert solution.outputs[0] == pytest.approx((0.75136507, 0.772928465), abs=5e-9)
     assert solution.loss == pytest.approx(0.298371109, abs=5e-9)
     published = {"w5": 0.35891648, "w6": 0.408666186, "w7": 0.511301270, "w8": 0.561370121,
@@ -337,3 +337,14 @@ def test_a_frozen_part_of_a_tensor_has_no_torch_optimizer(tmp_path):
     verified = __import__("handprop.verify", fromlist=["verify"]).verify(
         handprop.load(write(tmp_path, "frozen.toml", text)))
     assert verified.passed  # verify's own torch oracle holds every parameter apart, and leaves b1 out
+
+
+def test_the_sigmoid_neuron_gives_its_published_gradients(cli):
+    solution = handprop.solve(handprop.load("sigmoid_neuron"))
+    assert not solution.trained and round(solution.loss, 2) == 0.73
+    assert solution.nodes["dot"].values == (1.0,)
+    # The notes' rounding: dx = [0.39, -0.59], dw = [-0.2, -0.39, 0.2].
+    assert [round(solution.nodes[x].gradients[0], 2) for x in ("x0", "x1")] == [0.39, -0.59]
+    assert [round(solution.parameters[w].gradient, 2) for w in ("w0", "w1", "w2")] == [-0.2, -0.39, 0.2]
+    table = cli(["solve", "sigmoid_neuron", "--nodes"]).out
+    assert "x0     -1.000     0.393" in table and "updated" not in table

@@ -116,8 +116,12 @@ class _Builder(BackwardSections, UpdateSection):
     def network_description(self) -> str:
         network = self.problem.network
         if network is None:
-            return (f"A network given as {len(self.program.equations)} equations with "
-                    f"{len(self.program.parameters)} trained parameters; the loss is {self.loss}.")
+            count, parameters = len(self.program.equations), len(self.program.parameters)
+            if not self.solution.trained:
+                return (f"A function given as {count} equation{'s' * (count != 1)} of {parameters} parameter"
+                        f"{'s' * (parameters != 1)}; its value is {self.loss}, and the question is its gradients.")
+            return (f"A network given as {count} equations with {parameters} trained parameters; the loss is "
+                    f"{self.loss}.")
         parts = [f"{len(network.inputs)} input{'s' * (len(network.inputs) != 1)} ({', '.join(network.inputs)})"]
         for index, layer in enumerate(network.layers):
             kind = "an output layer" if index == len(network.layers) - 1 else "a hidden layer"

@@ -70,16 +70,16 @@ def graph_scene(solution, *, show: str = "names", decimals: int = 4, sweeps: int
     for name in program.parameters:
         record = solution.parameters[name]
         lines = [name_runs(name), ((f"= {number(record.initial, decimals)}", 1.0),),
-                 (("\u2202L/\u2202", 1.0),) + name_runs(name) + ((f" = {number(record.gradient, decimals)}", 1.0),)]
+                 ((f"\u2202{program.loss}/\u2202", 1.0),) + name_runs(name) + ((f" = {number(record.gradient, decimals)}", 1.0),)]
         if show == "updates":
             lines.append(((f"\u2192 {number(record.updated, decimals)}", 1.0),))
-        boxes[name] = (lines, "#eff6ff", "#2166ac", f"parameter {name} = {record.initial!r}; dL/d{name} = "
+        boxes[name] = (lines, "#eff6ff", "#2166ac", f"parameter {name} = {record.initial!r}; d{program.loss}/d{name} = "
                                                      f"{record.gradient!r}; updated {record.updated!r}")
     for name in program.data:  # data: given, never updated, but with a gradient like any node
         adjoint = trace.adjoints.get(name, 0.0)
         boxes[name] = ([name_runs(name), ((f"= {number(trace.values[name], decimals)}", 1.0),),
-                        (("\u2202L/\u2202", 1.0),) + name_runs(name) + ((f" = {gradient_number(adjoint, decimals)}", 1.0),)],
-                       "#f3f4f6", "#6b7280", f"data {name} = {trace.values[name]!r}; dL/d{name} = {gradient_words(adjoint)}")
+                        ((f"\u2202{program.loss}/\u2202", 1.0),) + name_runs(name) + ((f" = {gradient_number(adjoint, decimals)}", 1.0),)],
+                       "#f3f4f6", "#6b7280", f"data {name} = {trace.values[name]!r}; d{program.loss}/d{name} = {gradient_words(adjoint)}")
     for eq in program.equations:
         text = expression_text(eq.expr)
         full = f"{eq.label} = {text}"
@@ -89,11 +89,11 @@ def graph_scene(solution, *, show: str = "names", decimals: int = 4, sweeps: int
         for t in eq.targets:
             lines.append(((f"= {number(trace.values[t], decimals)}", 1.0),) if len(eq.targets) == 1 else
                          name_runs(t) + ((f" = {number(trace.values[t], decimals)}", 1.0),))
-            lines.append((("\u2202L/\u2202", 1.0),) + name_runs(t) +
+            lines.append(((f"\u2202{program.loss}/\u2202", 1.0),) + name_runs(t) +
                          ((f" = {gradient_number(trace.adjoints[t], decimals)}", 1.0),))
         is_loss = program.loss in eq.targets
         boxes[eq.label] = (lines, "#fff7ed" if is_loss else "#ffffff", "#9a3412" if is_loss else "#1f2937",
-                           full + "; " + "; ".join(f"{t} = {trace.values[t]!r}, dL/d{t} = {gradient_words(trace.adjoints[t])}"
+                           full + "; " + "; ".join(f"{t} = {trace.values[t]!r}, d{program.loss}/d{t} = {gradient_words(trace.adjoints[t])}"
                                                   for t in eq.targets))
 
     # Edges, each broken into one step per layer through bend points. A name read more than SPAN layers
@@ -210,7 +210,7 @@ def graph_scene(solution, *, show: str = "names", decimals: int = 4, sweeps: int
                     if name in trace.partials.get(t, {})]
         edges.append(Edge(f"edge-{name}-{target}", name, target, tuple(points), NEUTRAL, 1.3,
                           f"{name} \u2192 {target}; " + "; ".join(partials), arrow=True))
-    legend = [("note", "each node: its expression, its value and its gradient \u2202L/\u2202node"),
+    legend = [("note", f"each node: its expression, its value and its gradient \u2202{program.loss}/\u2202node"),
               ("note", "blue: parameters (trained); grey: data")]
     if copies:
         legend.append(("note", "a small box without a gradient: a name drawn again beside a reader far from it "

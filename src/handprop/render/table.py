@@ -21,11 +21,13 @@ def rows(solution, *, nodes: bool = False, step: int | None = None) -> list[tupl
     batch = solution.batch_size
     view = solution.step(step) if step is not None else None
     labels = output_labels(solution)
+    loss_label = "loss" if solution.trained or solution.problem.network is not None else solution.problem.program.loss
     for k, values in enumerate(view.outputs if view else solution.output_values):
         for index, value in enumerate(values):
+            if labels[index] == loss_label:
+                continue  # a function's value, which its own row below shows
             label = labels[index] if batch == 1 else f"{labels[index]} (sample {k + 1})"
             table.append((label, value, None, None))
-    loss_label = "loss" if solution.trained or solution.problem.network is not None else solution.problem.program.loss
     table.append((loss_label, view.loss if view else solution.loss, None,
                   view.loss_after if view else solution.loss_after))
     if nodes:
