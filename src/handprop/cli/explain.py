@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..render import EXPLAIN_FORMATS
+from ..render import EXPLAIN_FORMATS, NOTATIONS
 from . import options
 
 EXTENSIONS = {".md": "markdown", ".markdown": "markdown", ".tex": "latex", ".pdf": "pdf", ".html": "html",
@@ -25,6 +25,13 @@ def add_parser(commands, *, arguments: bool = True) -> None:
                         help="also write each parameter's gradient out in full, as the homework does")
     parser.add_argument("--sample", type=int, default=1, metavar="K",
                         help="for a batch, the sample whose derivation is shown (default: 1)")
+    parser.add_argument("--notation", choices=NOTATIONS, default="scalar",
+                        help="scalar (default): unit by unit, as the homework; matrix: a layered network layer by "
+                             "layer, h = W x + b, delta vectors, gradients as outer products")
+    parser.add_argument("--inputs", action="store_true",
+                        help="also derive the gradient of every input, target and constant by the chain rule")
+    parser.add_argument("--step", type=int, metavar="K",
+                        help="write only step K's update (default: every step's, up to 50)")
     parser.add_argument("--round-intermediate", type=int, metavar="K",
                         help="work it out as by hand: round every intermediate value to K decimals before use")
     options.add_output_options(parser)
@@ -41,6 +48,7 @@ def run(args) -> int:
     format = options.output_format(args.format, args.output, EXTENSIONS, "markdown")
     solution = solve(load(args.file), engine=args.engine, dtype=args.dtype, round_intermediate=places)
     document = explain(solution, format=format, decimals=decimals if decimals is not None else places,
-                       expand=args.expand, sample=args.sample)
+                       expand=args.expand, sample=args.sample, notation=args.notation, step=args.step,
+                       inputs=args.inputs)
     options.write_output(document, args.output)
     return 0

@@ -2,8 +2,11 @@
 
 The mending: a minus that starts an operand is a prefix sign, not a binary operator; function names
 (ln, tanh, ReLU) get TeX's thin space; primes are full size; accents keep their bar; operators inside
-scripts lose their spacing; \\left( \\right) stays normal size around nothing tall; and superscripts
-clear the overhang of STIX Math's italic capitals, which the font gives no italic correction for.
+scripts lose their spacing; \\left( \\right) stays normal size around nothing tall; superscripts
+clear the overhang of STIX Math's italic capitals, which the font gives no italic correction for; a
+matrix's cells keep TeX's space between columns, whatever the page's style gives table cells, each matrix
+in a row with its own brackets; bold (\\mathbf{1}, a vector of ones) is written in the font's bold
+letters, as MathML Core draws no mathvariant but normal; and capital Greek stands upright, as in TeX.
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ _OVERHANG = {"F": 0.105, "H": 0.05, "I": 0.05, "J": 0.08, "M": 0.05, "N": 0.05, 
              "V": 0.185, "W": 0.185, "Y": 0.16, "f": 0.06}
 _SCRIPT_SCALE = 0.75  # a superscript's size relative to its base (the font's ScriptPercentScaleDown)
 _THIN_SPACE = "0.1667em"  # TeX's \, between a function name and what it applies to
+# A matrix cell's padding: TeX's bmatrix sets 2 x 5pt (\arraycolsep) between columns and none at the brackets;
+# as an inline style, so that no page style for table cells (the aligned chains' rows) reaches it.
+_CELL = "padding: 0.2em 0.45em"
+_CELL_EDGE = "0.1em"
 
 
 def mathml_row(latex: str, display: str):
@@ -39,6 +46,11 @@ def _mend(element, in_script: bool = False) -> None:
         _mend(child, in_script or (element.tag in _SCRIPTED and i > 0))
     if element.text:
         element.text = html.unescape(element.text)  # latex2mathml writes "&#x02212;" as text
+    if element.get("mathvariant") == "bold" and element.text:
+        element.text = "".join(_bold(c) for c in element.text)
+        del element.attrib["mathvariant"]
+    if element.tag == "mi" and element.text and len(element.text) == 1 and "\u0391" <= element.text <= "\u03a9":
+        element.set("mathvariant", "normal")  # TeX sets capital Greek (\Delta) upright, as a single mi is not
     if element.tag == "mo":
         if element.text and len(element.text) > 1 and element.text.isalpha():
             element.tag = "mi"  # \operatorname{ReLU}: a name, not an operator with operator spacing
@@ -46,6 +58,8 @@ def _mend(element, in_script: bool = False) -> None:
             # TeX sets no space around = , + - in subscripts and superscripts: W_{1,1}, k=1.
             element.set("lspace", "0")
             element.set("rspace", "0")
+    elif element.tag == "mtable":
+        _space_cells(element)
     elif element.tag == "mover" and len(element) == 2 and element[1].text in _ACCENTS:
         element.set("accent", "true")  # \bar{L}: the bar sits on the letter, not above it as a limit
     elif element.tag in ("msup", "msubsup") and _overhang(element[0]) and element[-1].text not in _PRIMES:
@@ -71,6 +85,7 @@ def _mend(element, in_script: bool = False) -> None:
                 element[i] = _row(base, prime)
     if element.tag in _ROWS:
         _mend_row(element)
+        _group_matrices(element)
 
 
 def _mend_row(row) -> None:
@@ -92,6 +107,48 @@ def _mend_row(row) -> None:
         if after is not None and not _opens_with_fence(after):
             mended.append(_element("mspace", width=_THIN_SPACE))
     row[:] = mended
+
+
+def _bold(character: str) -> str:
+    """A letter or digit as its Mathematical Bold character (U+1D400 on); anything else as it is."""
+    if "0" <= character <= "9":
+        return chr(0x1D7CE + ord(character) - ord("0"))
+    if "A" <= character <= "Z":
+        return chr(0x1D400 + ord(character) - ord("A"))
+    if "a" <= character <= "z":
+        return chr(0x1D41A + ord(character) - ord("a"))
+    return character
+
+
+def _group_matrices(row) -> None:
+    """A matrix and its brackets in a row of their own: a stretchy bracket grows to the tallest thing in its
+    row, and the brackets of a row vector beside a column would otherwise grow as tall as the column."""
+    children = list(row)
+    grouped, i = [], 0
+    while i < len(children):
+        window = children[i:i + 3]
+        if (len(window) == 3 and window[1].tag == "mtable" and window[0].tag == "mo" and window[0].text in _OPENING
+                and window[2].tag == "mo" and window[2].text in _CLOSING):
+            grouped.append(_row(*window))
+            i += 3
+        else:
+            grouped.append(children[i])
+            i += 1
+    if len(grouped) != len(children):
+        row[:] = grouped
+
+
+def _space_cells(table) -> None:
+    """A matrix's cells (latex2mathml's mtable for bmatrix and its kin) spaced as TeX spaces them."""
+    for row in table:
+        cells = [cell for cell in row if cell.tag == "mtd"]
+        for i, cell in enumerate(cells):
+            style = _CELL
+            if i == 0:
+                style += f"; padding-left: {_CELL_EDGE}"
+            if i == len(cells) - 1:
+                style += f"; padding-right: {_CELL_EDGE}"
+            cell.set("style", style)
 
 
 def _overhang(base) -> float:
