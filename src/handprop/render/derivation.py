@@ -202,18 +202,24 @@ class _Builder(BackwardSections, UpdateSection):
         return rf"\bar{{{name_latex(self.loss)}}}"
 
     def result_section(self) -> Section:
-        rows = []
-        for name, *values in table.rows(self.solution):
-            base, sample = re.fullmatch(r"(.*?)( \(sample \d+\))?", name).groups()
-            label = (name,) if re.fullmatch(r"out\d+|loss", base) else (Math(name_latex(base)), sample or "")
-            rows.append((tuple(part for part in label if part),)
-                        + tuple(("",) if v is None else (self.n(v),) for v in values))
-        header = tuple((h,) for h in table.header(self.solution))
-        note = ("Outputs are at the initial parameters; the loss row's last column is the loss after "
-                f"the update{'s' if self.solution.steps > 1 else ''}." if self.solution.trained
-                else "There is no optimizer: the gradients are the answer, and no parameter is updated.")
-        blocks = [Table(header, tuple(rows), ("l",) + ("r",) * (len(header) - 1)), Paragraph((note,))]
-        return Section(("Result",), "result", tuple(blocks))
+        return result_section(self.solution, self.n)
+
+
+def result_section(solution, n) -> Section:
+    """The Result table, as `handprop solve` shows it: a parameter or node by its symbol, a sample's row marked;
+    n formats a number. The scalar and the matrix forms end with it."""
+    rows = []
+    for name, *values in table.rows(solution):
+        base, sample = re.fullmatch(r"(.*?)( \(sample \d+\))?", name).groups()
+        label = (name,) if re.fullmatch(r"out\d+|loss", base) else (Math(name_latex(base)), sample or "")
+        rows.append((tuple(part for part in label if part),)
+                    + tuple(("",) if v is None else (n(v),) for v in values))
+    header = tuple((h,) for h in table.header(solution))
+    note = ("Outputs are at the initial parameters; the loss row's last column is the loss after "
+            f"the update{'s' if solution.steps > 1 else ''}." if solution.trained
+            else "There is no optimizer: the gradients are the answer, and no parameter is updated.")
+    blocks = [Table(header, tuple(rows), ("l",) + ("r",) * (len(header) - 1)), Paragraph((note,))]
+    return Section(("Result",), "result", tuple(blocks))
 
 
 def build(solution, *, decimals: int | None = None, expand: bool = False, sample: int = 1,

@@ -12,19 +12,18 @@ partials, the optimizer's state): this module lays them out and never computes o
 from __future__ import annotations
 
 import math
-import re
 
 from ..core.errors import HandpropError
 from ..core.ops import OPS
 from ..core.optim import OPTIMIZER_NAMES
 from ..core.symbolic import softmax_cross_entropy
 from ..problem.layered import LOSSES
-from . import table
+from .derivation import result_section
 from .derivation_backward import BackwardSections, bracketed, chain
 from .derivation_matrix_backward import MatrixBackward
 from .derivation_matrix_update import MatrixUpdate
 from .derivation_update import UpdateSection
-from .document import Document, Figure, Math, Paragraph, Section, Table
+from .document import Document, Figure, Math, Paragraph, Section
 from .matrices import MatrixLayer, applied, bmatrix, matrix_layers, names_listed, shown, side_limit
 from .mathtex import name_latex, to_latex
 from .numbers import DEFAULT_DECIMALS, fixed, given
@@ -296,20 +295,7 @@ class _MatrixBuilder(MatrixBackward, MatrixUpdate, BackwardSections, UpdateSecti
                    for y, log in trace.logs.items())
 
     def result_section(self) -> Section:
-        """The Result table, as the scalar form's (derivation.py): a parameter by its name, a sample's row
-        marked."""
-        rows = []
-        for name, *values in table.rows(self.solution):
-            base, sample = re.fullmatch(r"(.*?)( \(sample \d+\))?", name).groups()
-            label = (name,) if re.fullmatch(r"out\d+|loss", base) else (Math(name_latex(base)), sample or "")
-            rows.append((tuple(part for part in label if part),)
-                        + tuple(("",) if v is None else (self.n(v),) for v in values))
-        header = tuple((h,) for h in table.header(self.solution))
-        note = ("Outputs are at the initial parameters; the loss row's last column is the loss after "
-                f"the update{'s' if self.solution.steps > 1 else ''}." if self.solution.trained
-                else "There is no optimizer: the gradients are the answer, and no parameter is updated.")
-        blocks = [Table(header, tuple(rows), ("l",) + ("r",) * (len(header) - 1)), Paragraph((note,))]
-        return Section(("Result",), "result", tuple(blocks))
+        return result_section(self.solution, self.n)
 
 
 def build_matrix(solution, *, decimals: int | None = None, expand: bool = False, sample: int = 1,
