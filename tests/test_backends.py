@@ -164,6 +164,9 @@ def test_every_function_and_activation_is_documented():
     table = docs.split("## Activations and functions")[1].split("\n## ")[0]
     documented = {line.split("`")[1] for line in table.splitlines() if line.startswith("| `")}
     assert documented == set(FUNCTIONS) | set(ACTIVATIONS)
+    # ... and the sentence before the table names every function that is no activation
+    functions_only = table.split("are functions only")[0].split(";")[-1]
+    assert set(functions_only.split("`")[1::2]) == set(FUNCTIONS) - set(ACTIVATIONS)
     for name in documented:
         for param in OPS[name].params:
             assert f"`{param.name}`" in table, (name, param.name)

@@ -63,6 +63,13 @@ FORWARD = [
     ("bce", (0.8, 0.0), {}, -math.log(0.2)),
     ("bce", (0.0, 1.0), {}, 100.0),  # torch clamps each log at -100: a certain, wrong answer costs 100
     ("bce", (1.0, 1.0), {}, 0.0),
+    ("max", (0.3, -2.0), {}, 0.3),
+    ("max", (0.3, -2.0, 1.5), {}, 1.5),
+    ("min", (0.3, -2.0), {}, -2.0),
+    ("min", (0.3, -2.0, 1.5), {}, -2.0),
+    ("clamp", (0.3,), {"min": 0.0, "max": 1.0}, 0.3),
+    ("clamp", (-0.3,), {"min": 0.0, "max": 1.0}, 0.0),
+    ("clamp", (1.3,), {"min": 0.0, "max": 1.0}, 1.0),
     # The derivative ops a worked solution writes as functions: u(h), u_alpha(h), sign(h).
     ("relu'", (0.2,), {}, 1.0),
     ("relu'", (0.0,), {}, 0.0),
@@ -79,6 +86,12 @@ FORWARD = [
     ("hardtanh'", (0.5,), {"min_val": -1.0, "max_val": 1.0}, 1.0),
     ("hardtanh'", (1.0,), {"min_val": -1.0, "max_val": 1.0}, 0.0),
     ("hardsigmoid'", (0.0,), {}, 0.1666666716337204),
+    ("max'", (0.3, -2.0), {}, 1.0),  # d/dx_1 max(x_1, ...): its first argument is the one it is taken for
+    ("max'", (-2.0, 0.3), {}, 0.0),
+    ("max'", (0.3, 0.3, -2.0), {}, 0.5),
+    ("min'", (-2.0, 0.3, -2.0), {}, 0.5),
+    ("clamp'", (1.0,), {"min": 0.0, "max": 1.0}, 1.0),
+    ("clamp'", (1.5,), {"min": 0.0, "max": 1.0}, 0.0),
 ]
 
 # op, arguments, settings, expected partials at a kink (the conventions, as the homework and torch)
@@ -95,6 +108,14 @@ KINKS = [
     ("hardsigmoid", (3.0,), {}, (0.0,)),
     ("hardsigmoid", (2.9,), {}, (0.1666666716337204,)),  # torch's 1/6 is a single-precision float
     ("bce", (0.0, 1.0), {}, (-1 / 9.999999960041972e-13, 100.0)),  # torch: (y - t) / max(y (1 - y), float32(1e-12))
+    ("max", (0.5, 0.5), {}, (0.5, 0.5)),  # ties share the gradient equally, as torch.maximum
+    ("max", (0.5, -1.0, 0.5), {}, (0.5, 0.0, 0.5)),  # ... and as torch.amax
+    ("max", (0.5, 0.5, 0.5, 0.5), {}, (0.25, 0.25, 0.25, 0.25)),
+    ("min", (-0.5, -0.5), {}, (0.5, 0.5)),  # as torch.minimum
+    ("min", (2.0, -0.5, -0.5), {}, (0.0, 0.5, 0.5)),
+    ("clamp", (0.0,), {"min": 0.0, "max": 1.0}, (1.0,)),  # 1 at both bounds, as torch.clamp (hardtanh's is 0)
+    ("clamp", (1.0,), {"min": 0.0, "max": 1.0}, (1.0,)),
+    ("clamp", (0.5,), {"min": 0.5, "max": 0.5}, (1.0,)),
 ]
 
 # op, arguments, settings: points where partials are compared with central differences
@@ -113,6 +134,9 @@ SMOOTH = [
     ("softsign", (0.3,), {}), ("softsign", (-2.5,), {}), ("hardtanh", (0.3,), {"min_val": -1.0, "max_val": 1.0}),
     ("hardtanh", (-1.3,), {"min_val": -1.0, "max_val": 1.0}), ("hardsigmoid", (0.3,), {}),
     ("hardsigmoid", (-3.5,), {}), ("logsigmoid", (0.3,), {}), ("logsigmoid", (-2.5,), {}),
+    ("max", (0.3, -1.2), {}), ("max", (0.3, -1.2, 0.7), {}), ("min", (0.3, -1.2), {}), ("min", (0.3, -1.2, 0.7), {}),
+    ("clamp", (0.3,), {"min": -1.0, "max": 1.0}), ("clamp", (-1.3,), {"min": -1.0, "max": 1.0}),
+    ("clamp", (2.5,), {"min": -1.0, "max": 1.0}),
 ]
 
 
@@ -175,7 +199,8 @@ def test_the_table_is_closed_and_complete():
     assert set(OPS) - {"softmax", "log_softmax"} <= tested
     for op in OPS.values():
         assert op.name and op.words and op.latex
-        assert (op.arity == 0) == op.multi_output  # only a multi-output op takes any number of arguments
+        # only a multi-output op (softmax) or an op of two or more arguments (max) takes any number of them
+        assert op.arity > 0 or op.multi_output or op.at_least >= 2
         if op.multi_output:  # the worked solution writes its Jacobian and each output's formula
             assert op.jacobian_symbols and op.output_latex
         else:  # ... and every other op's derivative: in symbols, or as a derivative op of its own

@@ -148,6 +148,8 @@ def _forms(a, b, alpha) -> dict:
         "log": f"log(1 + ({a})**2)", "log_softplus": f"log(softplus({a}))", "log_sigmoid": f"log(sigmoid({a}))",
         "sqrt": f"sqrt(1 + ({a})**2)", "sqrt_softplus": f"sqrt(0.1 + softplus({a}))",
     }
+    forms.update({"max": f"max({a}, {b})", "max3": f"max({a}, {b}, 0.1)", "min": f"min({a}, {b})",
+                  "clamp": f"clamp({a}, -0.7, 0.9)"})
     if "bce" in FUNCTIONS:
         forms["bce"] = f"bce(sigmoid(3*tanh({a})), sigmoid({b}))"
     return forms
@@ -204,8 +206,8 @@ def equation_problems(draw) -> dict:
 # ---------------------------------------------------------------------------------------------- helpers
 
 def kink_distance(problem, solution) -> float:
-    """The smallest distance of an argument from its op's kink (relu, leaky_relu or abs at 0) over every sample,
-    at the initial parameters."""
+    """The smallest distance of an argument from its op's kink (relu, leaky_relu or abs at 0; max and min where
+    two arguments tie) over every sample, at the initial parameters."""
     nearest = math.inf
 
     def walk(expr, env):
@@ -218,6 +220,9 @@ def kink_distance(problem, solution) -> float:
         settings = dict(expr.params)
         for kink in OPS[expr.op].kinks(**settings):
             nearest = min(nearest, abs(args[0] - kink))
+        if not OPS[expr.op].arity and not OPS[expr.op].multi_output:  # max, min: a kink where two arguments tie
+            ordered = sorted(args)
+            nearest = min([nearest] + [b - a for a, b in zip(ordered, ordered[1:])])
         return OPS[expr.op].forward(*args, **settings)
 
     for trace in solution.traces:

@@ -348,3 +348,11 @@ def test_the_sigmoid_neuron_gives_its_published_gradients(cli):
     assert [round(solution.parameters[w].gradient, 2) for w in ("w0", "w1", "w2")] == [-0.2, -0.39, 0.2]
     table = cli(["solve", "sigmoid_neuron", "--nodes"]).out
     assert "x0     -1.000     0.393" in table and "updated" not in table
+
+
+def test_the_micrograd_expression_gives_its_published_numbers():
+    solution = handprop.solve(handprop.load("micrograd_expression"))
+    assert f"{solution.loss:.4f}" == "24.7041"
+    assert f"{solution.parameters['a'].gradient:.4f}" == "138.8338"
+    assert f"{solution.parameters['b'].gradient:.4f}" == "645.5773"
+    assert {"c", "c'", "c''", "d", "d'", "d''", "g", "g'"} <= set(solution.nodes)

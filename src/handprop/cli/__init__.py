@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status.
 
     >>> main(["examples"]) == 0  # doctest: +ELLIPSIS
+    backprop_step_by_step  A step by step backpropagation example
     homework ...
     True
     """

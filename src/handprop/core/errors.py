@@ -40,23 +40,57 @@ class HandpropError(Exception):
 LISTED = 20  # names an error lists at most: beyond them it says how many there are
 
 
-def one_of(known, given: str | None = None) -> str:
-    """'one of: a, b, c', with a suggestion of the closest when there is one; a long list is cut short.
+def one_of(known, given: str | None = None, *, synonyms: dict | None = None) -> str:
+    """'one of: a, b, c', with a suggestion of what was meant when there is one; a long list is cut short.
 
     >>> one_of(["relu", "tanh"], "rleu")
     "did you mean 'relu'? one of: relu, tanh"
     >>> one_of([f"x{k}" for k in range(1, 1001)])[-28:]
     'x19, x20, ... (1,000 in all)'
     """
-    import difflib  # only on the error path
-
     known = list(known)
     text = "one of: " + ", ".join(known[:LISTED]) + (f", ... ({len(known):,} in all)" if len(known) > LISTED else "")
-    if given is not None:
-        close = difflib.get_close_matches(str(given), known, n=1, cutoff=0.6)
-        if close:
-            text = f"did you mean '{close[0]}'? " + text
-    return text
+    meant = closest(known, given, synonyms=synonyms) if given is not None else None
+    return f"did you mean '{meant}'? " + text if meant else text
+
+
+_SEPARATORS = str.maketrans("", "", "_- ")
+
+
+def _folded(text: str) -> str:
+    """A name as people vary it: case, and _ - or a space between words (HardTanh, hard-tanh, hard_tanh)."""
+    return text.casefold().translate(_SEPARATORS)
+
+
+def closest(known, given, *, synonyms: dict | None = None) -> str | None:
+    """The known name that was plausibly meant, by meaning as well as spelling, or None: the same name in
+    another case or with other separators; a synonym (synonyms: another name -> a known one, as maximum -> max);
+    else one spelled nearly alike that is either of about the same length or begins with what was written (an
+    abbreviation, sigm for sigmoid). So max never suggests softmax, a longer name that merely ends the same way.
+
+    >>> closest(["relu", "softmax"], "ReLU"), closest(["max", "softmax"], "maximum", synonyms={"maximum": "max"})
+    ('relu', 'max')
+    >>> closest(["relu", "softmax"], "max") is None, closest(["sigmoid", "silu"], "sigm")
+    (True, 'sigmoid')
+    """
+    import difflib  # only on the error path
+
+    known = [str(k) for k in known]
+    given = str(given)
+    target = _folded(given)
+    # A list may be long (the columns of a wide data file): each name costs a few calls of C functions here.
+    for name in known:
+        if name.casefold().translate(_SEPARATORS) == target:
+            return name
+    for alias, name in (synonyms or {}).items():
+        if _folded(alias) == target and name in known:
+            return name
+    size = len(given)
+    lengths = {n for n in range(size + max(2, size // 2) + 1) if abs(n - size) <= max(2, min(n, size) // 2)}
+    alike = [name for name in known if len(name) in lengths
+             or size >= 3 and name.casefold().translate(_SEPARATORS).startswith(target)]
+    close = difflib.get_close_matches(given, alike, n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 # -- the API's arguments: checked as the command line checks its options, each a HandpropError -----------------

@@ -241,3 +241,42 @@ def bce_partials(y: float, t: float, out: float) -> tuple:
 
 def probability(y: float, t: float) -> str | None:
     return None if 0.0 <= y <= 1.0 else f"binary cross-entropy of {y!r} (a probability from 0 to 1)"
+
+
+# -- the largest and the smallest of several numbers, and a number clamped between two ---------------------
+
+def largest(*xs: float) -> float:
+    return max(xs)
+
+
+def smallest(*xs: float) -> float:
+    return min(xs)
+
+
+def shares(*xs_and_out: float) -> tuple:
+    """d out / d x_i of max(x_1, ..., x_n) or min(...), out given last: 1 for the argument equal to out, 0 for
+    the others; arguments tied with it share the 1 equally (1/2 each for two), as torch.amax and torch.amin
+    (and torch.maximum, torch.minimum for two) divide the gradient by the number of ties.
+
+    >>> shares(1.0, 3.0, 3.0, 3.0), shares(2.0, -1.0, 2.0)
+    ((0.0, 0.5, 0.5), (1.0, 0.0))
+    """
+    *xs, out = xs_and_out
+    tied = sum(1 for x in xs if x == out)
+    return tuple(1.0 / tied if x == out else 0.0 for x in xs)
+
+
+# Its settings are torch.clamp's min and max, which would hide the built-in functions: read as keywords.
+def clamp(x: float, **bounds: float) -> float:
+    return bounds["min"] if x < bounds["min"] else bounds["max"] if x > bounds["max"] else x
+
+
+def clamp_partials(x: float, out: float, **bounds: float) -> tuple:
+    # 1 from min to max, the bounds included: torch.clamp passes the gradient where min <= x <= max
+    return (1.0 if bounds["min"] <= x <= bounds["max"] else 0.0,)
+
+
+def clamp_order(**bounds: float) -> tuple | None:
+    if bounds["min"] <= bounds["max"]:
+        return None
+    return f"clamp's min {bounds['min']:g} is above its max {bounds['max']:g}", "min at most max"

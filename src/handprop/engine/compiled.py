@@ -8,8 +8,9 @@ core/fusion.py rewrites it (ln y of a softmax output from the logits), so it nee
 for that.
 
 Its one table, INLINE, keyed by op name, holds the code of the common ops (the op table's rules written
-as expressions: relu'(0) = 0, softplus linear above 20). An op it has no code for is called through the
-op table's own forward and partials, with the same numbers, only slower; so it lacks no op.
+as expressions: relu'(0) = 0, softplus linear above 20). An op it has no code for (max and min, of any
+number of arguments, among others) is called through the op table's own forward and partials, with the same
+numbers, only slower; so it lacks no op.
 
 The source is built only from handprop's own identifiers (v3, t17), float literals (repr of validated
 numbers) and the op table's setting words: no text the user wrote reaches it. It is compiled with
@@ -52,6 +53,8 @@ INLINE = {
     "log": ("_log({0})", ("1.0 / {0}",)),
     "sqrt": ("_sqrt({0})", ("0.5 / {out}",)),
     "abs": ("abs({0})", ("(1.0 if {0} > 0.0 else -1.0 if {0} < 0.0 else 0.0)",)),
+    "clamp": ("({min} if {0} < {min} else {max} if {0} > {max} else {0})",
+              ("(1.0 if {min} <= {0} <= {max} else 0.0)",)),
 }
 # Multi-output ops written out: softmax and the logs of its outputs share their maximum and their sum.
 SHARED = ("softmax", "log_softmax")

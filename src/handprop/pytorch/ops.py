@@ -3,9 +3,10 @@
 
 Each function takes tensors and the op's settings as keywords, as the op table's forward does, and keeps
 PyTorch's own conventions, which are handprop's: relu'(0) = 0, leaky_relu'(0) = alpha, softplus with
-beta 1 and threshold 20. The op table's derivative ops (relu' written u(h)) are only ever written out in
-a worked solution, never run, and have no torch form. A test fails when an op of the table that a program
-can hold has no function here, or an activation no module.
+beta 1 and threshold 20, max and min sharing the gradient among ties, clamp's derivative 1 at its bounds. The
+op table's derivative ops (relu' written u(h)) are only ever written out in a worked solution, never run, and
+have no torch form. A test fails when an op of the table that a program can hold has no function here, or an
+activation no module.
 """
 
 from __future__ import annotations
@@ -73,6 +74,11 @@ def functions(torch) -> dict:
         "exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt, "abs": torch.abs,
         "softmax": stacked(torch.softmax), "log_softmax": stacked(torch.log_softmax),
         "bce": lambda y, t: _binary_cross_entropy(torch, y, t),
+        # the largest and smallest over the arguments stacked: tied arguments share the gradient equally, as
+        # torch.maximum and torch.minimum (1/2 each) for two
+        "max": lambda *xs: torch.amax(torch.stack(torch.broadcast_tensors(*xs), dim=-1), dim=-1),
+        "min": lambda *xs: torch.amin(torch.stack(torch.broadcast_tensors(*xs), dim=-1), dim=-1),
+        "clamp": lambda x, **bounds: torch.clamp(x, bounds["min"], bounds["max"]),  # gradient 1 at the bounds
     }
 
 

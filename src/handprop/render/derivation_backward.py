@@ -9,6 +9,7 @@ partials from the trace, never recomputed here.
 from __future__ import annotations
 
 import math
+import re
 from functools import cached_property
 
 from ..core.functions import LONG_SUM, summed_latex
@@ -36,7 +37,10 @@ def bracketed(text: str) -> str:
 
 
 def slug(name: str) -> str:
-    """A name as an HTML anchor: W1[2,3] -> W1-2-3."""
+    """A name as an HTML anchor: W1[2,3] -> W1-2-3; a name's later versions apart: c' -> c-prime1,
+    c^(3) -> c-prime3."""
+    name = re.sub(r"\^\((\d+)\)$", r" prime\1", name)
+    name = re.sub(r"('+)$", lambda m: f" prime{len(m.group(1))}", name)
     return "-".join("".join(c if c.isalnum() else " " for c in name).split()) or "node"
 
 

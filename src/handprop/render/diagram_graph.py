@@ -35,7 +35,7 @@ def expression_text(expr, parent: int = 0) -> str:
     if isinstance(expr, Const):
         return f"{expr.value:g}"
     if not isinstance(expr, Apply):
-        return expr.name
+        return "".join(text for text, _ in name_runs(expr.name))  # a name's later version as c′, c″, c⁽³⁾
     op = OPS[expr.op]
     if op.infix:
         args = [expression_text(a, op.precedence + (1 if i else 0)) for i, a in enumerate(expr.args)]

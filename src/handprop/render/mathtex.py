@@ -30,11 +30,22 @@ def _word(text: str) -> str:
 
 
 def name_latex(name: str) -> str:
-    """A name in the homework's notation.
+    """A name in the homework's notation; a name assigned again (equations/version_name) with primes, then with
+    their count, braced so that a superscript may follow it.
 
     >>> name_latex("w12"), name_latex("W2[1,3]"), name_latex("o[2]"), name_latex("age"), name_latex("x_in")
     ('w_{12}', 'W^{[2]}_{1,3}', 'o_{2}', '\\\\mathit{age}', 'x_{\\\\mathit{in}}')
+    >>> name_latex("c'"), name_latex("h1''"), name_latex("c^(3)")
+    ("{c'}", "{h_{1}''}", '{c^{(3)}}')
     """
+    match = re.fullmatch(r"(.+?)('+|\^\((\d+)\))", name)
+    if match:
+        base, primes, count = match.groups()
+        return "{" + _plain_latex(base) + (primes if count is None else f"^{{({count})}}") + "}"
+    return _plain_latex(name)
+
+
+def _plain_latex(name: str) -> str:
     match = re.fullmatch(r"([A-Za-z]+)(\d*)\[(\d+(?:,\d+)*)\]", name)
     if match:
         base, layer, index = match.groups()

@@ -88,12 +88,28 @@ class Scene:
     description: str
 
 
+_PRIMES = {1: "\u2032", 2: "\u2033"}  # c′, c″; a name assigned a fourth time on shows its count, c⁽³⁾
+_SUPERSCRIPT = str.maketrans("0123456789()", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"
+                                             "\u207d\u207e")
+
+
 def name_runs(name: str) -> tuple:
-    """A name with its trailing number as a subscript, as the homework writes it: w12 -> w, 12.
+    """A name with its trailing number as a subscript, as the homework writes it: w12 -> w, 12; a name assigned
+    again (equations/version_name) with its primes, or from the fourth version on their count.
 
     >>> name_runs("w12"), name_runs("W1[2,3]")
     ((('w', 1.0), ('12', 0.75)), (('W1[2,3]', 1.0),))
+    >>> name_runs("c''"), name_runs("h1'"), name_runs("c^(3)")
+    ((('c″', 1.0),), (('h', 1.0), ('1', 0.75), ('′', 1.0)), (('c⁽³⁾', 1.0),))
     """
+    version = re.fullmatch(r"(.+?)(?:('{1,2})|\^\((\d+)\))", name)
+    if version:
+        base, primes, count = version.groups()
+        mark = _PRIMES[len(primes)] if primes else f"({count})".translate(_SUPERSCRIPT)
+        runs = name_runs(base)
+        if runs[-1][1] == 1.0:
+            return runs[:-1] + ((runs[-1][0] + mark, 1.0),)
+        return runs + ((mark, 1.0),)
     match = re.fullmatch(r"([A-Za-z]+)(\d+)", name)
     if match:
         return ((match.group(1), 1.0), (match.group(2), 0.75))

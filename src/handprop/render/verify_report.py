@@ -50,9 +50,10 @@ def _header(report) -> list[str]:
         lines.append(report.torch_skipped)
     else:
         kind = TORCH_OPTIMIZERS.get(optimizer.name, OPTIMIZER_NAMES.get(optimizer.name, optimizer.name))
-        lines.append(f"PyTorch {report.torch_version}, float64: gradients by autograd, and the parameters after "
-                     f"{_plural(report.steps, 'step')} of torch.optim.{kind}; tolerance {report.torch_tolerance:g} "
-                     f"relative")
+        steps = (f", and the parameters after {_plural(report.steps, 'step')} of torch.optim.{kind}"
+                 if optimizer.given else " (no optimizer: the gradients only)")
+        lines.append(f"PyTorch {report.torch_version}, float64: gradients by autograd{steps}; tolerance "
+                     f"{report.torch_tolerance:g} relative")
         mark = "FAIL" if report.loss_failed else "ok"
         lines.append(f"loss: handprop {report.loss!r}, torch {report.torch_loss!r}, error "
                      f"{_error(report.torch_loss_error)} ({mark})")
@@ -75,8 +76,9 @@ def _verdict(report) -> str:
         text = f"verdict: ok, {agree} gradients agree with finite differences"
         if report.torch_version is not None:
             held = f"{total - len(unresolved)} of {total}" if unresolved else f"all {total}"
-            text += (f"; {held} agree with PyTorch, and the parameters after {_plural(report.steps, 'step')} "
-                     f"with torch.optim's")
+            text += f"; {held} agree with PyTorch" + (
+                f", and the parameters after {_plural(report.steps, 'step')} with torch.optim's"
+                if report.optimizer.given else "")
         return text + notes
     parts = []
     if failures:

@@ -51,7 +51,9 @@ def label(quantity: Quantity, problem) -> str:
 
 def clean_name(text: str) -> str:
     text = text.strip().strip("`*").strip().strip("$").strip()
-    text = text.replace("\u2032", "'").replace("\u2019", "'").replace("\u2202", "d").replace("\\partial", "d")
+    text = text.replace("\u2033", "''").replace("\u2032", "'").replace("\u2019", "'").replace("\u2202", "d")
+    text = text.replace("\\partial", "d")
+    text = re.sub(r"\^\{\((\d+)\)\}", r"^(\1)", text)  # c^{(3)}, a name's third version, as the key writes c^(3)
     text = text.replace("\\mathcal{L}", "L").replace("\\mathcal L", "L").replace("\\prime", "'")
     text = re.sub(r"\\text\{([^{}]*)\}", r"\1", text)
     text = re.sub(r"\^\{\[(\d+)\]\}_\{([^{}]*)\}", r"\1[\2]", text)  # W^{[1]}_{1,2} -> W1[1,2], as the key writes it
