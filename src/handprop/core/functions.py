@@ -240,7 +240,13 @@ def bce_partials(y: float, t: float, out: float) -> tuple:
 
 
 def probability(y: float, t: float) -> str | None:
-    return None if 0.0 <= y <= 1.0 else f"binary cross-entropy of {y!r} (a probability from 0 to 1)"
+    """Where binary cross-entropy is defined: y a probability, and its target t one too (torch's
+    binary_cross_entropy refuses a target outside [0, 1])."""
+    if not 0.0 <= y <= 1.0:
+        return f"binary cross-entropy of {y!r} (a probability from 0 to 1)"
+    if not 0.0 <= t <= 1.0:
+        return f"binary cross-entropy with the target {t!r} (a target from 0 to 1)"
+    return None
 
 
 # -- the largest and the smallest of several numbers, and a number clamped between two ---------------------

@@ -128,7 +128,7 @@ class Loss:
     """A layered network's loss: its per-sample equation, and the words and choices that go with it."""
 
     def __init__(self, build, description: str, words: str, short: str, sheet: str, output: str,
-                 classes: str | None = None):
+                 classes: str | None = None, targets: tuple[float, float] | None = None):
         self.build = build  # (output names, target names) -> the per-sample loss expression
         self.description = description  # its formula, and torch's name for it
         self.words = words  # in the worked solution's description of the network
@@ -136,6 +136,7 @@ class Loss:
         self.sheet = sheet  # on a problem sheet
         self.output = output  # the output activation an exercise pairs it with
         self.classes = classes  # "categorical" (argmax of the outputs), "binary" (one output, 0.5), or None
+        self.targets = targets  # the range its targets must lie in (lowest, highest), or None for any number
 
 
 LOSSES = {
@@ -146,7 +147,7 @@ LOSSES = {
                                                         "over outputs (torch.nn.BCELoss)",
                                  "binary cross-entropy, -(t ln y + (1 - t) ln(1 - y)) averaged over the outputs",
                                  "binary cross-entropy", "binary cross-entropy, averaged over the outputs", "sigmoid",
-                                 "binary"),
+                                 "binary", targets=(0.0, 1.0)),
     "mse": Loss(lambda ys, ts: _mean_of_squares(ys, ts, float(len(ys))),
                 "mean over outputs of (y - t)^2 (torch.nn.MSELoss)", "mean squared error over the outputs",
                 "mean squared error", "mean squared error over the outputs", "sigmoid"),

@@ -186,7 +186,7 @@ def data(check: Checker, network: layered.LayeredNetwork, table: dict, folder: P
                 raise check.fail(f"data.{key}", "given together with file",
                                  "x and t inline, or a file, not both")
         data_files.check_data_file(check, table["file"], folder)
-        return data_files.layered_data(check, network, table, folder)
+        return check_targets(check, network, data_files.layered_data(check, network, table, folder), "data.file")
     for key in ("inputs", "targets", "label"):
         if key in table:
             raise check.fail(f"data.{key}", "given without file",
@@ -200,4 +200,18 @@ def data(check: Checker, network: layered.LayeredNetwork, table: dict, folder: P
         raise check.fail("data", f"{len(xs)} input samples but {len(ts)} target samples", "as many of each")
     data = {name: tuple(row[k] for row in xs) for k, name in enumerate(network.inputs)}
     data.update({name: tuple(row[k] for row in ts) for k, name in enumerate(network.targets)})
+    return check_targets(check, network, data, "data.t")
+
+
+def check_targets(check: Checker, network: layered.LayeredNetwork, data: dict, where: str) -> dict:
+    """The data, its targets checked against the loss's range (binary cross-entropy's are from 0 to 1, as
+    torch.nn.BCELoss requires)."""
+    loss = layered.LOSSES[network.loss]
+    if loss.targets is not None:
+        lowest, highest = loss.targets
+        for name in network.targets:
+            for k, value in enumerate(data[name]):
+                if not lowest <= value <= highest:
+                    raise check.fail(where, f"sample {k + 1}: target {name} = {value!r}",
+                                     f"targets of {loss.short} from {lowest:g} to {highest:g}")
     return data
