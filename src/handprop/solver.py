@@ -52,9 +52,11 @@ def solve(problem: "Problem", *, steps: int | None = None, engine: str = "auto",
     check_worked(problem)
     program = problem.program
     if round_intermediate is not None:
+        check_worked(problem, steps)
         return _solve_by_hand(problem, steps, round_intermediate)
     loss, gradients, traces = _at_step(steps > 1 and "step 1", run_batch, program, problem.parameters,
                                        problem.data, problem.batch_size, source=source)
+    _check_gradients(source, 1, loss, gradients)
     optimizer = Optimizer(problem.optimizer)
     current = optimizer_step(optimizer, problem.parameters, gradients)
     _check_step(source, 1, current, optimizer)
@@ -89,6 +91,7 @@ def solve(problem: "Problem", *, steps: int | None = None, engine: str = "auto",
         history = [first]
         loss_after, _, after = _at_step("after step 1", run_batch, program, current, problem.data,
                                         problem.batch_size, source=source, backward=False)
+        _check_gradients(source, 2, loss_after, {})
         outputs_after = _outputs(program, after)
     return _records(problem, loss, loss_after, gradients, current, traces, history, outputs_after=outputs_after)
 
@@ -120,10 +123,11 @@ def _at_step(step: str | bool, work, *args, **keywords):
                             exc.expected) from None
 
 
-def check_worked(problem: "Problem") -> None:
+def check_worked(problem: "Problem", steps: int = 1) -> None:
     """Refuse, before any work, a problem too large to work out in full (every value, partial and adjoint of
     every sample kept): samples x parameters (a layered network, counted without writing it out) or samples x
-    operations (equations), with a multi-output op's N x N Jacobian counted, beyond MAX_WORKED."""
+    operations (equations), with a multi-output op's N x N Jacobian counted, beyond MAX_WORKED. By hand (steps
+    given), every step is worked out in full, so steps x that is held to MAX_WORKED."""
     if problem.network is not None:
         size, what = len(problem.parameters), "parameters"
         widths = [layer.units for layer in problem.network.layers if OPS[layer.activation].multi_output]
@@ -138,6 +142,10 @@ def check_worked(problem: "Problem") -> None:
         raise HandpropError(problem.source, None, f"too large to work out in full: {size:,} {what} x "
                             f"{problem.batch_size:,} samples = {work:,}",
                             f"at most {MAX_WORKED:,}; `handprop train` takes the steps of larger problems")
+    if steps > 1 and work * steps > MAX_WORKED:
+        raise HandpropError(problem.source, None, f"too many steps to work out by hand: {work:,} values x "
+                            f"{steps:,} steps = {work * steps:,}",
+                            f"at most {MAX_WORKED:,}: fewer steps (--steps), or without rounding by hand")
 
 
 def _check_step(source: str, step: int, parameters: dict, optimizer: Optimizer) -> None:
@@ -149,6 +157,17 @@ def _check_step(source: str, step: int, parameters: dict, optimizer: Optimizer) 
     reason = optimizer.non_finite()
     if reason is not None:
         _refuse(source, f"step {step}, parameter {reason[0]}", reason[1], optimizer)
+
+
+def _check_gradients(source: str, step: int, loss: float, gradients: dict) -> None:
+    """The mean loss at the start of a step and the gradients of its batch are numbers (a sum over the samples
+    can pass the largest float where each sample's does not)."""
+    expected = _SMALLER if step > 1 else "smaller values: the numbers outgrew what a float holds"
+    if not math.isfinite(loss):
+        raise HandpropError(source, f"step {step}", f"the loss is {loss!r}", expected)
+    for name, gradient in gradients.items():
+        if not math.isfinite(gradient):
+            raise HandpropError(source, f"step {step}, parameter {name}", f"its gradient is {gradient!r}", expected)
 
 
 def _check_machine(source: str, step: int, loss: float, machine, optimizer: Optimizer | None = None) -> None:
@@ -185,17 +204,20 @@ def _solve_by_hand(problem: "Problem", steps: int, places: int) -> Solution:
                         backward=backward, rounding=places)
 
     loss, gradients, traces = batch(problem.parameters, steps > 1 and "step 1")
+    _check_gradients(source, 1, loss, gradients)
     optimizer = Optimizer(problem.optimizer)
     current = {n: hand_round(v, places) for n, v in optimizer_step(optimizer, problem.parameters, gradients).items()}
     _check_step(source, 1, current, optimizer)
     history = [StepRecord(loss, current, _named_state(optimizer, current), dict(gradients), _outputs(program, traces))]
     for step in range(2, steps + 1):
         step_loss, step_gradients, step_traces = batch(current, f"step {step}")
+        _check_gradients(source, step, step_loss, step_gradients)
         current = {n: hand_round(v, places) for n, v in optimizer_step(optimizer, current, step_gradients).items()}
         _check_step(source, step, current, optimizer)
         history.append(StepRecord(step_loss, current, _named_state(optimizer, current), dict(step_gradients),
                                   _outputs(program, step_traces)))
     loss_after, _, after = batch(current, f"after step {steps}", backward=False)
+    _check_gradients(source, steps + 1, loss_after, {})
     return _records(problem, loss, loss_after, gradients, current, traces, history, places,
                     outputs_after=_outputs(program, after))
 

@@ -237,6 +237,19 @@ def _reverse(program: Program, values: dict, results: list, places: int | None) 
     return {name: rounded(value) for name, value in adjoints.items()}
 
 
+def _mean(values: list) -> float:
+    """The mean of the samples' values, their sum taken exactly (math.fsum); a sum beyond the largest float is
+    infinite, as torch's is, for the callers' checks to report in one line.
+
+    >>> _mean([0.1, 0.2, 0.3]), _mean([1e308, 1e308])
+    (0.19999999999999998, inf)
+    """
+    try:
+        return math.fsum(values) / len(values)
+    except OverflowError:  # "intermediate overflow in fsum"
+        return sum(values) / len(values)
+
+
 def run_batch(program: Program, parameters: dict, data: dict, batch_size: int, *, source: str | None = None,
               backward: bool = True, rounding: int | None = None,
               ops: dict | None = None) -> tuple[float, dict, list]:
@@ -247,10 +260,10 @@ def run_batch(program: Program, parameters: dict, data: dict, batch_size: int, *
         inputs = dict(parameters)
         inputs.update({name: values[k] for name, values in data.items()})
         traces.append(_sample(fused, inputs, source, k, batch_size, backward, rounding, ops))
-    loss = math.fsum(t.values[program.loss] for t in traces) / batch_size
+    loss = _mean([t.values[program.loss] for t in traces])
     gradients = {}
     if backward:
-        gradients = {name: math.fsum(t.adjoints[name] for t in traces) / batch_size for name in parameters}
+        gradients = {name: _mean([t.adjoints[name] for t in traces]) for name in parameters}
     if rounding is not None:
         loss = hand_round(loss, rounding)
         gradients = {name: hand_round(g, rounding) for name, g in gradients.items()}
