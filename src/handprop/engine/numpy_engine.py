@@ -57,6 +57,16 @@ class _Dense:
     bias: str = "per_unit"  # b is (units,), (1,) shared by the units (broadcast), or (0,): none
 
 
+def _check_range(source: str, dtype: np.dtype, what: str, names: list, values) -> None:
+    """Every value is one the dtype holds (float32's largest is 3.4e38), or the first that is not is refused."""
+    largest = float(np.finfo(dtype).max)
+    beyond = np.flatnonzero(np.abs(np.asarray(values, np.float64)) > largest)
+    if beyond.size:
+        k = int(beyond[0])
+        raise HandpropError(source, f"{what} {names[k]}", f"{values[k]!r} is beyond {dtype.name}'s largest number, "
+                            f"{largest:.4g}", f"--dtype float64, or values within ±{largest:.2g}")
+
+
 class NumpyEngine:
     """A layered problem's loss, gradients and optimizer steps, computed with NumPy matrices.
 
@@ -88,7 +98,14 @@ class NumpyEngine:
         self._position = {name: i for i, name in enumerate(flat_names)}
         self._flat_names = flat_names
         self._index = np.array([self._position[name] for name in self.order], np.intp)  # program order -> flat
-        self.theta = np.array([problem.parameters[name] for name in flat_names], self.dtype)
+        values = [problem.parameters[name] for name in flat_names]
+        if self.dtype != np.float64:  # refused before the cast, which would make them inf (with a warning)
+            _check_range(problem.source, self.dtype, "parameter", flat_names, values)
+            for name in network.inputs + network.targets:
+                _check_range(problem.source, self.dtype, "data", [f"{name}, sample {k + 1}"
+                                                                  for k in range(len(problem.data[name]))],
+                             problem.data[name])
+        self.theta = np.array(values, self.dtype)
         self.gradient = np.zeros_like(self.theta)
         size = self.theta.size
         update = np.empty(min(size, _SGD_CHUNK), self.dtype)  # plain SGD's lr * g, one chunk at a time
