@@ -154,14 +154,16 @@ def _finite_difference(loss_at, values: dict, name: str, loss: float, floor: flo
     when it is missing or `accept` rejects it."""
     theta = values[name]
     h = STEP * max(1.0, abs(theta))
-    h = (theta + h) - theta  # a step the computer represents exactly
+    # A step the computer represents exactly; taken downwards from a parameter within h of the largest float.
+    h = (theta + h) - theta if math.isfinite(theta + h) else theta - (theta - h)
     f = {0: loss}
 
     def at(k: int) -> float | None:
         if k not in f:
             shifted = dict(values)
             shifted[name] = theta + k * h
-            f[k] = loss_at(shifted)  # None outside the loss's domain (a log's argument below 0, say)
+            # None outside the loss's domain (a log's argument below 0, say), and beyond the largest float
+            f[k] = loss_at(shifted) if math.isfinite(shifted[name]) else None
         return f[k]
 
     if at(1) is not None and at(-1) is not None:
@@ -261,6 +263,11 @@ def verify(problem: Problem, *, steps: int | None = None, tolerance: float = TOL
                     (updated[name], reference.updated[name], spread.updated[name], update_floor, "torch update")):
                 error = relative_error(mine, theirs, floor)
                 allowance = _allowance(rounding, mine, theirs, floor)
+                if rounding is not None and not math.isfinite(rounding):
+                    # a jittered run went beyond a float: rounding alone decides whether the value is one
+                    torch_values += [theirs, error, None]
+                    note = note or f"{UNRESOLVED} more than a float holds ({label})"
+                    continue
                 torch_values += [theirs, error, rounding]
                 if allowance > AMPLIFIED * CHAOTIC:
                     note = note or f"{UNRESOLVED} {rounding:.1g} ({label})"
@@ -280,6 +287,8 @@ def verify(problem: Problem, *, steps: int | None = None, tolerance: float = TOL
     torch_loss = torch_loss_error = loss_rounding = version = None
     if reference is not None:
         torch_loss, loss_rounding, version = reference.loss, spread.loss, reference.version
+        if not math.isfinite(loss_rounding):  # a jittered run's loss went beyond a float: no measure of rounding
+            loss_rounding = None
         torch_loss_error = relative_error(loss, torch_loss, FLOOR * max(1.0, abs(loss)))
     return Verification(problem.title, problem.source, problem.batch_size, problem.optimizer, steps, tolerance,
                         torch_tolerance, loss, torch_loss, torch_loss_error, loss_rounding, version, skipped,

@@ -223,7 +223,7 @@ def layered_scene(solution, *, show: str = "names", bias: str = "units", decimal
                                   label_runs(name), edge_color(value))
                 edges.append(Edge(f"edge-{name}" + (f"-{unit}" if shared else ""), origin, unit,
                                   ((x0, y0), (x1, target.ys[j])), edge_color(value),
-                                  1.0 + 3.0 * abs(value) / largest,
+                                  1.0 + 3.0 * (abs(value) / largest),
                                   f"{name}: from {origin} to {unit}; value {value!r}; gradient dL/d{name} = "
                                   f"{records[name].gradient!r}; after the update {records[name].updated!r}",
                                   label, dashed=origin == "1"))
