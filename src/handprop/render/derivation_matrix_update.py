@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..core.optim import OPTIMIZER_NAMES
 from .derivation_backward import bracketed, chain
-from .derivation_update import EXPLAIN_STEPS
+from .derivation_update import EXPLAIN_STEPS, EXPLAIN_UPDATES
 from .document import Math, Paragraph, Section
 from .matrices import primed
 from .numbers import readable
@@ -48,7 +48,8 @@ class MatrixUpdate:
         steps, total = self.shown_steps(), self.solution.steps
         if total > 1 and len(steps) < total and self.step is None:
             intro.append(Paragraph((f"Of the {total} steps, " + " and ".join(f"step {k}" for k in steps) +
-                                    f" are written out (at most {EXPLAIN_STEPS}); `--step K` writes step K.",)))
+                                    f" are written out (at most {EXPLAIN_STEPS} steps, and {EXPLAIN_UPDATES:,} parameter updates); "
+                                    "`--step K` writes step K.",)))
         blocks: list = []
         for k in steps:
             layers = [Section((f"Layer {layer.number}",), f"update-layer-{layer.number}" + (f"-{k}" if k > 1 else ""),

@@ -26,6 +26,7 @@ def _primed(symbol: str) -> str:
 
 
 EXPLAIN_STEPS = 50  # steps whose update a worked solution writes out; beyond, the first and the last
+EXPLAIN_UPDATES = 2_500  # and parameters x steps at most: a large network's is written for the first and the last
 
 
 class UpdateSection:
@@ -33,12 +34,13 @@ class UpdateSection:
 
     def shown_steps(self) -> list[int]:
         """The steps whose update is written: the one asked for (`step`), else every step the solution kept
-        in full, up to EXPLAIN_STEPS; beyond, or where a long run kept no gradients, the first and the last."""
+        in full, up to EXPLAIN_STEPS and EXPLAIN_UPDATES parameter updates; beyond, or where a long run kept no
+        gradients, the first and the last."""
         steps = self.solution.steps
         if self.step is not None:
             return [self.step]
         kept = all(record.gradients for record in self.solution.history)
-        if steps <= EXPLAIN_STEPS and kept:
+        if steps <= EXPLAIN_STEPS and steps * len(self.solution.parameters) <= EXPLAIN_UPDATES and kept:
             return list(range(1, steps + 1))
         return [1, steps] if kept and steps > 1 else [1]
 
