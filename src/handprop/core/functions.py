@@ -272,6 +272,27 @@ def shares(*xs_and_out: float) -> tuple:
     return tuple(1.0 / tied if x == out else 0.0 for x in xs)
 
 
+def first_largest(*xs: float) -> float:
+    """The largest of a pooling window's values, scanned in order (a later value must be larger to win)."""
+    best = xs[0]
+    for x in xs[1:]:
+        if x > best:
+            best = x
+    return best
+
+
+def to_first(*xs_and_out: float) -> tuple:
+    """d out / d x_i of a max-pooling window, out given last: 1 for the first argument equal to out, 0 for the
+    others, ties included: torch's max-pooling routes the whole gradient to the first largest in the window.
+
+    >>> to_first(1.0, 3.0, 3.0, 3.0), to_first(2.0, -1.0, 0.5, 2.0)
+    ((0.0, 1.0, 0.0), (1.0, 0.0, 0.0))
+    """
+    *xs, out = xs_and_out
+    first = xs.index(out)
+    return tuple(1.0 if i == first else 0.0 for i in range(len(xs)))
+
+
 # Its settings are torch.clamp's min and max, which would hide the built-in functions: read as keywords.
 def clamp(x: float, **bounds: float) -> float:
     return bounds["min"] if x < bounds["min"] else bounds["max"] if x > bounds["max"] else x

@@ -27,12 +27,12 @@ import math
 from collections.abc import Callable
 
 from .algebra import ONE, ZERO, add, call, const, div, mul, neg, power, sub
-from .functions import (HARDSIGMOID_SLOPE, SELU_NEGATIVE, SELU_SCALE, SOFTPLUS_THRESHOLD, at_zero, bce, bce_partials,
-                        celu, celu_partials, clamp, clamp_order, clamp_partials, gelu, gelu_partials, hardtanh_order,
-                        largest, log_softmax, log_softmax_jacobian, logsigmoid, logsigmoid_partials, mish,
-                        mish_partials, non_negative_sqrt, nonzero_divisor, positive, pow_domain, pow_partials, pow_real,
-                        probability, shares, sigmoid, silu, silu_partials, smallest, softmax, softmax_jacobian,
-                        softmax_latex, softmax_symbols, softplus, softsign_partials)
+from .functions import (at_zero, bce, bce_partials, celu, celu_partials, clamp, clamp_order, clamp_partials,
+                        first_largest, gelu, gelu_partials, HARDSIGMOID_SLOPE, hardtanh_order, largest, log_softmax,
+                        log_softmax_jacobian, logsigmoid, logsigmoid_partials, mish, mish_partials, non_negative_sqrt,
+                        nonzero_divisor, positive, pow_domain, pow_partials, pow_real, probability, SELU_NEGATIVE,
+                        SELU_SCALE, shares, sigmoid, silu, silu_partials, smallest, softmax, softmax_jacobian,
+                        softmax_latex, softmax_symbols, softplus, SOFTPLUS_THRESHOLD, softsign_partials, to_first)
 from .program import Apply
 
 
@@ -348,6 +348,11 @@ _add(Op("max", 0, largest, shares, r"\max{args}", "the maximum", callable=True, 
         note=r"The derivative of $\max$ with respect to its first argument, $\partial_{1} \max(a, b, \ldots)$ (the "
              r"argument it is taken for written first), is 1 where $a$ is the largest argument and 0 elsewhere; "
              r"arguments tied for the largest share it equally ($\frac{1}{2}$ each for two), as PyTorch."))
+# Max-pooling's window: torch routes the gradient to the first largest value (MaxPool1d/2d), not shared as max's.
+_add(Op("maxpool", 0, first_largest, to_first, r"\max{args}", "the maximum of a pooling window",
+        derivative=r"\partial_{{1}} \max{args}",
+        note=r"Max-pooling passes each window's gradient to its largest entry, the first in reading order where "
+             r"entries tie, as PyTorch's MaxPool1d and MaxPool2d; the others get 0."))
 _add(Op("min", 0, smallest, shares, r"\min{args}", "the minimum", callable=True, at_least=2,
         derivative=r"\partial_{{1}} \min{args}", aliases=("minimum", "amin", "fmin"),
         note=r"The derivative of $\min$ with respect to its first argument, $\partial_{1} \min(a, b, \ldots)$ (the "

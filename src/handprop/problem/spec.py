@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..core.errors import MAX_DECIMALS, HandpropError, check_instance
 from ..core.ops import OPS
@@ -23,6 +24,9 @@ from ..core.program import Program
 from . import data_files, equations_form, layered, layered_form
 from .checks import Checker
 from .files import describe, parse_text, read_source
+
+if TYPE_CHECKING:
+    from .kinds.stack import Stack
 
 SECTIONS = ("title", "network", "parameters", "data", "optimizer", "display")
 # Limits on what a problem file may ask for, checked before anything is built (docs/safety.md); the layered
@@ -62,6 +66,7 @@ class Problem:
     network: layered.LayeredNetwork | None = None  # the layered form, when given so
     path: Path | None = field(default=None, compare=False)
     training: TrainingConfig = field(default_factory=TrainingConfig)
+    stack: "Stack | None" = None  # a network of layer kinds (problem/kinds), lowered when first used; network is None
 
     @cached_property
     def program(self) -> Program:
@@ -69,6 +74,10 @@ class Problem:
         used (and refused beyond layered.MAX_WRITTEN parameters, before any equation is made)."""
         if self.given_program is not None:
             return self.given_program
+        if self.stack is not None:
+            from .kinds.stack import lower
+
+            return lower(self.stack)
         if len(self.parameters) > layered.MAX_WRITTEN:
             raise HandpropError(self.source, "network", f"too large to write out as equations: "
                                 f"{len(self.parameters):,} parameters", f"at most {layered.MAX_WRITTEN:,}; `handprop train` "
@@ -187,12 +196,25 @@ def from_dict(raw: dict, *, label: str = "<problem>", text: str | None = None, p
     if "equations" in network_table and "layers" in network_table:
         raise check.fail("network", "both equations and layers given", "one of the two")
     folder = path.parent if path is not None else None  # standard input: the working directory
+    stack = None
     if "equations" in network_table:
         network = None
         program, parameters, data = equations_form.program(check, network_table, parameters_table, data_table,
                                                            text, folder)
         _check_step_size(check, None, program, _sample_count(data))
         training = _training(check, data_table, _sample_count(data))
+    elif "layers" in network_table and _uses_kinds(network_table):
+        from . import stack_form  # only for layer kinds: not on the dense network's path
+
+        network, program = None, None  # written out when first used: Problem.program
+        stack = stack_form.network(check, network_table)
+        data = stack_form.data(check, stack, data_table)
+        samples = _sample_count(data)
+        if samples * stack.terms > MAX_STEP_OPERATIONS:
+            raise check.fail("data", f"{samples:,} samples x {stack.terms:,} operations = {samples * stack.terms:,}, "
+                             "too much for one step", f"samples x operations at most {MAX_STEP_OPERATIONS:,}")
+        training = _training(check, data_table, samples)
+        parameters = stack_form.parameters(check, stack, parameters_table, training.seed)
     elif "layers" in network_table:
         network = layered_form.network(check, network_table)
         program = None  # written out when first used: Problem.program
@@ -222,7 +244,15 @@ def from_dict(raw: dict, *, label: str = "<problem>", text: str | None = None, p
         if "decimals" in display:
             decimals = check.integer(display["decimals"], "display.decimals", 0, MAX_DECIMALS)
     return Problem(title, label, program, parameters, data, _sample_count(data), optimizer, decimals, network, path,
-                   training)
+                   training, stack)
+
+
+def _uses_kinds(table: dict) -> bool:
+    """Whether a [network] table with layers is a network of layer kinds (problem/kinds): an input_shape, or a
+    layer whose type is not dense."""
+    layers = table.get("layers")
+    return "input_shape" in table or (isinstance(layers, list) and any(
+        isinstance(layer, dict) and layer.get("type", "dense") != "dense" for layer in layers))
 
 
 def _check_step_size(check: Checker, network, program: Program | None, samples: int) -> None:

@@ -77,6 +77,8 @@ def functions(torch) -> dict:
         # the largest and smallest over the arguments stacked: tied arguments share the gradient equally, as
         # torch.maximum and torch.minimum (1/2 each) for two
         "max": lambda *xs: torch.amax(torch.stack(torch.broadcast_tensors(*xs), dim=-1), dim=-1),
+        # the first largest, as max-pooling: torch.max over a dimension returns (and differentiates) the first
+        "maxpool": lambda *xs: torch.max(torch.stack(torch.broadcast_tensors(*xs), dim=-1), dim=-1).values,
         "min": lambda *xs: torch.amin(torch.stack(torch.broadcast_tensors(*xs), dim=-1), dim=-1),
         "clamp": lambda x, **bounds: torch.clamp(x, bounds["min"], bounds["max"]),  # gradient 1 at the bounds
     }
