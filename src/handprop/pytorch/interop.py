@@ -47,6 +47,8 @@ def from_torch(model, x, t, *, loss: str = "cross_entropy", optimizer=None, lr: 
 
     check_instance(model, torch.nn.Module, "model", "a torch.nn.Sequential of Linear layers and activations")
     modules = list(model) if isinstance(model, torch.nn.Sequential) else [model]
+    if any(type(module).__name__ in GRID_MODULES for module in modules):
+        return _stack_from_torch(torch, modules, x, t, loss, _optimizer_table(torch, optimizer, lr, steps), title)
     layers, weights, biases = [], {}, {}
     for index, module in enumerate(modules):
         name = type(module).__name__
@@ -83,6 +85,78 @@ def from_torch(model, x, t, *, loss: str = "cross_entropy", optimizer=None, lr: 
                        "layers": layers, "loss": loss, "naming": "layered"},
            "parameters": {**weights, **biases}, "data": {"x": x, "t": t},
            "optimizer": _optimizer_table(torch, optimizer, lr, steps)}
+    return from_dict(raw, label="<from_torch>")
+
+
+# nn modules of a network of layer kinds, beyond Linear and the activations: what each must be made with to be
+# the layer kind handprop computes (attribute -> allowed values).
+GRID_MODULES = {
+    "Conv1d": {"dilation": ((1,),), "groups": (1,), "padding_mode": ("zeros",)},
+    "Conv2d": {"dilation": ((1, 1),), "groups": (1,), "padding_mode": ("zeros",)},
+    "MaxPool1d": {"padding": (0,), "dilation": (1,), "ceil_mode": (False,), "return_indices": (False,)},
+    "MaxPool2d": {"padding": (0, (0, 0)), "dilation": (1, (1, 1)), "ceil_mode": (False,), "return_indices": (False,)},
+    "AvgPool1d": {"padding": (0, (0,)), "ceil_mode": (False,)},
+    "AvgPool2d": {"padding": (0, (0, 0)), "ceil_mode": (False,), "divisor_override": (None,)},
+    "Flatten": {"start_dim": (1,), "end_dim": (-1,)},
+}
+
+
+def _sizes(value) -> list | int:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _stack_from_torch(torch, modules: list, x, t, loss: str, optimizer: dict, title: str):
+    """A network of layer kinds from an nn.Sequential of Conv1d/2d, pools, Flatten, Linear and activations;
+    its input shape is x's, one sample (C, H, W) or a batch (batch, C, H, W)."""
+    from ..problem.spec import from_dict, plain
+
+    layers, parameters = [], {}
+    for index, module in enumerate(modules):
+        name = type(module).__name__
+        where = f"layer {index} ({name})"
+        for attribute, allowed in GRID_MODULES.get(name, {}).items():
+            if getattr(module, attribute) not in allowed:
+                raise HandpropError("model", where, f"{attribute}={getattr(module, attribute)!r}",
+                                    f"{attribute}={allowed[0]!r}, as handprop's layer kinds compute")
+        n = len(layers) + 1
+        if name.startswith("Conv"):
+            layers.append({"type": f"conv{name[4]}d", "channels": module.out_channels,
+                           "kernel": _sizes(module.kernel_size), "stride": _sizes(module.stride),
+                           "padding": _sizes(module.padding), "bias": module.bias is not None})
+            parameters[f"K{n}"] = module.weight.detach().to(torch.float64).tolist()
+        elif "Pool" in name:
+            kernel, stride = module.kernel_size, module.stride
+            layers.append({"type": f"{name[:3].lower()}pool{name[-2]}d", "kernel": _sizes(kernel),
+                           "stride": _sizes(stride if stride else kernel)})
+        elif name == "Flatten":
+            layers.append({"type": "flatten"})
+        elif isinstance(module, torch.nn.Linear):
+            layers.append({"units": module.out_features, "bias": module.bias is not None})
+            parameters[f"W{n}"] = module.weight.detach().to(torch.float64).tolist()
+        elif isinstance(module, torch.nn.Identity):
+            continue
+        else:
+            activation = _activation(torch, module, index)
+            if not layers or layers[-1].get("type", "dense") not in ("dense", "conv1d", "conv2d") \
+                    or "activation" in layers[-1]:
+                raise HandpropError("model", where, "an activation not directly after a Linear or Conv layer",
+                                    "Conv or Linear, then at most one activation")
+            layers[-1].update(activation)
+            continue
+        bias = getattr(module, "bias", None)
+        if bias is not None:
+            parameters[f"b{n}"] = bias.detach().to(torch.float64).tolist()
+    last = layers[-1]
+    if loss in TORCH_LOSSES and TORCH_LOSSES[loss].logits and last.get("activation", NO_ACTIVATION) == NO_ACTIVATION:
+        last["activation"] = LOSSES[loss].output
+    x = x.detach().to(torch.float64) if isinstance(x, torch.Tensor) else torch.tensor(x, dtype=torch.float64)
+    dims = 1 + (2 if any(layer.get("type", "").endswith("2d") for layer in layers) else 1)
+    shape = list(x.shape[-dims:])
+    if isinstance(t, torch.Tensor) and not t.is_floating_point():
+        t = torch.nn.functional.one_hot(t.reshape(-1).long(), last["units"]).to(torch.float64)
+    t = plain(t.detach().to(torch.float64)) if isinstance(t, torch.Tensor) else plain(t)
+    raw = {"title": title, "network": {"input_shape": shape, "layers": layers, "loss": loss},
+           "parameters": parameters, "data": {"x": plain(x), "t": t}, "optimizer": optimizer}
     return from_dict(raw, label="<from_torch>")
 
 
@@ -131,35 +205,76 @@ def _optimizer_table(torch, optimizer, lr: float, steps: int) -> dict:
     return table
 
 
-def architecture(problem) -> list[tuple]:
-    """The modules of the torch model: ("Linear", fan_in, units, layer index), or (nn class name, keyword
-    arguments) for an activation."""
+def architecture(problem) -> list:
+    """The modules of the torch model, each a TorchModule (problem/kinds/base.py): its nn class, the keyword
+    arguments it is made with, and its tensors with handprop's names. A layered network's are Linear layers
+    and activations; a network of layer kinds', each kind's modules (Conv2d, MaxPool2d, Flatten, ...)."""
+    from ..problem.kinds.base import TorchModule
+
+    if problem.stack is not None:
+        return _stack_architecture(problem)
     network = problem.network
     if network is None:
         raise HandpropError(problem.source, "network", "an equations-form problem has no nn.Sequential",
                             "a layered network (network.layers)")
+    from ..problem import layered
+
     widths = network.widths()
-    modules: list[tuple] = []
+    rows, bias_rows = layered.weight_rows(network), layered.bias_names(network)
+    modules: list = []
     last = len(network.layers) - 1
     for index, layer in enumerate(network.layers):
         if layer.bias == "shared":
             raise HandpropError(problem.source, f"network.layers: layer {index + 1}: bias",
                                 "a bias shared by a layer's units has no nn.Linear", "bias = \"per_unit\" or "
                                 "\"none\" (nn.Linear's bias=True or bias=False)")
-        modules.append(("Linear", widths[index], layer.units, index))
-        module = MODULES[layer.activation]
-        if module is None or (index == last and logits(problem)):
-            continue
-        settings = dict(layer.params)
-        arguments = {attribute: settings[setting] for setting, attribute in module.settings.items()}
-        modules.append((module.name, {**arguments, **module.build}))
+        tensors = (("weight", (layer.units, widths[index]), tuple(w for row in rows[index] for w in row)),)
+        if bias_rows[index]:
+            tensors += (("bias", (layer.units,), tuple(bias_rows[index])),)
+        modules.append(TorchModule("Linear", {"in_features": widths[index], "out_features": layer.units,
+                                              "bias": bool(bias_rows[index])}, tensors))
+        modules += _activation_module(layer.activation, layer.params, index == last and logits(problem))
+    return modules
+
+
+def _activation_module(activation: str, params: tuple, logits_taken: bool) -> list:
+    from ..problem.kinds.base import TorchModule
+
+    module = MODULES[activation]
+    if module is None or logits_taken:
+        return []
+    settings = dict(params)
+    arguments = {attribute: settings[setting] for setting, attribute in module.settings.items()}
+    return [TorchModule(module.name, {**arguments, **module.build})]
+
+
+def _stack_architecture(problem) -> list:
+    from ..problem.kinds import KINDS
+
+    stack = problem.stack
+    modules: list = []
+    for n, layer in enumerate(stack.layers, 1):
+        made = KINDS[layer.type].torch_modules(layer, n)
+        if made is None:
+            raise HandpropError(problem.source, f"network.layers: layer {n}",
+                                f"a {layer.type} layer has no nn.Sequential module here",
+                                "layers that PyTorch's nn.Sequential holds: dense, conv1d/2d, pools, flatten")
+        modules += made
+        modules += _activation_module(layer.activation, layer.params, n == len(stack.layers) and logits(problem))
     return modules
 
 
 def logits(problem) -> bool:
     """Whether torch's loss takes the logits: a softmax output layer with cross-entropy (CrossEntropyLoss)."""
-    network = problem.network
+    network = problem.stack if problem.stack is not None else problem.network
     return bool(TORCH_LOSSES[network.loss].logits) and network.layers[-1].activation == LOSSES[network.loss].output
+
+
+def input_shape(problem) -> tuple:
+    """One sample's input shape, as the torch model takes it: (inputs,), or a stack's (C, H, W), (C, L), ..."""
+    if problem.stack is not None:
+        return tuple(problem.stack.input_shape)
+    return (len(problem.network.inputs),)
 
 
 def to_torch(problem: Problem) -> tuple:
@@ -179,26 +294,19 @@ def to_torch(problem: Problem) -> tuple:
     """
     import torch
 
-    from ..problem import layered
     from .oracle import torch_optimizer
 
     check_problem(problem)
-    modules_of = architecture(problem)  # first: it refuses an equations-form problem
-    rows, bias_rows = layered.weight_rows(problem.network), layered.bias_names(problem.network)
     modules = []
-    for kind, *arguments in modules_of:
-        if kind == "Linear":
-            fan_in, units, index = arguments
-            linear = torch.nn.Linear(fan_in, units, dtype=torch.float64, bias=bool(bias_rows[index]))
+    for module in architecture(problem):  # first: it refuses an equations-form problem
+        made = getattr(torch.nn, module.name)(**module.arguments)
+        if module.tensors:
+            made = made.to(torch.float64)
             with torch.no_grad():
-                linear.weight.copy_(torch.tensor([[problem.parameters[w] for w in row] for row in rows[index]],
-                                                 dtype=torch.float64))
-                if bias_rows[index]:
-                    linear.bias.copy_(torch.tensor([problem.parameters[b] for b in bias_rows[index]],
-                                                   dtype=torch.float64))
-            modules.append(linear)
-        else:
-            modules.append(getattr(torch.nn, kind)(**arguments[0]))
+                for attribute, shape, names in module.tensors:
+                    values = torch.tensor([problem.parameters[name] for name in names], dtype=torch.float64)
+                    getattr(made, attribute).copy_(values.reshape(shape))
+        modules.append(made)
     model = torch.nn.Sequential(*modules)
     trained = [getattr(model[position], tensor) for position, tensor in trained_tensors(problem)]
     return model, torch_optimizer(trained, problem.optimizer)
@@ -222,31 +330,27 @@ def trained_tensors(problem) -> list[tuple]:
 
 def torch_loss_code(problem) -> str:
     """The loss as a Python expression in `output` (the model's) and `T` (the targets), batch mean."""
-    loss = TORCH_LOSSES[problem.network.loss]
+    network = problem.stack if problem.stack is not None else problem.network
+    loss = TORCH_LOSSES[network.loss]
     return loss.logits if logits(problem) else loss.code
 
 
 def parameter_places(problem) -> dict:
-    """handprop parameter name -> (module index in the nn.Sequential, "weight" or "bias", index tuple)."""
-    from ..problem import layered
+    """handprop parameter name -> (module index in the nn.Sequential, its tensor's attribute, index tuple)."""
+    from itertools import product
 
-    rows, bias_rows = layered.weight_rows(problem.network), layered.bias_names(problem.network)
     places = {}
-    for position, (kind, *arguments) in enumerate(architecture(problem)):
-        if kind != "Linear":
-            continue
-        index = arguments[2]
-        for j, row in enumerate(rows[index]):
-            for k, name in enumerate(row):
-                places[name] = (position, "weight", (j, k))
-        for j, name in enumerate(bias_rows[index]):
-            places[name] = (position, "bias", (j,))
+    for position, module in enumerate(architecture(problem)):
+        for attribute, shape, names in module.tensors:
+            for index, name in zip(product(*(range(n) for n in shape)), names):
+                places[name] = (position, attribute, index)
     return {name: places[name] for name in problem.parameters}
 
 
 def data_rows(problem) -> tuple[list, list]:
-    """(inputs X, targets T) as lists of rows, one per sample."""
-    network = problem.network
+    """(inputs X, targets T) as lists of rows, one per sample (a stack's inputs in C order: reshape to
+    input_shape)."""
+    network = problem.stack if problem.stack is not None else problem.network
     batch = range(problem.batch_size)
     return ([[problem.data[name][k] for name in network.inputs] for k in batch],
             [[problem.data[name][k] for name in network.targets] for k in batch])

@@ -8,7 +8,7 @@ initial parameters) and updated value, under handprop's parameter names. It need
 
 from __future__ import annotations
 
-from .interop import architecture, data_rows, parameter_places, torch_loss_code, trained_tensors
+from .interop import architecture, data_rows, input_shape, parameter_places, torch_loss_code, trained_tensors
 
 _OPTIMIZER_CLASSES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
 
@@ -32,23 +32,13 @@ def torch_script(problem) -> str:
     >>> "torch.nn.functional.cross_entropy(output, T)" in script and "lr=0.5" in script
     True
     """
-    from ..problem import layered
-
-    modules_of = architecture(problem)  # first: it refuses an equations-form problem
-    rows, bias_rows = layered.weight_rows(problem.network), layered.bias_names(problem.network)
     modules, copies = [], []
-    for position, (kind, *arguments) in enumerate(modules_of):
-        if kind == "Linear":
-            fan_in, units, index = arguments
-            modules.append(f"    torch.nn.Linear({fan_in}, {units}{'' if bias_rows[index] else ', bias=False'}),")
-            weight = [[problem.parameters[w] for w in row] for row in rows[index]]
-            copies.append(f"    model[{position}].weight.copy_(torch.tensor({_literal(weight)}))")
-            if bias_rows[index]:
-                bias = [problem.parameters[b] for b in bias_rows[index]]
-                copies.append(f"    model[{position}].bias.copy_(torch.tensor({_literal(bias)}))")
-        else:
-            settings = ", ".join(f"{attribute}={value!r}" for attribute, value in arguments[0].items())
-            modules.append(f"    torch.nn.{kind}({settings}),")
+    for position, module in enumerate(architecture(problem)):  # first: it refuses an equations-form problem
+        settings = ", ".join(f"{attribute}={value!r}" for attribute, value in module.arguments.items())
+        modules.append(f"    torch.nn.{module.name}({settings}),")
+        for attribute, shape, names in module.tensors:
+            value = _nested([problem.parameters[name] for name in names], shape)
+            copies.append(f"    model[{position}].{attribute}.copy_(torch.tensor({_literal(value)}))")
     x, t = data_rows(problem)
     config = problem.optimizer
     kept = trained_tensors(problem)
@@ -76,7 +66,8 @@ def torch_script(problem) -> str:
         "with torch.no_grad():",
         *copies,
         "",
-        f"X = torch.tensor({_literal(x)})  # (batch, inputs)",
+        f"X = torch.tensor({_literal(x)}).reshape(-1, {', '.join(map(str, input_shape(problem)))})  # (batch, "
+        f"{'inputs' if problem.stack is None else 'input shape'})",
         f"T = torch.tensor({_literal(t)})  # (batch, outputs)",
         "",
         "",
@@ -112,6 +103,14 @@ def torch_script(problem) -> str:
         '                  "updated": values("value")}, indent=2))',
         "",
     ])
+
+
+def _nested(values: list, shape: tuple):
+    """A flat list in C order as nested lists of the shape."""
+    if len(shape) <= 1:
+        return list(values)
+    size = len(values) // shape[0]
+    return [_nested(values[k * size:(k + 1) * size], shape[1:]) for k in range(shape[0])]
 
 
 def _docstring_text(title: str) -> str:

@@ -69,6 +69,16 @@ class Tensor:
 
 
 @dataclass(frozen=True)
+class TorchModule:
+    """A PyTorch module a layer is made of, as text (no torch here): its class in torch.nn, the keyword arguments
+    it is made with, and each of its tensors as (attribute, shape, handprop's names in C order)."""
+
+    name: str
+    arguments: dict
+    tensors: tuple = ()
+
+
+@dataclass(frozen=True)
 class StackLayer:
     """One layer of a network of layer kinds: its type, its checked settings, the shapes it takes and gives,
     and the activation applied to its outputs (identity: none)."""
@@ -123,6 +133,11 @@ class Kind:
 
     def terms(self, layer: StackLayer) -> int:
         return math.prod(layer.shape_out)
+
+    def torch_modules(self, layer: StackLayer, n: int) -> list:
+        """The PyTorch modules that compute the layer (TorchModule), before its activation; None where it has
+        no nn.Sequential counterpart yet (to_torch and export --to torch then refuse it in one line)."""
+        return None
 
 
 BALANCED_SUM = 16  # beyond this many terms a sum is built as a balanced tree, as the dense layers' (layered.py)

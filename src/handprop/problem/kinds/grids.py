@@ -18,7 +18,8 @@ from itertools import product
 
 from ...core.ops import ACTIVATIONS, OPS
 from ...core.program import Apply, Const, Ref
-from .base import Grid, Kind, StackLayer, Tensor, describe_shape, equation, grid_names, mean_of, times, total
+from .base import (Grid, Kind, StackLayer, Tensor, TorchModule, describe_shape, equation, grid_names, mean_of,
+                   times, total)
 
 MAX_KERNEL = 1_000  # a kernel's or a window's size along one axis, or a stride, or a padding
 
@@ -130,6 +131,14 @@ class Conv(Kind):
     def terms(self, layer):
         return math.prod(layer.shape_out) * (layer.shape_in[0] * math.prod(layer.setting("kernel")) + 1)
 
+    def torch_modules(self, layer, n):
+        arguments = {"in_channels": layer.shape_in[0], "out_channels": layer.setting("channels"),
+                     "kernel_size": _torch_size(layer.setting("kernel")), "stride": _torch_size(layer.setting("stride")),
+                     "padding": _torch_size(layer.setting("padding")), "bias": layer.setting("bias")}
+        tensors = tuple((attribute, tensor.shape, tensor.names)
+                        for attribute, tensor in zip(("weight", "bias"), self.tensors(layer, n)))
+        return [TorchModule(f"Conv{self.dims}d", arguments, tensors)]
+
 
 class Pool(Kind):
     """maxpool1d/2d and avgpool1d/2d."""
@@ -166,6 +175,11 @@ class Pool(Kind):
     def terms(self, layer):
         return math.prod(layer.shape_out) * math.prod(layer.setting("kernel"))
 
+    def torch_modules(self, layer, n):
+        name = f"{'Max' if self.how == 'max' else 'Avg'}Pool{self.dims}d"
+        return [TorchModule(name, {"kernel_size": _torch_size(layer.setting("kernel")),
+                                   "stride": _torch_size(layer.setting("stride"))})]
+
 
 class Flatten(Kind):
     """A grid listed in C order, as nn.Flatten: no equation, the same nodes."""
@@ -181,6 +195,9 @@ class Flatten(Kind):
 
     def terms(self, layer):
         return 0
+
+    def torch_modules(self, layer, n):
+        return [TorchModule("Flatten", {})]
 
 
 class Dense(Kind):
@@ -224,6 +241,17 @@ class Dense(Kind):
 
     def terms(self, layer):
         return layer.shape_out[0] * (layer.shape_in[0] + 1)
+
+    def torch_modules(self, layer, n):
+        tensors = tuple((attribute, tensor.shape, tensor.names)
+                        for attribute, tensor in zip(("weight", "bias"), self.tensors(layer, n)))
+        return [TorchModule("Linear", {"in_features": layer.shape_in[0], "out_features": layer.shape_out[0],
+                                       "bias": layer.setting("bias")}, tensors)]
+
+
+def _torch_size(sizes: tuple):
+    """A size as PyTorch's modules take it: one number for conv1d, a pair for conv2d."""
+    return sizes[0] if len(sizes) == 1 else tuple(sizes)
 
 
 KINDS = {kind.name: kind for kind in (Dense(), Conv(1), Conv(2), Pool("max", 1), Pool("max", 2), Pool("avg", 1),
