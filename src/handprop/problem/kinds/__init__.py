@@ -11,4 +11,5 @@ from .grids import KINDS as GRID_KINDS
 KINDS = dict(GRID_KINDS)  # type -> Kind
 # recurrent kinds: rnn, lstm, gru (recurrent.py)
 # normalisation and dropout: batchnorm, layernorm, dropout (norms.py)
-# attention (attention.py)
+from .attention import KINDS as ATTENTION_KINDS  # noqa: E402
+KINDS.update(ATTENTION_KINDS)
