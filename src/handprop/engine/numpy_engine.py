@@ -57,7 +57,7 @@ class _Dense:
     bias: str = "per_unit"  # b is (units,), (1,) shared by the units (broadcast), or (0,): none
 
 
-def _check_range(source: str, dtype: np.dtype, what: str, names: list, values) -> None:
+def check_range(source: str, dtype: np.dtype, what: str, names: list, values) -> None:
     """Every value is one the dtype holds (float32's largest is 3.4e38), or the first that is not is refused."""
     largest = float(np.finfo(dtype).max)
     beyond = np.flatnonzero(np.abs(np.asarray(values, np.float64)) > largest)
@@ -90,28 +90,13 @@ class NumpyEngine:
         self.network = network
         self.source = problem.source
         self.dtype = np.dtype(dtype)
-        self.order = tuple(layered.parameter_order(network))  # the program's, without writing it out
-        # The flat layout: W1 row by row, b1, W2, b2, ...; _position maps each name to its place in it.
+        # The flat layout: W1 row by row, b1, W2, b2, ...
         flat_names = []
         for rows, biases in zip(layered.weight_rows(network), layered.bias_names(network)):
             flat_names += [name for row in rows for name in row] + list(biases)
-        self._position = {name: i for i, name in enumerate(flat_names)}
-        self._flat_names = flat_names
-        self._index = np.array([self._position[name] for name in self.order], np.intp)  # program order -> flat
-        values = [problem.parameters[name] for name in flat_names]
-        if self.dtype != np.float64:  # refused before the cast, which would make them inf (with a warning)
-            _check_range(problem.source, self.dtype, "parameter", flat_names, values)
-            for name in network.inputs + network.targets:
-                _check_range(problem.source, self.dtype, "data", [f"{name}, sample {k + 1}"
-                                                                  for k in range(len(problem.data[name]))],
-                             problem.data[name])
-        self.theta = np.array(values, self.dtype)
-        self.gradient = np.zeros_like(self.theta)
-        size = self.theta.size
-        update = np.empty(min(size, _SGD_CHUNK), self.dtype)  # plain SGD's lr * g, one chunk at a time
-        self._sgd_chunks = [(self.theta[i:i + _SGD_CHUNK], self.gradient[i:i + _SGD_CHUNK],
-                             update[:min(_SGD_CHUNK, size - i)]) for i in range(0, size, _SGD_CHUNK)]
-        self._saved, self._snapshots = None, 0  # the latest snapshot's copy of theta (made at the first)
+        # the program's order, without writing it out
+        self.hold_parameters(problem, tuple(layered.parameter_order(network)), flat_names,
+                             network.inputs + network.targets)
         self.W, self.b, self.dL_dW, self.dL_db = {}, {}, {}, {}  # n -> views: (units, fan_in), (units,)
         self._layers: list[_Dense] = []
         start = 0
@@ -133,6 +118,29 @@ class NumpyEngine:
         unit_targets = bool(np.all(self.T.sum(axis=1) == 1.0))  # one-hot rows: dL/do = y - t
         self._loss = partial(softmax_cross_entropy, unit_targets=unit_targets) if self._fused else LOSSES[network.loss]
         self._buffers: dict[int, list[LayerBuffers]] = {}  # batch size -> each layer's matrices
+
+    def hold_parameters(self, problem, order: tuple, flat_names: list, data_names: tuple) -> None:
+        """The flat parameter and gradient vectors, laid out as flat_names, with what the methods below use: the
+        program's order, each name's place, plain SGD's chunks and the snapshot's buffer. In float32, a parameter or
+        a datum (of data_names) beyond its range is refused first. (An engine made on this one calls it too.)"""
+        self.order = order
+        self._position = {name: i for i, name in enumerate(flat_names)}  # each name's place in the layout
+        self._flat_names = flat_names
+        self._index = np.array([self._position[name] for name in order], np.intp)  # program order -> flat
+        values = [problem.parameters[name] for name in flat_names]
+        if self.dtype != np.float64:  # refused before the cast, which would make them inf (with a warning)
+            check_range(problem.source, self.dtype, "parameter", flat_names, values)
+            for name in data_names:
+                check_range(problem.source, self.dtype, "data", [f"{name}, sample {k + 1}"
+                                                                  for k in range(len(problem.data[name]))],
+                             problem.data[name])
+        self.theta = np.array(values, self.dtype)
+        self.gradient = np.zeros_like(self.theta)
+        size = self.theta.size
+        update = np.empty(min(size, _SGD_CHUNK), self.dtype)  # plain SGD's lr * g, one chunk at a time
+        self._sgd_chunks = [(self.theta[i:i + _SGD_CHUNK], self.gradient[i:i + _SGD_CHUNK],
+                             update[:min(_SGD_CHUNK, size - i)]) for i in range(0, size, _SGD_CHUNK)]
+        self._saved, self._snapshots = None, 0  # the latest snapshot's copy of theta (made at the first)
 
     # --- parameters and gradients by name
 

@@ -25,12 +25,13 @@ class LayerBuffers:
     """One layer's matrices for one batch size; `a` is `h` itself for the identity.
 
     Each (batch, units) matrix is stored unit by unit (Fortran order): its transpose, (units, batch), is
-    C-contiguous, and the engine's products write into that transpose (see numpy_engine.py).
+    C-contiguous, and the engine's products write into that transpose (see numpy_engine.py). With order="C",
+    sample by sample, as the grids of numpy_stack.py.
     """
 
-    def __init__(self, batch: int, units: int, kernel: "Kernel", dtype, *, output: bool):
+    def __init__(self, batch: int, units: int, kernel: "Kernel", dtype, *, output: bool, order: str = "F"):
         def matrix(kind=dtype):
-            return np.empty((batch, units), kind, order="F")
+            return np.empty((batch, units), kind, order=order)
 
         self.h = matrix()  # pre-activation
         self.a = self.h if kernel.in_place else matrix()

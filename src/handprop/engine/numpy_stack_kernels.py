@@ -1,0 +1,224 @@
+"""The NumPy kernels of the layer kinds over grids: convolution, max and average pooling, and dense, on a batch.
+
+Each computes what its layer's equations say (problem/kinds/grids.py), for every sample at once, and its
+backward pass: the gradients of its parameters and, unless it is the first layer, dL/d(its input). Shapes are
+PyTorch's: a grid is (batch, C, L) or (batch, C, H, W); a convolution's kernel K is (O, C, *kernel).
+
+Convolution, as im2col: the input (zero-padded) is read through numpy.lib.stride_tricks.sliding_window_view, a
+view with one window per output position, and copied once into a matrix `cols` (batch x positions, C x kernel),
+kept for the backward pass; then z = cols @ K.T, dL/dK = delta.T @ cols and dL/dcols = delta @ K. The gradient of
+the input adds each window's gradient back onto the grid: one slice of the grid per kernel offset (kh x kw
+additions of a strided slice), never a Python loop over positions.
+
+Max-pooling passes each window's gradient to its first largest entry in reading order, ties included, as torch
+and the op `maxpool` (core/functions.py: first_largest, to_first); like the convolution's input gradient, it
+works one kernel offset at a time over every window.
+Average pooling divides the window's sum by its size, as the equations' div.
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import product
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .numpy_batches import cached
+
+
+def windows(x: np.ndarray, kernel: tuple, stride: tuple) -> np.ndarray:
+    """(batch, C, *positions, *kernel): a view of x (batch, C, *sizes), one window per output position.
+
+    >>> windows(np.arange(5.0).reshape(1, 1, 5), (2,), (2,))[0, 0].tolist()
+    [[0.0, 1.0], [2.0, 3.0]]
+    """
+    dims = len(kernel)
+    view = sliding_window_view(x, kernel, axis=tuple(range(2, 2 + dims)))
+    return view[(slice(None), slice(None)) + tuple(slice(None, None, s) for s in stride)]
+
+
+def add_windows(dx: np.ndarray, d_windows: np.ndarray, kernel: tuple, stride: tuple) -> None:
+    """dx (batch, C, *sizes) += each window's gradient d_windows (batch, C, *positions, *kernel) at its place.
+
+    One strided slice of dx per kernel offset: within one offset the windows' entries are distinct places, so
+    the additions of overlapping windows (a stride below the kernel) accumulate, as the chain rule's sum.
+
+    >>> dx = np.zeros((1, 1, 3))
+    >>> add_windows(dx, np.ones((1, 1, 2, 2)), (2,), (1,))
+    >>> dx.tolist()
+    [[[1.0, 2.0, 1.0]]]
+    """
+    positions = d_windows.shape[2:2 + len(kernel)]
+    for offset in product(*(range(k) for k in kernel)):
+        place = tuple(slice(i, i + s * (p - 1) + 1, s) for i, s, p in zip(offset, stride, positions))
+        dx[(slice(None), slice(None)) + place] += d_windows[(Ellipsis,) + offset]
+
+
+class Conv:
+    """conv1d and conv2d (nn.Conv1d, nn.Conv2d): z[o, p] = sum over c, i of K[o, c, i] x[c, p s + i - pad] + b[o].
+
+    K, b, dK, db are views into the engine's flat vectors (b and db None without a bias).
+    """
+
+    def __init__(self, layer, K, b, dK, db, dtype):
+        self.K, self.b, self.dK, self.db = K, b, dK, db
+        self.kernel, self.stride = layer.setting("kernel"), layer.setting("stride")
+        self.padding = layer.setting("padding")
+        self.shape_in, self.shape_out = layer.shape_in, layer.shape_out
+        self.dims = len(self.kernel)
+        self.dtype = dtype
+        self.taps = layer.shape_in[0] * math.prod(self.kernel)  # C x kernel: one row of cols
+        self.positions = math.prod(layer.shape_out[1:])
+        self._buffers: dict = {}  # batch size -> (padded input, cols, padded gradient)
+
+    def _made(self, batch: int):
+        padded = tuple(n + 2 * p for n, p in zip(self.shape_in[1:], self.padding))
+        channels = self.shape_in[0]
+
+        def make():
+            grid = np.zeros((batch, channels, *padded), self.dtype) if any(self.padding) else None  # its rim stays 0
+            cols = np.empty((batch, *self.shape_out[1:], channels, *self.kernel), self.dtype)
+            return grid, cols, np.empty((batch, channels, *padded), self.dtype)
+
+        return cached(self._buffers, batch, make)
+
+    def _interior(self, grid: np.ndarray) -> np.ndarray:
+        return grid[(slice(None), slice(None)) + tuple(slice(p, p + n) for p, n in zip(self.padding,
+                                                                                        self.shape_in[1:]))]
+
+    def forward(self, x: np.ndarray, z: np.ndarray) -> None:
+        """z (batch, O, *positions) from x (batch, C, *sizes)."""
+        batch = len(x)
+        grid, cols, _ = self._made(batch)
+        if grid is not None:
+            np.copyto(self._interior(grid), x)
+            x = grid
+        # cols (batch, *positions, C, *kernel): each window, channels first, as K's rows are laid out
+        dims = self.dims
+        np.copyto(cols, np.moveaxis(windows(x, self.kernel, self.stride), 1, 1 + dims))
+        matrix = cols.reshape(batch * self.positions, self.taps)
+        products = matrix @ self.K.reshape(len(self.K), self.taps).T  # (batch x positions, O)
+        np.copyto(z.reshape(batch, len(self.K), self.positions),
+                  products.reshape(batch, self.positions, len(self.K)).transpose(0, 2, 1))
+        if self.b is not None:
+            z += self.b.reshape((-1,) + (1,) * dims)
+
+    def backward(self, x: np.ndarray, delta: np.ndarray, dx) -> None:
+        """dK, db from delta = dL/dz (batch, O, *positions), x read from the forward pass's cols; dx (batch, C,
+        *sizes) = dL/dx unless None."""
+        batch, channels = len(delta), len(self.K)
+        _, cols, d_grid = self._made(batch)
+        matrix = cols.reshape(batch * self.positions, self.taps)
+        d_rows = delta.reshape(batch, channels, self.positions).transpose(0, 2, 1).reshape(-1, channels)
+        np.matmul(d_rows.T, matrix, out=self.dK.reshape(channels, self.taps))  # (O, C x kernel)
+        if self.db is not None:
+            np.sum(delta.reshape(batch, channels, self.positions), axis=(0, 2), out=self.db)
+        if dx is None:
+            return
+        d_cols = (d_rows @ self.K.reshape(channels, self.taps)).reshape(cols.shape)
+        d_grid.fill(0.0)
+        add_windows(d_grid, np.moveaxis(d_cols, 1 + self.dims, 1), self.kernel, self.stride)
+        np.copyto(dx, self._interior(d_grid) if any(self.padding) else d_grid)
+
+
+class Pool:
+    """maxpool1d/2d and avgpool1d/2d (nn.MaxPool2d, nn.AvgPool2d): no parameters, no padding.
+
+    Max-pooling scans each window's entries in reading order, one kernel offset at a time over every window at
+    once: a later entry must be larger to win, as first_largest, and the winner's offset is kept for the backward
+    pass, which adds each window's gradient at that offset only (to_first: ties go to the first).
+    """
+
+    def __init__(self, layer, how: str, dtype):
+        self.how = how
+        self.kernel, self.stride = layer.setting("kernel"), layer.setting("stride")
+        self.shape_in, self.shape_out = layer.shape_in, layer.shape_out
+        self.size = math.prod(self.kernel)
+        self.offsets = list(product(*(range(k) for k in self.kernel)))  # reading order
+        self.dtype = dtype
+        self._buffers: dict = {}  # batch size -> (each window's first largest's offset, a mask, a gradient)
+
+    def _made(self, batch: int):
+        shape = (batch, *self.shape_out)
+        return cached(self._buffers, batch, lambda: (np.empty(shape, np.intp), np.empty(shape, bool),
+                                                     np.empty(shape, self.dtype)))
+
+    def _place(self, offset: tuple) -> tuple:
+        """The grid's entries at this offset of every window: a strided slice."""
+        return (slice(None), slice(None)) + tuple(slice(i, i + s * (p - 1) + 1, s) for i, s, p in
+                                                  zip(offset, self.stride, self.shape_out[1:]))
+
+    def forward(self, x: np.ndarray, p: np.ndarray) -> None:
+        """p (batch, C, *positions) from x (batch, C, *sizes)."""
+        if self.how == "avg":
+            np.sum(windows(x, self.kernel, self.stride), axis=tuple(range(-len(self.kernel), 0)), out=p)
+            np.divide(p, float(self.size), out=p)  # the window's sum over its size, as the equations' div
+            return
+        first, larger, _ = self._made(len(x))
+        np.copyto(p, x[self._place(self.offsets[0])])
+        first.fill(0)
+        for k, offset in enumerate(self.offsets[1:], 1):
+            entry = x[self._place(offset)]
+            np.greater(entry, p, out=larger)  # strictly: a tie keeps the first
+            np.copyto(p, entry, where=larger)
+            np.copyto(first, k, where=larger)
+
+    def backward(self, x: np.ndarray, delta: np.ndarray, dx) -> None:
+        """dx (batch, C, *sizes) = dL/dx from delta = dL/dp (batch, C, *positions); nothing when dx is None."""
+        if dx is None:
+            return
+        dx.fill(0.0)
+        if self.how == "avg":
+            # d (sum / size) / d x_i = 1/size, as the div's local partial
+            share = delta * (1.0 / self.size)
+            for offset in self.offsets:
+                dx[self._place(offset)] += share
+            return
+        first, here, share = self._made(len(delta))
+        for k, offset in enumerate(self.offsets):
+            np.equal(first, k, out=here)
+            np.multiply(delta, here, out=share)  # the adjoint times the local partial, 1 or 0
+            dx[self._place(offset)] += share  # overlapping windows (stride < kernel) accumulate
+
+
+class Dense:
+    """A dense layer among the kinds (nn.Linear): h = a_prev W.T + b, W (units, inputs)."""
+
+    def __init__(self, layer, W, b, dW, db, dtype):
+        self.W, self.b, self.dW, self.db = W, b, dW, db
+
+    def forward(self, x: np.ndarray, h: np.ndarray) -> None:
+        np.matmul(x, self.W.T, out=h)  # (batch, units)
+        if self.b is not None:
+            h += self.b
+
+    def backward(self, x: np.ndarray, delta: np.ndarray, dx) -> None:
+        np.matmul(delta.T, x, out=self.dW)  # (units, inputs)
+        if self.b is not None:
+            np.sum(delta, axis=0, out=self.db)
+        if dx is not None:
+            np.matmul(delta, self.W, out=dx)  # (batch, inputs)
+
+
+def _pool(how: str):
+    return lambda layer, weight, bias, dtype: Pool(layer, how, dtype)
+
+
+def _with_parameters(kind):
+    """A kernel made with its weight and bias, each a (values, gradient) pair of views (the bias's None: none)."""
+    return lambda layer, weight, bias, dtype: kind(layer, weight[0], bias[0], weight[1], bias[1], dtype)
+
+
+# The layer kinds this engine computes, by type: (layer, weight, bias, dtype) -> its kernel. A flatten is None:
+# it lists the same values in C order, which the next layer reads as its own shape, so it does no work.
+KERNELS = {
+    "dense": _with_parameters(Dense),
+    "conv1d": _with_parameters(Conv),
+    "conv2d": _with_parameters(Conv),
+    "maxpool1d": _pool("max"),
+    "maxpool2d": _pool("max"),
+    "avgpool1d": _pool("avg"),
+    "avgpool2d": _pool("avg"),
+    "flatten": None,
+}
