@@ -115,11 +115,18 @@ def test_from_torch_copies_float32_weights_exactly():
     assert problem.network.layers[-1].activation == "sigmoid"
 
 
-@pytest.mark.parametrize("layer, name", [(lambda: nn.Conv2d(1, 1, 1), "Conv2d"), (lambda: nn.Dropout(0.5), "Dropout"),
+@pytest.mark.parametrize("layer, name", [(lambda: nn.Upsample(scale_factor=2), "Upsample"),
+                                         (lambda: nn.Dropout(0.5), "Dropout"),
                                          (lambda: nn.BatchNorm1d(3), "BatchNorm1d"), (lambda: nn.PReLU(), "PReLU")])
 def test_unsupported_layer_is_named_with_its_index(layer, name):
     model = nn.Sequential(nn.Linear(2, 3), layer(), nn.Linear(3, 2))
     with pytest.raises(HandpropError, match=rf"layer 1 \({name}\).*unsupported layer {name}"):
+        handprop.from_torch(model, [0.1, 0.2], [1.0, 0.0])
+
+
+def test_a_convolution_after_a_linear_layer_is_refused_with_the_shape_it_gets():
+    model = nn.Sequential(nn.Linear(2, 3), nn.Conv2d(1, 1, 1), nn.Flatten(), nn.Linear(3, 2))
+    with pytest.raises(HandpropError, match=r"layer 2: a conv2d takes a grid \(C, H, W\), but its input is \(3\)"):
         handprop.from_torch(model, [0.1, 0.2], [1.0, 0.0])
 
 

@@ -107,7 +107,10 @@ def explain(solution, *, format: str = "markdown", decimals: int | None = None, 
         raise HandpropError(None, "inputs", f"is {described(inputs)}", "True or False")
     more = {key: value for key, value in (("step", step), ("inputs", inputs)) if value}
     if notation == "matrix":
+        from .derivation_kinds import refuse_matrix
         from .derivation_matrix import build_matrix as build
+
+        refuse_matrix(solution)
     figure = diagram(solution, show="values", decimals=decimals) if format == "html" else None
     document = build(solution, decimals=decimals, expand=expand, sample=sample, figure=figure, **more)
     if format == "markdown":

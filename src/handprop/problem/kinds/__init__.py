@@ -9,7 +9,7 @@ from __future__ import annotations
 from .grids import KINDS as GRID_KINDS
 
 KINDS = dict(GRID_KINDS)  # type -> Kind
-# recurrent kinds: rnn, lstm, gru (recurrent.py)
+from .recurrent import KINDS as RECURRENT_KINDS  # noqa: E402
+KINDS.update(RECURRENT_KINDS)  # recurrent kinds: rnn, lstm, gru
 # normalisation and dropout: batchnorm, layernorm, dropout (norms.py)
-from .attention import KINDS as ATTENTION_KINDS  # noqa: E402
-KINDS.update(ATTENTION_KINDS)
+# attention (attention.py)
