@@ -247,4 +247,9 @@ def build(solution, *, decimals: int | None = None, expand: bool = False, sample
     if inputs and not solution.problem.program.data:
         raise HandpropError(None, "--inputs", "the problem has no data, so there are no inputs' gradients",
                             "a problem with [data]")
-    return _Builder(solution, places, expand, sample, figure, step, inputs).document()
+    builder = _Builder(solution, places, expand, sample, figure, step, inputs)
+    if solution.problem.stack is not None and not expand:  # a network of layer kinds, as a course writes it
+        from .derivation_kinds import kinds_document
+
+        return kinds_document(builder)
+    return builder.document()
