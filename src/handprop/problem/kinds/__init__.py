@@ -12,4 +12,5 @@ KINDS = dict(GRID_KINDS)  # type -> Kind
 from .recurrent import KINDS as RECURRENT_KINDS  # noqa: E402
 KINDS.update(RECURRENT_KINDS)  # recurrent kinds: rnn, lstm, gru
 # normalisation and dropout: batchnorm, layernorm, dropout (norms.py)
-# attention (attention.py)
+from .attention import KINDS as ATTENTION_KINDS  # noqa: E402
+KINDS.update(ATTENTION_KINDS)
