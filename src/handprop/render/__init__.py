@@ -78,6 +78,10 @@ def diagram(solution, *, show: str = "names", bias: str = "units", decimals: int
         from .diagram_layered import layered_scene
 
         return render_svg(layered_scene(solution, show=show, bias=bias, decimals=places))
+    if solution.problem.stack is not None:
+        from .diagram_kinds import kinds_scene
+
+        return render_svg(kinds_scene(solution, show=show, decimals=places))
     from .diagram_graph import graph_scene
 
     return render_svg(graph_scene(solution, show=show, decimals=places))

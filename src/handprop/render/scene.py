@@ -37,7 +37,7 @@ class Node:
     id: str
     cx: float
     cy: float
-    shape: str  # circle or rect
+    shape: str  # circle, rect; cell (a grid's square) or frame (an outline only, over cells)
     width: float  # diameter for a circle
     height: float
     fill: str

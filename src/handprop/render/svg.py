@@ -71,11 +71,16 @@ def render_svg(scene: Scene) -> str:
         if node.shape == "circle":
             shape = (f'<circle cx="{_f(node.cx)}" cy="{_f(node.cy)}" r="{_f(node.r)}" fill="{node.fill}" '
                      f'stroke="{node.stroke}" stroke-width="1.5"/>')
+        elif node.shape in ("cell", "frame"):  # a grid's square; an outline over squares (a pooling window)
+            b = node.box
+            paint = 'fill="none" stroke-width="2.2"' if node.shape == "frame" else f'fill="{node.fill}" stroke-width="0.6"'
+            shape = (f'<rect x="{_f(b.x0)}" y="{_f(b.y0)}" width="{_f(b.width)}" height="{_f(b.height)}" rx="1.5" '
+                     f'{paint} stroke="{node.stroke}"/>')
         else:
             b = node.box
             shape = (f'<rect x="{_f(b.x0)}" y="{_f(b.y0)}" width="{_f(b.width)}" height="{_f(b.height)}" rx="6" '
                      f'fill="{node.fill}" stroke="{node.stroke}" stroke-width="1.5"/>')
-        texts = "".join(_text(t, halo=True) for t in node.texts)
+        texts = "".join(_text(t, halo=node.shape != "cell") for t in node.texts)  # a cell: no edge beneath
         out.append(f'<g data-node={quoteattr(node.id)}><title>{escape(node.title)}</title>{shape}{texts}</g>')
     for edge in scene.edges:
         if edge.label is None:
