@@ -35,8 +35,15 @@ def fields(problem, raw: dict) -> list[dict]:
     >>> [cell["label"] for cell in groups[2]["tables"][0]["rows"][0]["cells"]]
     ['w1', 'w2', 'b1']
     """
-    groups = [{"title": "Network", "note": "The equations form: its network is its equations, edited in the "
-                                           "Text tab."} if problem.network is None else _network(problem.network)]
+    if problem.stack is not None:
+        network = {"title": "Network", "note": "A network of layer kinds (" + ", ".join(
+            layer.type for layer in problem.stack.layers) + "): its layers are edited in the Text tab."}
+    elif problem.network is None:
+        network = {"title": "Network", "note": "The equations form: its network is its equations, edited in the "
+                                               "Text tab."}
+    else:
+        network = _network(problem.network)
+    groups = [network]
     groups += [_optimizer(problem.optimizer), _parameters(problem, raw), _data(problem, raw)]
     return groups
 
@@ -102,6 +109,9 @@ def _parameters(problem, raw: dict) -> dict:
         return group
     values = problem.parameters
     network = problem.network
+    if problem.stack is not None:
+        group["tables"] = [table for tensor in problem.stack.tensors() for table in _tensor_tables(tensor, values)]
+        return group
     if network is None:
         group["fields"] = [_field(f"parameter.{name}", name, value=value) for name, value in values.items()]
         return group
@@ -122,6 +132,27 @@ def _parameters(problem, raw: dict) -> dict:
     return group
 
 
+def _tensor_tables(tensor, values: dict) -> list[dict]:
+    """A parameter tensor as tables of fields: one per matrix of its last two axes (a kernel K1[o,c] as its rows
+    and columns), a vector as one row."""
+    from itertools import product
+
+    shape = tensor.shape
+    rows, columns = (shape[-2], shape[-1]) if len(shape) >= 2 else (1, shape[0])
+    tables = []
+    for lead in product(*(range(1, n + 1) for n in shape[:-2])):
+        def name(i: int, j: int) -> str:
+            index = (*lead, i, j) if len(shape) >= 2 else (j,)
+            return f"{tensor.name}[{','.join(map(str, index))}]"
+
+        caption = tensor.name + (f"[{','.join(map(str, lead))}]" if lead else "")
+        tables.append({"caption": caption, "columns": [str(j) for j in range(1, columns + 1)],
+                       "rows": [{"label": str(i) if len(shape) >= 2 else "", "cells": [
+                           _field(f"parameter.{name(i, j)}", name(i, j), value=values[name(i, j)])
+                           for j in range(1, columns + 1)]} for i in range(1, rows + 1)]})
+    return tables
+
+
 def _data(problem, raw: dict) -> dict:
     group = {"title": "Data"}
     names = list(problem.data)
@@ -130,13 +161,14 @@ def _data(problem, raw: dict) -> dict:
                          "edit them in the text.")
         return group
     table = raw.get("data") if isinstance(raw.get("data"), dict) else {}
-    constants = [] if problem.network is not None else [name for name in names if not isinstance(table.get(name), list)]
+    layered = problem.network is not None or problem.stack is not None  # x and t, one row per sample
+    constants = [] if layered else [name for name in names if not isinstance(table.get(name), list)]
     listed = [name for name in names if name not in constants]
     if constants:
         group["fields"] = [_field(f"data.{name}", name, value=problem.data[name][0]) for name in constants]
     several = problem.batch_size > 1
     if listed:
-        group["tables"] = [{"caption": "Inputs and targets" if problem.network is not None else "Samples",
+        group["tables"] = [{"caption": "Inputs and targets" if layered else "Samples",
                             "columns": listed + [""] * several,
                             "rows": [{"label": f"sample {k + 1}",
                                       "cells": [_field(f"data.{name}.{k}", name, value=problem.data[name][k])

@@ -210,6 +210,17 @@ def _set_data(document, name: str, sample: int | None, number, label: str) -> No
     if sample is not None and sample >= problem.batch_size:
         raise HandpropError(label, where, f"no sample {sample + 1}", f"samples 1 to {problem.batch_size}")
     network = problem.network
+    if problem.stack is not None:
+        stack = problem.stack
+        if name not in stack.inputs and name not in stack.targets:
+            raise HandpropError(label, where, "a layer's own data (a mask, an initial state) is edited in the text",
+                                "an input x[...] or a target")
+        key, shape = ("x", stack.input_shape) if name in stack.inputs else ("t", stack.output_shape)
+        indices = _indexed(name)[1] if "[" in name else [int(name[1:]) - 1]
+        values = table[key]
+        batched = _depth(values) == len(shape) + 1
+        _put(values, ([sample or 0] if batched else []) + indices, number)
+        return
     if network is None:
         if sample is None or not isinstance(table.get(name), list):
             table[name] = number
@@ -224,6 +235,13 @@ def _set_data(document, name: str, sample: int | None, number, label: str) -> No
         rows[index] = number
 
 
+def _depth(value) -> int:
+    depth = 0
+    while isinstance(value, list) and value:
+        value, depth = value[0], depth + 1
+    return depth
+
+
 def _set_samples(document, problem, remove: int | None, label: str) -> None:
     """Add a copy of the last sample (remove None), or remove sample `remove` (0-based)."""
     table = _section(document, "data", label)
@@ -232,6 +250,18 @@ def _set_samples(document, problem, remove: int | None, label: str) -> None:
     if remove is not None and problem.batch_size == 1:
         raise HandpropError(label, "data", "the only sample cannot be removed", "at least one sample")
     network = problem.network
+    if problem.stack is not None:  # layer kinds: x and t are tensors, one sample or a list of them
+        from copy import deepcopy
+
+        for key, shape in (("x", problem.stack.input_shape), ("t", problem.stack.output_shape)):
+            values = table[key]
+            if _depth(values) == len(shape):  # one sample: a list of it, twice
+                table[key] = [deepcopy(_plain(values)) for _ in range(2)]
+            elif remove is not None:
+                del values[remove]
+            else:
+                values.append(deepcopy(_plain(values)[-1]))
+        return
     keys = ["x", "t"] if network is not None else [name for name in problem.data if name in table]
     lists = [key for key in keys if isinstance(table[key], list)]
     if network is None and lists:
@@ -259,6 +289,14 @@ def _set_parameters(document, problem, values: dict, label: str) -> None:
     if unknown:
         raise HandpropError(label, f"parameter {unknown[0]}", "no such parameter", "a parameter of the problem")
     network = problem.network
+    if problem.stack is not None:  # layer kinds: each tensor a nested list
+        if "init" in table:
+            _write_stack_parameters(document, problem.stack, {**problem.parameters, **values})
+            return
+        for name, number in values.items():
+            key, indices = _indexed(name)
+            _put(table[key], indices, number)
+        return
     if "init" in table:
         _write_parameters(document, network, {**problem.parameters, **values})
         return
@@ -276,6 +314,31 @@ def _set_parameters(document, problem, values: dict, label: str) -> None:
                 table[key][indices[0]][indices[1]] = number
             else:
                 table[key][indices[0]] = number
+
+
+def _indexed(name: str) -> tuple[str, list[int]]:
+    """K1[1,2,1,1] -> ("K1", [0, 1, 0, 0]): a tensor's key and the 0-based place of the entry."""
+    key, _, place = name.rstrip("]").partition("[")
+    return key, [int(i) - 1 for i in place.split(",")] if place else []
+
+
+def _put(nested, indices: list[int], number) -> None:
+    for i in indices[:-1]:
+        nested = nested[i]
+    nested[indices[-1]] = number
+
+
+def _nested(values: list, shape: tuple):
+    if len(shape) <= 1:
+        return list(values)
+    size = len(values) // shape[0]
+    return [_nested(values[k * size:(k + 1) * size], shape[1:]) for k in range(shape[0])]
+
+
+def _write_stack_parameters(document, stack, values: dict) -> None:
+    """Replace [parameters] by every tensor of a network of layer kinds, each a nested list of its shape."""
+    document["parameters"] = {tensor.name: _nested([values[name] for name in tensor.names], tensor.shape)
+                              for tensor in stack.tensors()}
 
 
 def _write_parameters(document, network, values: dict) -> None:

@@ -77,7 +77,24 @@ def _rows(text: str) -> tuple[str, list[tuple[int, list[str]]]]:
         return "markdown", (result or headed or tables)[0]
     content = [(n, line) for n, line in enumerate(lines, 1) if line.strip() and not line.lstrip().startswith("#")]
     delimiter = "\t" if content and "\t" in content[0][1] and "," not in content[0][1] else ","
-    return "csv", [(n, [c.strip() for c in next(csv.reader([line], delimiter=delimiter))]) for n, line in content]
+    return "csv", [(n, _bracketed([c.strip() for c in next(csv.reader([line], delimiter=delimiter))]))
+                   for n, line in content]
+
+
+def _bracketed(cells: list[str]) -> list[str]:
+    """Cells with a name's indices put back together: dL/dK1[1,1,2,2] written without quotes in a CSV is one
+    name, not four cells.
+
+    >>> _bracketed(["dL/dK1[1", "1", "2", "2]", "0.5"]), _bracketed(["w1", "0.5"])
+    (['dL/dK1[1,1,2,2]', '0.5'], ['w1', '0.5'])
+    """
+    joined: list[str] = []
+    for cell in cells:
+        if joined and joined[-1].count("[") > joined[-1].count("]"):
+            joined[-1] += "," + cell
+        else:
+            joined.append(cell)
+    return joined
 
 
 def _header(cells: list[str]) -> list[str] | None:

@@ -146,10 +146,11 @@ class Pool(Kind):
     keys = ("kernel", "stride")
     prefix = "p"
 
-    def __init__(self, how: str, dims: int):
-        self.how, self.dims = how, dims
-        self.name = f"{how}pool{dims}d"
-        self.words = ("max" if how == "max" else "average") + " pooling"
+    def __init__(self, op: str | None, dims: int):
+        self.op, self.dims = op, dims  # op: the op of a window (maxpool), or None for its mean
+        self.title = "Max" if op else "Avg"
+        self.name = f"{self.title.lower()}pool{dims}d"
+        self.words = ("max" if op else "average") + " pooling"
 
     def read(self, check, entry, where, shape):
         _shape_of(check, where, shape, self.dims, self.name)
@@ -168,7 +169,7 @@ class Pool(Kind):
         for c, *position in product(*(range(n_) for n_ in layer.shape_out)):
             window = [x.ref(c, *[p * s + i for p, s, i in zip(position, stride, offset)])
                       for offset in product(*(range(k) for k in kernel))]
-            expr = Apply("maxpool", tuple(window)) if self.how == "max" else mean_of(window, len(window))
+            expr = Apply(self.op, tuple(window)) if self.op else mean_of(window, len(window))
             equations.append(equation(out.at(c, *position), expr))
         return equations, out
 
@@ -176,7 +177,7 @@ class Pool(Kind):
         return math.prod(layer.shape_out) * math.prod(layer.setting("kernel"))
 
     def torch_modules(self, layer, n):
-        name = f"{'Max' if self.how == 'max' else 'Avg'}Pool{self.dims}d"
+        name = f"{self.title}Pool{self.dims}d"
         return [TorchModule(name, {"kernel_size": _torch_size(layer.setting("kernel")),
                                    "stride": _torch_size(layer.setting("stride"))})]
 
@@ -254,5 +255,5 @@ def _torch_size(sizes: tuple):
     return sizes[0] if len(sizes) == 1 else tuple(sizes)
 
 
-KINDS = {kind.name: kind for kind in (Dense(), Conv(1), Conv(2), Pool("max", 1), Pool("max", 2), Pool("avg", 1),
-                                      Pool("avg", 2), Flatten())}
+KINDS = {kind.name: kind for kind in (Dense(), Conv(1), Conv(2), Pool("maxpool", 1), Pool("maxpool", 2),
+                                      Pool(None, 1), Pool(None, 2), Flatten())}
