@@ -84,6 +84,7 @@ except ImportError:  # not on Windows: the memory bound is then not checked
 # the suite: about a second of this machine's Python (the long run records the seconds too).
 CASE_CALLS = 3_000_000
 CALLS_PER_WORKED = 500
+CALLS_PER_UPDATE = 12_000
 # How much a case may raise the process's peak resident memory (ru_maxrss): a high-water mark, so cheap to read
 # and blind to what a case frees, but a case that needs this much more than any before it is caught.
 CASE_MEMORY = 256 * 2**20
@@ -291,14 +292,31 @@ def worked(problem) -> int:
     return (size + sum(width * width for width in widths)) * problem.batch_size
 
 
+def _writes_updates(what: str) -> bool:
+    return what.startswith(("explain", "page solve", "page download explain"))
+
+
+def updates_written(problem) -> int:
+    """How many parameter updates the worked solution writes, as render/derivation_update.py decides: every
+    step's up to EXPLAIN_STEPS and EXPLAIN_UPDATES, else the first step's and the last's."""
+    from handprop.render.derivation_update import EXPLAIN_STEPS, EXPLAIN_UPDATES
+
+    steps, parameters = problem.optimizer.steps, len(problem.parameters)
+    if steps <= EXPLAIN_STEPS and steps * parameters <= EXPLAIN_UPDATES:
+        return steps * parameters
+    return min(steps, 2) * parameters
+
+
 def allowance(load, what: str = "") -> int:
     """What a case may cost: CASE_CALLS, and CALLS_PER_WORKED more for each value worked out in full, up to
     the limit handprop sets on that (the HTML worked solution costs about 420 calls a value; `verify`, 410).
-    By hand, every step is worked out in full: steps x that, which handprop holds to the same limit."""
+    By hand, every step is worked out in full: steps x that, which handprop holds to the same limit. A worked
+    solution writes each parameter update it shows in about CALLS_PER_UPDATE calls (HTML's MathML)."""
     try:
         problem = load()
         steps = problem.optimizer.steps if _by_hand(what) else 1
-        return CASE_CALLS + CALLS_PER_WORKED * worked(problem) * steps
+        updates = updates_written(problem) if _writes_updates(what) else 0
+        return CASE_CALLS + CALLS_PER_WORKED * worked(problem) * steps + CALLS_PER_UPDATE * updates
     except HandpropError:  # refused: CASE_CALLS is all it may take
         return CASE_CALLS
 

@@ -26,7 +26,7 @@ def _primed(symbol: str) -> str:
 
 
 EXPLAIN_STEPS = 50  # steps whose update a worked solution writes out; beyond, the first and the last
-EXPLAIN_UPDATES = 2_500  # and parameters x steps at most: a large network's is written for the first and the last
+EXPLAIN_UPDATES = 1_000  # and parameters x steps at most: a large network's is written for the first and the last
 
 
 class UpdateSection:
