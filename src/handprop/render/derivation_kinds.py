@@ -23,7 +23,8 @@ from ..problem.kinds.base import describe_shape
 from ..problem.layered import LOSSES
 from .derivation_backward import chain, slug
 from .derivation_kinds_backward import KindsBackward
-from .derivation_kinds_grids import KindsLayer, channels, grid_matrix, grid_symbol, layers_of, letter, listed, position
+from .derivation_kinds_grids import (KindsLayer, by_maximum, channels, grid_matrix, grid_symbol, layers_of,
+                                     letter, listed, position)
 from .document import Document, Figure, Math, Paragraph, Section, Table
 from .mathtex import name_latex, to_latex
 from .matrices import applied, bmatrix, side_limit
@@ -269,7 +270,7 @@ class _KindsBuilder(KindsBackward):
 
     def pool_forward(self, layer: KindsLayer) -> list:
         settings = dict(layer.layer.settings)
-        dims, how = len(settings["kernel"]), layer.type[:3]
+        dims, maxing = len(settings["kernel"]), by_maximum(layer.type)
         x = letter(layer.inputs[0])
         variables = ("p", "q") if dims == 2 else ("p",)
         offsets = ("i", "j") if dims == 2 else ("i",)
@@ -279,7 +280,7 @@ class _KindsBuilder(KindsBackward):
         for k in settings["kernel"]:
             size *= k
         out = rf"{letter(layer.pre[0])}_{{c,{','.join(variables)}}}"
-        if how == "max":
+        if maxing:
             formula = rf"\max_{{{ranges}}} {x}_{{c,\, {at}}}"
             words = "Each output is the largest entry of its window"
         else:
@@ -290,7 +291,7 @@ class _KindsBuilder(KindsBackward):
                                    f"{_sizes(settings['stride'], ', ')}), a channel at a time:",)),
                         chain(out, [formula])]
         for eq in layer.equations:
-            if how == "max":
+            if maxing:
                 args = [a.name for a in eq.expr.args]
                 symbols = rf"\max\left({listed([name_latex(a) for a in args])}\right)"
                 numbers = rf"\max\left({listed([self.n(self.trace.values[a]) for a in args])}\right)"

@@ -20,6 +20,7 @@ import math
 from ..core.ops import OPS
 from .derivation_backward import bracketed, chain, slug
 from .derivation_kinds_grids import (
+    by_maximum,
     KindsLayer,
     channels,
     delta,
@@ -247,16 +248,16 @@ class KindsBackward:
 
     def pool_backward(self, layer: KindsLayer) -> list:
         trace, loss = self.trace, self.loss
-        how = layer.type[:3]
+        maxing = by_maximum(layer.type)
         blocks: list = [Paragraph((("Max-pooling passes each window's gradient to its largest entry (the first in "
                                     "reading order where entries tie, as PyTorch) and 0 to the others:")
-                                   if how == "max" else
+                                   if maxing else
                                    "Average pooling shares each window's gradient equally among its entries:",))]
         for eq in layer.equations:
             p = eq.target
-            window = [a.name for a in eq.expr.args] if how == "max" else list(trace.partials[p])
+            window = [a.name for a in eq.expr.args] if maxing else list(trace.partials[p])
             grad = Math(f"{partial(loss, p)} = {self.n(trace.adjoints[p])}")
-            if how == "max":
+            if maxing:
                 routed = [a for a in window if trace.partials[p][a] != 0]
                 largest = trace.values[p]
                 tied = sum(trace.values[a] == largest for a in window)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from ..core.functions import LONG_SUM
 from ..problem.kinds import KINDS
 from ..problem.kinds.base import grid_names
+from ..problem.layered import NO_ACTIVATION
 from .mathtex import name_latex
 from .matrices import bmatrix, side_limit
 
@@ -45,7 +46,12 @@ class KindsLayer:
 
     @property
     def activated(self) -> bool:
-        return self.layer.activation != "identity"
+        return self.layer.activation != NO_ACTIVATION
+
+
+def by_maximum(kind: str) -> bool:
+    """Whether a pooling layer's kind takes each window's largest entry (its op), rather than its mean."""
+    return getattr(KINDS[kind], "op", None) is not None
 
 
 def layers_of(problem) -> list[KindsLayer] | None:
@@ -59,7 +65,7 @@ def layers_of(problem) -> list[KindsLayer] | None:
         if kind is None:
             return None
         last = n == len(stack.layers)
-        activated = layer.activation != "identity"
+        activated = layer.activation != NO_ACTIVATION
         if layer.type == "flatten":
             pre = post = inputs
             end = start
