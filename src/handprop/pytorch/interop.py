@@ -1,4 +1,6 @@
-"""PyTorch interop: an nn.Sequential of Linear layers and activations <-> a layered Problem.
+"""PyTorch interop: an nn.Sequential of Linear layers and activations <-> a layered Problem; of layer kinds'
+modules (Conv2d, pools, Flatten, and nn.RNN / nn.LSTM / nn.GRU / nn.MultiheadAttention inside the wrappers of
+pytorch/modules.py) <-> a network of layer kinds.
 
 torch is imported inside the functions only: `import handprop` never loads it.
 
@@ -12,6 +14,7 @@ Conventions, so that the numbers agree with torch in float64:
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from ..core.errors import HandpropError, check_instance, check_problem
@@ -30,7 +33,9 @@ def from_torch(model, x, t, *, loss: str = "cross_entropy", optimizer=None, lr: 
     """The layered Problem (naming "layered": W1[j,k], b1[j], ...) equivalent to a torch nn.Sequential.
 
     model: nn.Linear layers, each optionally followed by one of ReLU, LeakyReLU, Sigmoid, Tanh,
-    Softplus (beta 1, threshold 20), Softmax(dim=-1 or 1) or Identity. x: (batch, inputs) or one sample;
+    Softplus (beta 1, threshold 20), Softmax(dim=-1 or 1) or Identity; or a network of layer kinds (Conv1d/2d,
+    pools, Flatten, pytorch/modules.py's Recurrent and SelfAttention: docs/layer-kinds.md). x: (batch, inputs) or one
+    sample (a layer kinds' network: (batch, C, H, W), (batch, T, F), ...);
     t: targets as (batch, outputs), or class indices (an integer tensor) for cross_entropy.
     optimizer: None (SGD with `lr`), a torch.optim optimizer (its settings are read), or a dict as an
     [optimizer] section ({"name": "adam", "lr": 0.01}).
@@ -47,7 +52,7 @@ def from_torch(model, x, t, *, loss: str = "cross_entropy", optimizer=None, lr: 
 
     check_instance(model, torch.nn.Module, "model", "a torch.nn.Sequential of Linear layers and activations")
     modules = list(model) if isinstance(model, torch.nn.Sequential) else [model]
-    if any(type(module).__name__ in GRID_MODULES for module in modules):
+    if any(type(module).__name__ in GRID_MODULES or type(module).__name__ in SEQUENCE_MODULES for module in modules):
         return _stack_from_torch(torch, modules, x, t, loss, _optimizer_table(torch, optimizer, lr, steps), title)
     layers, weights, biases = [], {}, {}
     for index, module in enumerate(modules):
@@ -99,6 +104,10 @@ GRID_MODULES = {
     "AvgPool2d": {"padding": (0, (0, 0)), "ceil_mode": (False,), "divisor_override": (None,)},
     "Flatten": {"start_dim": (1,), "end_dim": (-1,)},
 }
+# Modules of a sequence's layer kinds: handprop's wrappers (pytorch/modules.py), and the torch modules they wrap,
+# which cannot sit in an nn.Sequential themselves (a tuple out; query, key and value in).
+SEQUENCE_MODULES = {"Recurrent": None, "SelfAttention": None, "RNN": "Recurrent", "LSTM": "Recurrent",
+                    "GRU": "Recurrent", "MultiheadAttention": "SelfAttention"}
 
 
 def _sizes(value) -> list | int:
@@ -106,14 +115,25 @@ def _sizes(value) -> list | int:
 
 
 def _stack_from_torch(torch, modules: list, x, t, loss: str, optimizer: dict, title: str):
-    """A network of layer kinds from an nn.Sequential of Conv1d/2d, pools, Flatten, Linear and activations;
-    its input shape is x's, one sample (C, H, W) or a batch (batch, C, H, W)."""
+    """A network of layer kinds from an nn.Sequential of Conv1d/2d, pools, Flatten, Linear, activations, and
+    the wrappers Recurrent and SelfAttention (pytorch/modules.py: a recurrent layer's initial states, its buffers,
+    become [data]'s h0_{n}, c0_{n}); its input shape is x's, one sample (C, H, W), (T, F) or a batch of them."""
     from ..problem.spec import from_dict, plain
+    from . import modules as wrappers
 
-    layers, parameters = [], {}
+    layers, parameters, data = [], {}, {}
     for index, module in enumerate(modules):
         name = type(module).__name__
         where = f"layer {index} ({name})"
+        if isinstance(module, (wrappers.Recurrent, wrappers.SelfAttention)):
+            layer, tensors, states = wrappers.read_layer(module, index, len(layers) + 1)
+            layers.append(layer)
+            parameters.update(tensors)
+            data.update(states)
+            continue
+        if SEQUENCE_MODULES.get(name):
+            raise HandpropError("model", where, f"nn.{name} cannot sit in an nn.Sequential as it is",
+                                f"handprop.pytorch.modules.{SEQUENCE_MODULES[name]}(...) around it")
         for attribute, allowed in GRID_MODULES.get(name, {}).items():
             if getattr(module, attribute) not in allowed:
                 raise HandpropError("model", where, f"{attribute}={getattr(module, attribute)!r}",
@@ -156,7 +176,7 @@ def _stack_from_torch(torch, modules: list, x, t, loss: str, optimizer: dict, ti
         t = torch.nn.functional.one_hot(t.reshape(-1).long(), last["units"]).to(torch.float64)
     t = plain(t.detach().to(torch.float64)) if isinstance(t, torch.Tensor) else plain(t)
     raw = {"title": title, "network": {"input_shape": shape, "layers": layers, "loss": loss},
-           "parameters": parameters, "data": {"x": plain(x), "t": t}, "optimizer": optimizer}
+           "parameters": parameters, "data": {"x": plain(x), **data, "t": t}, "optimizer": optimizer}
     return from_dict(raw, label="<from_torch>")
 
 
@@ -208,7 +228,8 @@ def _optimizer_table(torch, optimizer, lr: float, steps: int) -> dict:
 def architecture(problem) -> list:
     """The modules of the torch model, each a TorchModule (problem/kinds/base.py): its nn class, the keyword
     arguments it is made with, and its tensors with handprop's names. A layered network's are Linear layers
-    and activations; a network of layer kinds', each kind's modules (Conv2d, MaxPool2d, Flatten, ...)."""
+    and activations; a network of layer kinds', each kind's modules (Conv2d, MaxPool2d, Flatten, ...; a wrapper of
+    pytorch/modules.py, "handprop.Recurrent", around the nn module it wraps, its initial states from [data])."""
     from ..problem.kinds.base import TorchModule
 
     if problem.stack is not None:
@@ -254,14 +275,45 @@ def _stack_architecture(problem) -> list:
     stack = problem.stack
     modules: list = []
     for n, layer in enumerate(stack.layers, 1):
-        made = KINDS[layer.type].torch_modules(layer, n)
+        kind = KINDS[layer.type]
+        made = kind.torch_modules(layer, n)
         if made is None:
             raise HandpropError(problem.source, f"network.layers: layer {n}",
                                 f"a {layer.type} layer has no nn.Sequential module here",
-                                "layers that PyTorch's nn.Sequential holds: dense, conv1d/2d, pools, flatten")
-        modules += made
+                                "layers that PyTorch's nn.Sequential holds: dense, conv1d/2d, pools, flatten, rnn, "
+                                "lstm, gru, attention")
+        modules += [_with_data(problem, kind, layer, n, module) for module in made]
         modules += _activation_module(layer.activation, layer.params, n == len(stack.layers) and logits(problem))
     return modules
+
+
+def _with_data(problem, kind, layer, n: int, module):
+    """A module whose arguments name one of the layer's [data] keys without its number (a recurrent layer's h0 for
+    h0_{n}: None there) given that data: one vector where every sample's is the same, one per sample otherwise
+    (the model then takes batches of that size); left None where it is 0 throughout (torch's default)."""
+    from dataclasses import replace
+
+    keys = kind.data_keys(layer, n)
+    if not keys or not any(key.rsplit("_", 1)[0] in module.arguments for key in keys):
+        return module
+    names = kind.data_names(layer, n)
+    size = len(names) // len(keys)
+    arguments = dict(module.arguments)
+    for k, key in enumerate(keys):
+        rows = [list(row) for row in zip(*(_sample_values(problem, name) for name in names[k * size:(k + 1) * size]))]
+        if any(value != 0 for row in rows for value in row):
+            arguments[key.rsplit("_", 1)[0]] = rows[0] if all(row == rows[0] for row in rows) else rows
+    return replace(module, arguments=arguments)
+
+
+def _sample_values(problem, name: str) -> tuple:
+    """A data node's value in each sample (a coupled network holds every sample's under its own name)."""
+    samples = getattr(problem.stack, "batch", 0)  # a coupled network's (batch-norm): one program for the batch
+    if samples:
+        from ..problem.kinds.stack import in_sample
+
+        return tuple(problem.data[in_sample(name, s)][0] for s in range(1, samples + 1))
+    return tuple(problem.data[name])
 
 
 def logits(problem) -> bool:
@@ -299,17 +351,41 @@ def to_torch(problem: Problem) -> tuple:
     check_problem(problem)
     modules = []
     for module in architecture(problem):  # first: it refuses an equations-form problem
-        made = getattr(torch.nn, module.name)(**module.arguments)
+        made = build(torch, module)
         if module.tensors:
             made = made.to(torch.float64)
             with torch.no_grad():
                 for attribute, shape, names in module.tensors:
                     values = torch.tensor([problem.parameters[name] for name in names], dtype=torch.float64)
-                    getattr(made, attribute).copy_(values.reshape(shape))
+                    attrgetter(attribute)(made).copy_(values.reshape(shape))
         modules.append(made)
     model = torch.nn.Sequential(*modules)
-    trained = [getattr(model[position], tensor) for position, tensor in trained_tensors(problem)]
+    trained = [attrgetter(tensor)(model[position]) for position, tensor in trained_tensors(problem)]
     return model, torch_optimizer(trained, problem.optimizer)
+
+
+def build(torch, module):
+    """The nn module a TorchModule names, in float64: a class of torch.nn, or "handprop.<name>" one of
+    pytorch/modules.py's wrappers; an argument that is itself a TorchModule (the module a wrapper wraps) is built
+    first. A tensor's attribute may be a dotted path into it ("module.weight_ih_l0").
+
+    >>> import torch  # doctest: +SKIP
+    >>> from handprop.problem.kinds.base import TorchModule
+    >>> build(torch, TorchModule("Linear", {"in_features": 2, "out_features": 1}))  # doctest: +SKIP
+    Linear(in_features=2, out_features=1, bias=True)
+    """
+    from ..problem.kinds.base import TorchModule
+
+    arguments = {key: build(torch, value) if isinstance(value, TorchModule) else value
+                 for key, value in module.arguments.items()}
+    if module.name.startswith("handprop."):
+        from .modules import WRAPPERS
+
+        # a wrapper's lists are its initial states, made in float64 here (the default float32 would round them)
+        arguments = {key: torch.tensor(value, dtype=torch.float64) if isinstance(value, list) else value
+                     for key, value in arguments.items()}
+        return WRAPPERS[module.name.removeprefix("handprop.")](**arguments).to(torch.float64)
+    return getattr(torch.nn, module.name)(**arguments)
 
 
 def trained_tensors(problem) -> list[tuple]:

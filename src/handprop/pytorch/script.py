@@ -3,7 +3,8 @@
 The script builds the nn.Sequential (float64, the problem's weights written exactly), the data, the loss
 and the torch.optim optimizer, takes the optimizer's full-batch steps as `handprop solve` does, and prints
 one JSON document: loss (at the initial parameters), loss_after, and each parameter's gradient (at the
-initial parameters) and updated value, under handprop's parameter names. It needs only torch.
+initial parameters) and updated value, under handprop's parameter names. It needs only torch: the wrappers of
+pytorch/modules.py that a network of recurrent or attention layers uses are written into it, their source copied.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ def torch_script(problem) -> str:
     True
     """
     modules, copies = [], []
-    for position, module in enumerate(architecture(problem)):  # first: it refuses an equations-form problem
-        settings = ", ".join(f"{attribute}={value!r}" for attribute, value in module.arguments.items())
-        modules.append(f"    torch.nn.{module.name}({settings}),")
+    made = architecture(problem)  # first: it refuses an equations-form problem
+    for position, module in enumerate(made):
+        modules.append(f"    {_module_code(module)},")
         for attribute, shape, names in module.tensors:
             value = _nested([problem.parameters[name] for name in names], shape)
             copies.append(f"    model[{position}].{attribute}.copy_(torch.tensor({_literal(value)}))")
@@ -55,11 +56,13 @@ def torch_script(problem) -> str:
         'its gradient at the initial parameters and its value after the steps, under handprop\'s names."""',
         "",
         "import json",
+        "from operator import attrgetter",
         "",
         "import torch",
         "",
         "torch.set_default_dtype(torch.float64)",
         "",
+        *_wrapper_source(made),
         "model = torch.nn.Sequential(",
         *modules,
         ")",
@@ -72,6 +75,8 @@ def torch_script(problem) -> str:
         "",
         "",
         "def loss_function(output, T):",
+        *(["    output = output.reshape(len(output), -1)  # (batch, outputs): the output grid in C order, as T"]
+          if problem.stack is not None and len(problem.stack.output_shape) > 1 else []),
         f"    return {torch_loss_code(problem)}  # the batch mean",
         "",
         "",
@@ -85,7 +90,7 @@ def torch_script(problem) -> str:
         "",
         "",
         "def values(kind):",
-        "    tensors = {name: getattr(model[m], tensor) for name, (m, tensor, index) in PARAMETERS.items()}",
+        "    tensors = {name: attrgetter(tensor)(model[m]) for name, (m, tensor, index) in PARAMETERS.items()}",
         "    return {name: (tensors[name].grad if kind == 'grad' else tensors[name])[PARAMETERS[name][2]].item()",
         "            for name in PARAMETERS}",
         "",
@@ -103,6 +108,35 @@ def torch_script(problem) -> str:
         '                  "updated": values("value")}, indent=2))',
         "",
     ])
+
+
+def _module_code(module) -> str:
+    """A module's constructor call: torch.nn.<name>(...), or a wrapper's (handprop.<name>: its class is written
+    into the script) around the module it wraps."""
+    from ..problem.kinds.base import TorchModule
+
+    settings = ", ".join(f"{key}={_module_code(value) if isinstance(value, TorchModule) else _literal(value)}"
+                         for key, value in module.arguments.items())
+    name = module.name.removeprefix("handprop.")
+    return f"{name}({settings})" if name != module.name else f"torch.nn.{name}({settings})"
+
+
+def _wrapper_source(modules: list) -> list:
+    """The source of each wrapper class of pytorch/modules.py the model uses, copied whole (read as text, so
+    torch is not imported here), so that the script needs only torch."""
+    import ast
+    from pathlib import Path
+
+    used = {module.name.removeprefix("handprop.") for module in modules if module.name.startswith("handprop.")}
+    if not used:
+        return []
+    text = Path(__file__).with_name("modules.py").read_text(encoding="utf-8")
+    lines = ["# handprop's wrappers (handprop/pytorch/modules.py): nn.RNN, nn.LSTM, nn.GRU and nn.MultiheadAttention",
+             "# as one tensor in, one tensor out, so that they sit in an nn.Sequential", ""]
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.ClassDef) and node.name in used:
+            lines += [ast.get_source_segment(text, node), "", ""]
+    return lines
 
 
 def _nested(values: list, shape: tuple):

@@ -33,7 +33,7 @@ in_proj_weight (fan_in E, fan_out 3E), Wo with out_proj's (E, E); biases as ever
 from __future__ import annotations
 
 from ...core.program import Apply, Const, Equation, Ref
-from .base import Grid, Kind, Tensor, describe_shape, equation, grid_names, times, total
+from .base import Grid, Kind, Tensor, TorchModule, describe_shape, equation, grid_names, times, total
 
 MAX_HEADS = 100_000
 
@@ -148,6 +148,25 @@ class Attention(Kind):
         equations += [equation(name, Apply("add", (Ref(before), Ref(after))))
                       for name, before, after in zip(out.names, x.names, attended.names)]
         return equations, out
+
+    def torch_modules(self, layer, n):
+        """handprop.pytorch.modules.SelfAttention around nn.MultiheadAttention(E, heads, bias=..., batch_first=True):
+        in_proj_weight the rows of Wq, then Wk, then Wv (in_proj_bias likewise), out_proj Wo and bo."""
+        features = layer.shape_in[1]
+        bias = layer.setting("bias")
+        square, vector = (features, features), (features,)
+        parts = [("attention.in_proj_weight", (3 * features, features), [f"W{letter}{n}" for letter in "qkv"], square)]
+        if bias:
+            parts.append(("attention.in_proj_bias", (3 * features,), [f"b{letter}{n}" for letter in "qkv"], vector))
+        parts.append(("attention.out_proj.weight", square, [f"Wo{n}"], square))
+        if bias:
+            parts.append(("attention.out_proj.bias", vector, [f"bo{n}"], vector))
+        tensors = tuple((attribute, shape, tuple(name for tensor in stacked for name in grid_names(tensor, each)))
+                        for attribute, shape, stacked, each in parts)
+        attention = TorchModule("MultiheadAttention", {"embed_dim": features, "num_heads": layer.setting("heads"),
+                                                       "bias": bias, "batch_first": True})
+        return [TorchModule("handprop.SelfAttention", {"attention": attention, "causal": layer.setting("causal"),
+                                                       "residual": layer.setting("residual")}, tensors)]
 
     def terms(self, layer):
         steps, features = layer.shape_in

@@ -31,7 +31,7 @@ stacked weight_ih_l0, weight_hh_l0, bias_ih_l0 and bias_hh_l0.
 from __future__ import annotations
 
 from ...core.program import Apply, Const, Expr, Ref
-from .base import Grid, Kind, StackLayer, Tensor, describe_shape, equation, times, total
+from .base import Grid, Kind, StackLayer, Tensor, TorchModule, describe_shape, equation, grid_names, times, total
 
 MAX_HIDDEN = 100_000
 RETURNS = ("last", "all")
@@ -167,6 +167,26 @@ class Recurrent(Kind):
     def step(self, layer: StackLayer, n: int, t: int, x: Grid, parameters: dict, nodes: dict) -> list:
         """Step t's equations (t from 1): its gates, unit by unit, then its states."""
         raise NotImplementedError
+
+    def torch_modules(self, layer, n):
+        """handprop.pytorch.modules.Recurrent around nn.RNN / nn.LSTM / nn.GRU (one layer, batch_first): its
+        tensors torch's stacked ones, each gate's block of H rows in torch's order; its initial states (h0, and an
+        LSTM's c0) None here, given by pytorch/interop.py from [data] (h0_{n}, c0_{n})."""
+        hidden, features = layer.setting("hidden"), layer.shape_in[1]
+        arguments = {"input_size": features, "hidden_size": hidden, "bias": layer.setting("bias"), "batch_first": True}
+        if self.name == "rnn":
+            arguments["nonlinearity"] = layer.setting("nonlinearity")
+        rows = len(self.gates) * hidden
+        # torch's attribute, handprop's tensor of each gate (W or b, then the side, the gate, n), one gate's shape
+        parts = [("weight_ih_l0", "Wi", (hidden, features)), ("weight_hh_l0", "Wh", (hidden, hidden))]
+        if layer.setting("bias"):
+            parts += [("bias_ih_l0", "bi", (hidden,)), ("bias_hh_l0", "bh", (hidden,))]
+        tensors = tuple((f"module.{attribute}", (rows, *shape[1:]),
+                         tuple(name for gate in self.gates for name in grid_names(f"{tensor}{gate}{n}", shape)))
+                        for attribute, tensor, shape in parts)
+        states = {f"{state}0": None for state in self.states}
+        return [TorchModule("handprop.Recurrent", {"module": TorchModule(self.name.upper(), arguments),
+                                                   "return_": layer.setting("return"), **states}, tensors)]
 
     def terms(self, layer):
         # each gate's pre-activation for one unit: F + H products and as many sums with its two biases, then its
