@@ -214,6 +214,8 @@ def from_dict(raw: dict, *, label: str = "<problem>", text: str | None = None, p
             raise check.fail("data", f"{samples:,} samples x {stack.terms:,} operations = {samples * stack.terms:,}, "
                              "too much for one step", f"samples x operations at most {MAX_STEP_OPERATIONS:,}")
         training = _training(check, data_table, samples)
+        if stack.coupled:  # batch-norm: the whole batch is one program, and the data one sample holding it
+            stack, data, training = stack_form.whole_batch(check, stack, data, training)
         parameters = stack_form.parameters(check, stack, parameters_table, training.seed)
     elif "layers" in network_table:
         network = layered_form.network(check, network_table)

@@ -5,6 +5,7 @@ tensors of the input's and the output's shapes, one sample or a list of them. Re
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from ..core.errors import one_of
 from ..core.ops import ACTIVATIONS, OPS
@@ -92,6 +93,9 @@ def _tensor(check: Checker, value, where: str, shape: tuple) -> list[float]:
 def parameters(check: Checker, stack: Stack, table: dict, seed: int) -> dict:
     """Every tensor given whole, or all drawn by an init scheme (torch.nn.init's, with each tensor's fans)."""
     tensors = stack.tensors()
+    if not tensors:  # as the equations form: a step needs something to train (and torch an optimizer's parameters)
+        raise check.fail("network.layers", "no layer with parameters",
+                         "at least one layer that has parameters: dense, a convolution, a normalisation with affine")
     if "init" in table:
         listed = [key for key in table if key not in ("init", "seed")]
         if listed:
@@ -127,7 +131,10 @@ def draw(tensors: list[Tensor], scheme: str, seed: int) -> dict:
     values: dict[str, float] = {}
     for tensor in tensors:
         a = scale(scheme, tensor.fan_in, tensor.fan_out)
-        if tensor.bias:
+        start = getattr(tensor, "start", None)  # a norm's gamma and beta: 1 and 0, as torch's, and no draw
+        if start is not None:
+            values.update(dict.fromkeys(tensor.names, start))
+        elif tensor.bias:
             values.update((name, rng.uniform(-a, a) if scheme == "uniform" else 0.0) for name in tensor.names)
         elif distribution == "uniform":
             values.update((name, rng.uniform(-a, a)) for name in tensor.names)
@@ -163,6 +170,29 @@ def data(check: Checker, stack: Stack, table: dict) -> dict:
                                      f"targets of {layered.LOSSES[stack.loss].short} from {low_high[0]:g} to "
                                      f"{low_high[1]:g}")
     return found
+
+
+def whole_batch(check: Checker, stack: Stack, data: dict, training) -> tuple:
+    """A network whose layers couple the samples of a batch (batch-norm), made one program over its whole batch:
+    the stack with its batch, the data as one sample holding every sample's (stack.Stack.batched), and the
+    training settings, whose steps each take the whole batch (a smaller batch_size is refused: each batch size
+    would be another program)."""
+    samples = len(next(iter(data.values())))
+    for n, layer in enumerate(stack.layers, 1):
+        kind = KINDS[layer.type]
+        if getattr(kind, "couples", False) and kind.values_per_channel(layer, samples) < 2:
+            raise check.fail(f"network.layers: layer {n}", f"{layer.type} over {samples} sample with 1 value per "
+                             "channel", "at least 2 samples in [data] (torch: more than 1 value per channel when "
+                             "training)")
+    if training.batch_size is not None and training.batch_size < samples:
+        raise check.fail("data.batch_size", f"batch_size {training.batch_size} with batch-norm, which couples the "
+                         f"{samples} samples", f"no batch_size (or {samples}): a network with batch-norm takes each "
+                         "step over its whole batch")
+    if samples * stack.terms > MAX_TERMS:  # the whole batch is one program
+        raise check.fail("data", f"{samples:,} samples x {stack.terms:,} products and sums, lowered together for "
+                         "batch-norm", f"at most {MAX_TERMS:,}: fewer samples or smaller layers")
+    stack = replace(stack, batch=samples)
+    return stack, stack.batched(data), replace(training, batch_size=None)
 
 
 def _depth(value) -> int:

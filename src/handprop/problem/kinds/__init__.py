@@ -11,6 +11,7 @@ from .grids import KINDS as GRID_KINDS
 KINDS = dict(GRID_KINDS)  # type -> Kind
 from .recurrent import KINDS as RECURRENT_KINDS  # noqa: E402
 KINDS.update(RECURRENT_KINDS)  # recurrent kinds: rnn, lstm, gru
-# normalisation and dropout: batchnorm, layernorm, dropout (norms.py)
+from .norms import KINDS as NORM_KINDS  # noqa: E402
+KINDS.update(NORM_KINDS)  # normalisation and dropout: batchnorm, layernorm, dropout
 from .attention import KINDS as ATTENTION_KINDS  # noqa: E402
 KINDS.update(ATTENTION_KINDS)
