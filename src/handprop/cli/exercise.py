@@ -19,8 +19,8 @@ def add_parser(commands, *, arguments: bool = True) -> None:
     from ..problem.layered import LOSSES
 
     parser.add_argument("--like", default="homework", metavar="FILE",
-                        help="the problem whose style the variants follow: a layered problem file or an example "
-                             "(default: homework)")
+                        help="the problem whose style the variants follow: a layered problem file (dense layers or "
+                             "layer kinds) or an example (default: homework)")
     parser.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default: 0)")
     parser.add_argument("--count", type=int, default=1, metavar="K", help="number of variants (default: 1)")
     parser.add_argument("--layers", metavar="SPEC", help="inputs and units per layer, such as 2-3-2 "
@@ -33,7 +33,7 @@ def add_parser(commands, *, arguments: bool = True) -> None:
     parser.add_argument("--decimals", type=int, metavar="D",
                         help="weights and biases on a grid of 10^-D, inputs one digit finer, answers to D + 1 "
                              "decimals (default: 1, as the homework)")
-    parser.add_argument("--inactive", default="any", metavar="any|some|none",
+    parser.add_argument("--inactive", metavar="any|some|none",
                         help="ReLU units with h <= 0: any (default), some (at least one), none")
     parser.add_argument("-o", "--output", required=True, metavar="DIR",
                         help="folder to write the variants into (made if missing); files of the same names in it "
@@ -45,8 +45,15 @@ def run(args) -> int:
     from ..teach.exercise_files import write_exercises
     from ..problem.spec import load
 
-    spec = spec_from(load(args.like), layers=args.layers, activation=args.activation, loss=args.loss,
-                     decimals=args.decimals, inactive=args.inactive)
+    like = load(args.like)
+    if like.stack is not None:  # a network of layer kinds: its layers kept, --layers and the like refused
+        from ..teach.exercise_kinds import spec_from as stack_spec_from
+
+        spec = stack_spec_from(like, layers=args.layers, activation=args.activation, loss=args.loss,
+                               decimals=args.decimals, inactive=args.inactive)
+    else:
+        spec = spec_from(like, layers=args.layers, activation=args.activation, loss=args.loss,
+                         decimals=args.decimals, inactive=args.inactive or "any")
     for path in write_exercises(spec, args.output, seed=args.seed, count=args.count):
         print(path)
     return 0

@@ -72,7 +72,7 @@ def parse_layers(text: str) -> tuple:
     return widths
 
 
-def _optimizer_table(problem: Problem) -> dict:
+def optimizer_table(problem: Problem) -> dict:
     config = problem.optimizer
     table = {"name": config.name, "lr": config.lr, "steps": config.steps}
     for key, default in OPTIMIZERS[config.name].items():
@@ -123,7 +123,7 @@ def spec_from(like: Problem, *, layers: str | None = None, activation: str | Non
     activations = tuple(name for name, _ in hidden) + (output_activation,)
     settings = tuple(params for _, params in hidden) + (
         output.params if output.activation == output_activation else OPS[output_activation].settings({}),)
-    return ExerciseSpec(like.title, widths, activations, settings, loss, network.naming, _optimizer_table(like),
+    return ExerciseSpec(like.title, widths, activations, settings, loss, network.naming, optimizer_table(like),
                         decimals if decimals is not None else 1, inactive)
 
 
@@ -134,7 +134,7 @@ def _network(spec: ExerciseSpec) -> layered.LayeredNetwork:
     return layered.LayeredNetwork(inputs, layers, spec.loss, spec.naming)
 
 
-def _grid(rng: random.Random, low: float, high: float, decimals: int, *, zero: bool = False) -> float:
+def on_grid(rng: random.Random, low: float, high: float, decimals: int, *, zero: bool = False) -> float:
     scale = 10 ** decimals
     while True:
         k = rng.randint(round(low * scale), round(high * scale))
@@ -147,9 +147,9 @@ def draw(spec: ExerciseSpec, rng: random.Random) -> dict:
     network = _network(spec)
     fine = spec.decimals + 1
     rows = layered.weight_rows(network)
-    weights = [[[_grid(rng, *PARAMETER_RANGE, spec.decimals) for _ in row] for row in layer] for layer in rows]
-    biases = [[_grid(rng, *PARAMETER_RANGE, spec.decimals) for _ in names] for names in layered.bias_names(network)]
-    x = [_grid(rng, *INPUT_RANGE, fine) for _ in network.inputs]
+    weights = [[[on_grid(rng, *PARAMETER_RANGE, spec.decimals) for _ in row] for row in layer] for layer in rows]
+    biases = [[on_grid(rng, *PARAMETER_RANGE, spec.decimals) for _ in names] for names in layered.bias_names(network)]
+    x = [on_grid(rng, *INPUT_RANGE, fine) for _ in network.inputs]
     outputs = spec.widths[-1]
     if spec.loss == "cross_entropy":
         label = rng.randrange(outputs)
@@ -157,7 +157,7 @@ def draw(spec: ExerciseSpec, rng: random.Random) -> dict:
     elif spec.loss == "binary_cross_entropy":
         t = [rng.randint(0, 1) for _ in range(outputs)]
     else:
-        t = [_grid(rng, *INPUT_RANGE, fine) for _ in range(outputs)]
+        t = [on_grid(rng, *INPUT_RANGE, fine) for _ in range(outputs)]
     if spec.naming == "sequential":
         parameters = {"w": [w for layer in weights for row in layer for w in row],
                       "b": [b for layer in biases for b in layer]}
@@ -207,11 +207,11 @@ def degenerate(solution, spec: ExerciseSpec) -> str | None:
     return None
 
 
-def _toml_value(value) -> str:
+def toml_value(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return repr(value)  # the shortest text that reads back as the number: 0.3, -0.2, 1
@@ -220,14 +220,14 @@ def _toml_value(value) -> str:
 def problem_text(raw: dict, title: str, comment: str) -> str:
     """The variant's problem file, as TOML, in the homework's layout."""
     network = raw["network"]
-    layers = ", ".join("{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in layer.items()) + " }"
+    layers = ", ".join("{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in layer.items()) + " }"
                        for layer in network["layers"])
-    lines = [f"# {comment}", f"title = {_toml_value(title)}", "", "[network]",
-             f"inputs = {network['inputs']}", f"layers = [ {layers} ]", f"loss = {_toml_value(network['loss'])}",
-             f"naming = {_toml_value(network['naming'])}", "", "[parameters]"]
-    lines += [f"{key} = {_toml_value(value)}" for key, value in raw["parameters"].items()]
-    lines += ["", "[data]"] + [f"{key} = {_toml_value(value)}" for key, value in raw["data"].items()]
-    lines += ["", "[optimizer]"] + [f"{key} = {_toml_value(value)}" for key, value in raw["optimizer"].items()]
+    lines = [f"# {comment}", f"title = {toml_value(title)}", "", "[network]",
+             f"inputs = {network['inputs']}", f"layers = [ {layers} ]", f"loss = {toml_value(network['loss'])}",
+             f"naming = {toml_value(network['naming'])}", "", "[parameters]"]
+    lines += [f"{key} = {toml_value(value)}" for key, value in raw["parameters"].items()]
+    lines += ["", "[data]"] + [f"{key} = {toml_value(value)}" for key, value in raw["data"].items()]
+    lines += ["", "[optimizer]"] + [f"{key} = {toml_value(value)}" for key, value in raw["optimizer"].items()]
     lines += ["", "[display]", f"decimals = {raw['display']['decimals']}"]
     return "\n".join(lines) + "\n"
 

@@ -13,6 +13,8 @@ import os
 
 from ..core.errors import HandpropError
 from .exercise import ExerciseSpec, variants
+from .exercise_kinds import StackSpec
+from .exercise_kinds import variants as stack_variants
 
 
 def files_of(variant) -> list[tuple[str, str]]:
@@ -29,7 +31,7 @@ def files_of(variant) -> list[tuple[str, str]]:
             (f"{stem}-key.html", explain(solution, format="html"))]
 
 
-def write_exercises(spec: ExerciseSpec, directory: str, *, seed: int = 0, count: int = 1) -> list[str]:
+def write_exercises(spec: ExerciseSpec | StackSpec, directory: str, *, seed: int = 0, count: int = 1) -> list[str]:
     """Draw the variants and write their files into directory (made if need be); returns the paths written.
 
     Every variant is drawn and rendered before the first file is written, so bad options leave no files; each
@@ -38,7 +40,8 @@ def write_exercises(spec: ExerciseSpec, directory: str, *, seed: int = 0, count:
     """
     from ..problem.files import write_file
 
-    contents = [item for variant in variants(spec, seed=seed, count=count) for item in files_of(variant)]
+    drawn = stack_variants if isinstance(spec, StackSpec) else variants  # a network of layer kinds, or of dense layers
+    contents = [item for variant in drawn(spec, seed=seed, count=count) for item in files_of(variant)]
     try:
         if os.path.exists(directory) and not os.path.isdir(directory):
             raise HandpropError(directory, None, "is a file, not a folder", "a folder to write the variants into")
