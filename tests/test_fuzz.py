@@ -85,6 +85,7 @@ except ImportError:  # not on Windows: the memory bound is then not checked
 CASE_CALLS = 3_000_000
 CALLS_PER_WORKED = 500
 CALLS_PER_UPDATE = 12_000
+CALLS_PER_OPERATION = 15_000
 # How much a case may raise the process's peak resident memory (ru_maxrss): a high-water mark, so cheap to read
 # and blind to what a case frees, but a case that needs this much more than any before it is caught.
 CASE_MEMORY = 256 * 2**20
@@ -316,7 +317,10 @@ def allowance(load, what: str = "") -> int:
         problem = load()
         steps = problem.optimizer.steps if _by_hand(what) else 1
         updates = updates_written(problem) if _writes_updates(what) else 0
-        return CASE_CALLS + CALLS_PER_WORKED * worked(problem) * steps + CALLS_PER_UPDATE * updates
+        # A program's node-by-node worked solution (equations, layer kinds) writes each operation's chain rule,
+        # about 10,000 calls each as HTML: CALLS_PER_OPERATION for each, per sample.
+        per_value = CALLS_PER_WORKED if problem.network is not None else CALLS_PER_OPERATION
+        return CASE_CALLS + per_value * worked(problem) * steps + CALLS_PER_UPDATE * updates
     except HandpropError:  # refused: CASE_CALLS is all it may take
         return CASE_CALLS
 
@@ -935,14 +939,14 @@ def extreme_example(draw, inline: bool = False) -> tuple[str, str, dict]:
                     container[key] = container[key] * factor
         elif action == "optimizer":
             document["optimizer"] = draw(optimizer_tables())
-        elif action == "activation" and "layers" in network:
+        elif action == "activation" and "layers" in network and "inputs" in network:  # dense layers
             layer = draw(st.sampled_from(network["layers"]))
             activation = draw(st.sampled_from(ACTIVATIONS))
             layer.update(units=layer["units"], activation=activation)
             for param in OPS[activation].params:
                 if draw(st.booleans()):
                     layer[param.name] = draw(st.sampled_from(param.choices) if param.choices else extreme())
-        elif action == "written" and "layers" in network:  # drawn parameters written out, at the edges
+        elif action == "written" and "layers" in network and "inputs" in network:  # drawn ones written out, at the edges
             widths = _widths(network)
             weights = sum(a * b for a, b in zip(widths, widths[1:]))
             network["naming"] = "sequential"
