@@ -377,3 +377,17 @@ def test_handprops_own_tables_with_every_node_score_full_marks(cli, tmp_path, pr
     table = cli(["solve", problem, "--nodes", "--format", "markdown"]).out
     result = cli(["grade", problem, write(tmp_path, "table.md", table)])
     assert result.status == 0 and f"Full marks: all {count} answers correct." in result.out, result.out
+
+
+def test_a_mistake_whose_numbers_do_not_exist_at_the_answer_s_precision_is_skipped(cli, tmp_path):
+    # lr 10: the output y2 after the update is 9e-11, 0.0 when worked to 1 decimal, and the hand-rounded
+    # recomputation of the loss after it takes the log of 0: that mistake explains nothing, grading goes on.
+    from handprop.problem.files import EXAMPLES_DIR
+
+    problem = tmp_path / "hw.toml"
+    problem.write_text((EXAMPLES_DIR / "homework.toml").read_text().replace("lr = 0.5", "lr = 10.0"))
+    answers = tmp_path / "answers.csv"
+    answers.write_text("name,value\nloss,0.1\nout1,0.5\n")
+    result = cli(["grade", str(problem), str(answers)])
+    assert result.status == 1 and result.err == "", result.err
+    assert "✗  loss" in result.out and "✓  out1" in result.out
