@@ -238,3 +238,12 @@ def test_another_grid_and_a_network_too_large_for_an_exercise(cli, tmp_path):
     result = cli(["exercise", "--like", big, "-o", str(tmp_path / "big")])
     assert result.status == 2 and "too many for an exercise" in result.err
     assert math.isfinite(handprop.solve(handprop.load(str(tmp_path / "variant-01.toml"))).loss)
+
+
+@pytest.mark.parametrize("example", ["rnn_three_steps", "lstm_step", "attention_two_tokens", "batchnorm_batch_of_4"])
+def test_a_key_grades_itself_full_marks_whatever_its_names(example, tmp_path, cli):
+    # The key writes \mathit{Wih}^{[1]}_{1,1}, y_{1,1} and \alpha^{[1]}_{1,2,1}: read back as Wih1[1,1], y[1,1],
+    # alpha1[1,2,1].
+    assert cli(["exercise", "--like", example, "-o", str(tmp_path)]).status == 0
+    result = cli(["grade", str(tmp_path / "variant-01.toml"), str(tmp_path / "variant-01-key.md")])
+    assert result.status == 0 and "Full marks" in result.out, result.out[-600:] + result.err

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from ..core.errors import HandpropError
+from ..render.mathtex import GREEK  # the Greek letters a key writes for names spelled out
 
 KINDS = ("value", "node_gradient", "gradient", "updated", "loss", "loss_after")
 _SAMPLE = re.compile(r"\s*\(sample (\d+)\)$")
@@ -50,13 +51,21 @@ def label(quantity: Quantity, problem) -> str:
 
 
 def clean_name(text: str) -> str:
+    r"""A name as a student or the key writes it, in handprop's spelling.
+
+    >>> clean_name(r"$\mathit{Wih}^{[1]}_{1,1}$"), clean_name("$y_{1,1}$"), clean_name(r"$\alpha^{[1]}_{1,2,1}$")
+    ('Wih1[1,1]', 'y[1,1]', 'alpha1[1,2,1]')
+    """
     text = text.strip().strip("`*").strip().strip("$").strip()
     text = text.replace("\u2033", "''").replace("\u2032", "'").replace("\u2019", "'").replace("\u2202", "d")
     text = text.replace("\\partial", "d")
     text = re.sub(r"\^\{\((\d+)\)\}", r"^(\1)", text)  # c^{(3)}, a name's third version, as the key writes c^(3)
     text = text.replace("\\mathcal{L}", "L").replace("\\mathcal L", "L").replace("\\prime", "'")
     text = re.sub(r"\\text\{([^{}]*)\}", r"\1", text)
+    text = re.sub(r"\\mathit\{([^{}]*)\}", r"\1", text)  # \mathit{Wih} -> Wih, a name of several letters
+    text = re.sub(r"\\(" + "|".join(sorted(GREEK, key=len, reverse=True)) + r")(?![A-Za-z])", r"\1", text)  # \alpha -> alpha
     text = re.sub(r"\^\{\[(\d+)\]\}_\{([^{}]*)\}", r"\1[\2]", text)  # W^{[1]}_{1,2} -> W1[1,2], as the key writes it
+    text = re.sub(r"_\{([^{}]*,[^{}]*)\}", r"[\1]", text)  # y_{1,2} -> y[1,2]: indices, as a grid's names
     text = re.sub(r"_\{([^{}]*)\}", r"\1", text)  # w_{10} -> w10
     text = re.sub(r"(?<=[A-Za-z])_(?=\d)", "", text)  # w_1 -> w1
     text = re.sub(r"\^\{?'\}?", "'", text)
