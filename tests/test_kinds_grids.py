@@ -268,3 +268,18 @@ def test_shapes_that_do_not_chain_are_refused(cli, tmp_path, case, message):
     result = cli(["solve", str(path)])
     assert result.status == 2 and len(result.err.splitlines()) == 1, result.err
     assert message in result.err, result.err
+
+
+@pytest.mark.parametrize("pool", ["maxpool2d", "avgpool2d"])
+def test_a_window_of_one_entry_is_that_entry(cli, tmp_path, pool):
+    # maxpool takes two entries or more (the op table's rule); a 1x1 window is its entry, with gradient 1.
+    text = (f'[network]\ninput_shape = [1, 2, 2]\nlayers = [{{type = "{pool}", kernel = 1}}, {{type = "flatten"}}, '
+            '{units = 1}]\nloss = "mse"\n[parameters]\nW3 = [[0.5, -1.0, 0.25, 2.0]]\nb3 = [0.0]\n'
+            '[data]\nx = [[[1, 2], [3, 4]]]\nt = [0]\n[optimizer]\nlr = 0.1\n')
+    path = tmp_path / "one.toml"
+    path.write_text(text)
+    solution = solve(from_dict(__import__("tomllib").loads(text)))
+    assert [solution.nodes[f"p1[1,{i},{j}]"].values[0] for i in (1, 2) for j in (1, 2)] == [1, 2, 3, 4]
+    for command in (["explain"], ["explain", "--format", "html"], ["diagram"], ["verify"]):
+        result = cli([command[0], str(path), *command[1:]])
+        assert result.status == 0, (command, result.err)

@@ -77,8 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status.
 
     >>> main(["examples"]) == 0  # doctest: +ELLIPSIS
-    backprop_step_by_step  A step by step backpropagation example
-    homework ...
+    attention_two_tokens   Self-attention on two tokens
+    ...
+    homework               Machine Learning Homework 1
+    ...
     True
     """
     argv = list(sys.argv[1:] if argv is None else argv)

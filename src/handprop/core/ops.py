@@ -349,7 +349,7 @@ _add(Op("max", 0, largest, shares, r"\max{args}", "the maximum", callable=True, 
              r"argument it is taken for written first), is 1 where $a$ is the largest argument and 0 elsewhere; "
              r"arguments tied for the largest share it equally ($\frac{1}{2}$ each for two), as PyTorch."))
 # Max-pooling's window: torch routes the gradient to the first largest value (MaxPool1d/2d), not shared as max's.
-_add(Op("maxpool", 0, first_largest, to_first, r"\max{args}", "the maximum of a pooling window",
+_add(Op("maxpool", 0, first_largest, to_first, r"\max{args}", "the maximum of a pooling window", at_least=2,
         derivative=r"\partial_{{1}} \max{args}",
         note=r"Max-pooling passes each window's gradient to its largest entry, the first in reading order where "
              r"entries tie, as PyTorch's MaxPool1d and MaxPool2d; the others get 0."))

@@ -23,7 +23,7 @@ from ..problem.kinds.base import describe_shape
 from ..problem.layered import LOSSES
 from .derivation_backward import chain, slug
 from .derivation_kinds_backward import KindsBackward
-from .derivation_kinds_grids import (KindsLayer, by_maximum, channels, grid_matrix, grid_symbol, layers_of,
+from .derivation_kinds_grids import (KindsLayer, by_maximum, channels, window_of, grid_matrix, grid_symbol, layers_of,
                                      letter, listed, position)
 from .document import Document, Figure, Math, Paragraph, Section, Table
 from .mathtex import name_latex, to_latex
@@ -292,7 +292,7 @@ class _KindsBuilder(KindsBackward):
                         chain(out, [formula])]
         for eq in layer.equations:
             if maxing:
-                args = [a.name for a in eq.expr.args]
+                args = [a.name for a in window_of(eq)]
                 symbols = rf"\max\left({listed([name_latex(a) for a in args])}\right)"
                 numbers = rf"\max\left({listed([self.n(self.trace.values[a]) for a in args])}\right)"
                 blocks.append(chain(name_latex(eq.target), [symbols, numbers, self.n(self.trace.values[eq.target])],

@@ -21,6 +21,7 @@ from ..core.ops import OPS
 from .derivation_backward import bracketed, chain, slug
 from .derivation_kinds_grids import (
     by_maximum,
+    window_of,
     KindsLayer,
     channels,
     delta,
@@ -255,7 +256,7 @@ class KindsBackward:
                                    "Average pooling shares each window's gradient equally among its entries:",))]
         for eq in layer.equations:
             p = eq.target
-            window = [a.name for a in eq.expr.args] if maxing else list(trace.partials[p])
+            window = [a.name for a in window_of(eq)] if maxing else list(trace.partials[p])
             grad = Math(f"{partial(loss, p)} = {self.n(trace.adjoints[p])}")
             if maxing:
                 routed = [a for a in window if trace.partials[p][a] != 0]

@@ -20,7 +20,8 @@ from .mathtex import name_latex
 from .matrices import bmatrix, side_limit
 
 # The kinds written as a course writes them; any other kind's nodes are written one by one (the generic form).
-KNOWN = ("conv1d", "conv2d", "maxpool1d", "maxpool2d", "avgpool1d", "avgpool2d", "flatten", "dense")
+KNOWN = ("conv1d", "conv2d", "maxpool1d", "maxpool2d", "avgpool1d", "avgpool2d", "flatten", "dense",
+         "rnn", "lstm", "gru", "layernorm", "dropout", "attention")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,11 @@ class KindsLayer:
         return self.layer.activation != NO_ACTIVATION
 
 
+def window_of(eq) -> tuple:
+    """The entries a pooling equation reads: its op's arguments, or the one entry of a window of one."""
+    return eq.expr.args if hasattr(eq.expr, "args") else (eq.expr,)
+
+
 def by_maximum(kind: str) -> bool:
     """Whether a pooling layer's kind takes each window's largest entry (its op), rather than its mean."""
     return getattr(KINDS[kind], "op", None) is not None
@@ -69,6 +75,13 @@ def layers_of(problem) -> list[KindsLayer] | None:
         if layer.type == "flatten":
             pre = post = inputs
             end = start
+        elif hasattr(kind, "states"):  # a recurrent layer's output is its hidden states themselves (h{n}[t,j])
+            steps, hidden = layer.shape_in[0], layer.setting("hidden")
+            first = steps if layer.setting("return") == "last" else 1
+            pre = post = tuple(f"h{n}[{t},{j}]" for t in range(first, steps + 1) for j in range(1, hidden + 1))
+            if any(name not in position for name in post):
+                return None
+            end = max(position[name] for name in post) + 1
         else:
             pre = grid_names(("o" if activated else "y") if last else f"{kind.prefix}{n}", layer.shape_out)
             post = grid_names("y" if last else f"a{n}", layer.shape_out) if activated else pre

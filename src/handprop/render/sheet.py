@@ -16,7 +16,7 @@ from itertools import product
 
 from ..core.ops import OPS
 from ..core.optim import OPTIMIZER_NAMES
-from ..problem.layered import LOSSES, bias_names, unit_names, weight_rows
+from ..problem.layered import LOSSES, NO_ACTIVATION, bias_names, unit_names, weight_rows
 from .numbers import given
 
 
@@ -172,7 +172,7 @@ def _stack_layers(solution) -> list[tuple[str, str, str, str]]:
     for n, layer in enumerate(stack.layers, 1):
         settings = ", ".join(f"{key} {setting(value)}" for key, value in layer.settings)
         op = OPS[layer.activation]
-        activation = "none" if layer.activation == "identity" else op.activation_words or op.words
+        activation = "none" if layer.activation == NO_ACTIVATION else op.activation_words or op.words
         rows.append((str(n), layer.type + (f" ({settings})" if settings else ""), activation,
                      describe_shape(layer.shape_out)))
     return rows

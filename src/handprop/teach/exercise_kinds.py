@@ -27,6 +27,7 @@ from ..problem.checks import Checker
 from ..problem.files import parse_text
 from ..problem.kinds import KINDS
 from ..problem.kinds.stack import Stack, in_sample
+from ..problem.layered import NO_ACTIVATION
 from ..problem.spec import Problem, from_dict
 from .exercise import (MAX_COUNT, MAX_DECIMALS, PARAMETER_RANGE, PROBABILITY_LIMITS, Variant, on_grid,
                        optimizer_table, toml_value)
@@ -134,7 +135,7 @@ def _entries(source: str, stack: Stack) -> list[dict]:
 
         entry = {} if layer.type == "dense" else {"type": layer.type}
         entry.update((key, list(value) if isinstance(value, tuple) else value) for key, value in layer.settings)
-        if layer.activation != "identity":
+        if layer.activation != NO_ACTIVATION:
             entry["activation"] = layer.activation
             entry.update((p.name, value) for p, (_, value) in zip(OPS[layer.activation].params, layer.params))
         for key in [k for k in entry if k not in ("type", "activation")]:

@@ -169,7 +169,10 @@ class Pool(Kind):
         for c, *position in product(*(range(n_) for n_ in layer.shape_out)):
             window = [x.ref(c, *[p * s + i for p, s, i in zip(position, stride, offset)])
                       for offset in product(*(range(k) for k in kernel))]
-            expr = Apply(self.op, tuple(window)) if self.op else mean_of(window, len(window))
+            if len(window) == 1:  # a window of one entry is that entry, whether its max or its mean
+                expr = window[0]
+            else:
+                expr = Apply(self.op, tuple(window)) if self.op else mean_of(window, len(window))
             equations.append(equation(out.at(c, *position), expr))
         return equations, out
 
