@@ -23,6 +23,7 @@ from ..problem.kinds.base import describe_shape
 from ..problem.layered import LOSSES
 from .derivation_backward import chain, slug
 from .derivation_kinds_backward import KindsBackward
+from .derivation_kinds_more import MoreKinds
 from .derivation_kinds_grids import (KindsLayer, by_maximum, channels, window_of, grid_matrix, grid_symbol, layers_of,
                                      letter, listed, position)
 from .document import Document, Figure, Math, Paragraph, Section, Table
@@ -64,7 +65,7 @@ def _sizes(sizes: tuple, joiner: str = "×") -> str:
     return text if joiner == "×" else f"({text})"
 
 
-class _KindsBuilder(KindsBackward):
+class _KindsBuilder(KindsBackward, MoreKinds):
     def __init__(self, builder, layers: list[KindsLayer]):
         self.g = builder  # the scalar form's builder: its trace, numbers and generic pieces
         self.layers = layers
@@ -210,6 +211,8 @@ class _KindsBuilder(KindsBackward):
                 body = self.flatten_forward(layer)
             elif layer.type == "dense":
                 body = self.dense_forward(layer)
+            elif layer.known:
+                body = self.more_forward(layer)
             else:
                 body = [Paragraph(("Written node by node:",))]
                 body += [c for eq in layer.equations for c in g.forward_chains(eq)]

@@ -78,6 +78,9 @@ class KindsBackward:
     # -- each kind ---------------------------------------------------------------------------
 
     def layer_backward(self, layer: KindsLayer) -> list:
+        more = self.more_backward(layer)
+        if more is not None:
+            return more
         body: list = []
         if layer.type != "flatten":
             body += self.output_backward(layer)
