@@ -1,9 +1,11 @@
-"""The NumPy engine for networks of layer kinds: convolution, pooling, flatten and dense, a whole batch at a time.
+"""The NumPy engine for networks of layer kinds: convolution, pooling, flatten, dense, recurrent layers, attention,
+layer-norm and dropout (numpy_stack_sequence.py), a whole batch at a time.
 
 Scope: a stack (problem/kinds/stack.py) of the kinds numpy_stack_kernels.KERNELS computes, any activation of
 numpy_kernels.ACTIVATIONS, any loss. It gives the scalar engine's loss, gradients and updates to rounding (1e-12
-relative in float64) without writing out the equations; a stack holding another kind (a recurrent layer, a
-normalisation, attention) is refused with its name, and `auto` keeps it on the scalar engine (engine/choice.py).
+relative in float64) without writing out the equations; a stack holding another kind (batch-norm, which couples the
+samples) is refused with its name, and `auto` keeps it on the scalar engine (engine/choice.py). The layers' data
+(initial states, dropout masks) are read as more columns after the inputs, and each such kernel is given its own.
 
 It is the dense NumPy engine (numpy_engine.py) with other layers: the same flat vectors of parameters and
 gradients (here in the program's own order: each tensor in C order, as PyTorch's state_dict), the same optimizer
@@ -90,7 +92,7 @@ class NumpyStackEngine(NumpyEngine):
         self.source = problem.source
         self.dtype = np.dtype(dtype)
         order = tuple(stack.parameter_order())
-        self.hold_parameters(problem, order, list(order), stack.inputs + stack.targets)
+        self.hold_parameters(problem, order, list(order), stack.inputs + stack.layer_data + stack.targets)
         views, start = {}, 0  # tensor name -> (its values, its gradient), views into the flat vectors
         for tensor in stack.tensors():
             end = start + tensor.size
@@ -98,16 +100,23 @@ class NumpyStackEngine(NumpyEngine):
                                   self.gradient[start:end].reshape(tensor.shape))
             start = end
         self._layers = []
+        start = len(stack.inputs)  # a layer's data (an initial state, a mask): its columns after the inputs
         for n, layer in enumerate(stack.layers, 1):
             if KERNELS[layer.type] is None:
                 continue  # a flatten: the next layer reads the same values
             tensors = [views[tensor.name] for tensor in KINDS[layer.type].tensors(layer, n)]
-            weight, bias = (tensors + [(None, None)] * 2)[:2]
-            self._layers.append(_Layer(KERNELS[layer.type](layer, weight, bias, self.dtype), layer, layer.activation))
-        # problem.data as Samples reads a layered network's: one row per sample, its inputs then its targets
-        self.samples = Samples(SimpleNamespace(network=SimpleNamespace(inputs=stack.inputs, targets=stack.targets),
+            made = _Layer(KERNELS[layer.type](layer, tensors, self.dtype), layer, layer.activation)
+            end = start + len(KINDS[layer.type].data_names(layer, n))
+            made.data = slice(start, end) if end > start else None
+            start = end
+            self._layers.append(made)
+        # problem.data as Samples reads a layered network's: one row per sample, its inputs (and the layers' data)
+        # then its targets
+        self.samples = Samples(SimpleNamespace(network=SimpleNamespace(inputs=stack.inputs + stack.layer_data,
+                                                                       targets=stack.targets),
                                                data=problem.data), self.dtype)
-        self.X, self.T = self.samples.X, self.samples.T  # (samples, inputs), (samples, outputs)
+        self._inputs = len(stack.inputs)
+        self.X, self.T = self.samples.X, self.samples.T  # (samples, inputs and layer data), (samples, outputs)
         # The loss reads the last layer's entries as a dense network's output layer: fused as it would be.
         last = stack.layers[-1]
         output = layered.Layer(int(np.prod(stack.output_shape)), last.activation, last.params)
@@ -124,10 +133,13 @@ class NumpyStackEngine(NumpyEngine):
             for i, layer in enumerate(self._layers)])
 
     def _forward(self, x) -> list[LayerBuffers]:
+        """x: (batch, inputs and the layers' data)."""
         batch = len(x)
         buffers = self._layer_buffers(batch)
-        a_prev = x  # (batch, inputs), read as the first layer's grid
+        a_prev = x[:, :self._inputs]  # (batch, inputs), read as the first layer's grid
         for layer, u in zip(self._layers, buffers):
+            if layer.data is not None:
+                layer.kernel.data = x[:, layer.data]
             layer.kernel.forward(a_prev.reshape(batch, *layer.shape_in), u.h.reshape(batch, *layer.shape_out))
             layer.activation.forward(u, **layer.settings)
             a_prev = u.a
@@ -145,6 +157,7 @@ class NumpyStackEngine(NumpyEngine):
                                 "outputs inside the loss's domain, e.g. y strictly between 0 and 1")
         if not self._fused:
             layers[-1].activation.backward(output, **layers[-1].settings)
+        x = x[:, :self._inputs]
         for n in range(len(layers) - 1, -1, -1):
             layer, u = layers[n], buffers[n]
             below = buffers[n - 1] if n else None

@@ -25,6 +25,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .numpy_batches import cached
+from .numpy_stack_sequence import SEQUENCE_KERNELS
 
 
 def windows(x: np.ndarray, kernel: tuple, stride: tuple) -> np.ndarray:
@@ -202,16 +203,20 @@ class Dense:
 
 
 def _pool(how: str):
-    return lambda layer, weight, bias, dtype: Pool(layer, how, dtype)
+    return lambda layer, tensors, dtype: Pool(layer, how, dtype)
 
 
 def _with_parameters(kind):
-    """A kernel made with its weight and bias, each a (values, gradient) pair of views (the bias's None: none)."""
-    return lambda layer, weight, bias, dtype: kind(layer, weight[0], bias[0], weight[1], bias[1], dtype)
+    """A kernel made with its weight and bias, each a (values, gradient) pair of views (no bias: None)."""
+    def make(layer, tensors, dtype):
+        weight, bias = (list(tensors) + [(None, None)] * 2)[:2]
+        return kind(layer, weight[0], bias[0], weight[1], bias[1], dtype)
+    return make
 
 
-# The layer kinds this engine computes, by type: (layer, weight, bias, dtype) -> its kernel. A flatten is None:
-# it lists the same values in C order, which the next layer reads as its own shape, so it does no work.
+# The layer kinds this engine computes, by type: (layer, its tensors as (values, gradient) pairs of views in the
+# kind's order, dtype) -> its kernel. A flatten is None: it lists the same values in C order, which the next layer
+# reads as its own shape, so it does no work. The sequence kinds and normalisations: numpy_stack_sequence.py.
 KERNELS = {
     "dense": _with_parameters(Dense),
     "conv1d": _with_parameters(Conv),
@@ -221,4 +226,5 @@ KERNELS = {
     "avgpool1d": _pool("avg"),
     "avgpool2d": _pool("avg"),
     "flatten": None,
+    **SEQUENCE_KERNELS,
 }

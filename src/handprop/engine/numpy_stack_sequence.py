@@ -1,0 +1,491 @@
+"""The NumPy kernels of the sequence layer kinds and the per-sample normalisations, on a batch: rnn, lstm, gru
+(problem/kinds/recurrent.py), attention (kinds/attention.py), layernorm and dropout (kinds/norms.py).
+
+Each computes what its layer's equations say, for every sample at once, and its backward pass: the gradients of its
+parameters and, unless it is the first layer, dL/d(its input). A sequence is (batch, T, F), as PyTorch's
+batch_first; a recurrent layer keeps its values time-major, (T, batch, units), so that one step is one contiguous
+matrix: the input side of every gate is one product over the batch and every step, the hidden side one product per
+step (the recurrence), and the gradients of the weights one product each after the backward loop over the steps.
+
+The gates' nonlinearities are the op table's kernels (numpy_kernels.ACTIVATIONS, by the names the kinds give them,
+recurrent.GATE_ACTIVATIONS), run on each step's view of the layer's matrices; attention's softmax is the same
+kernel over every (sample, head, query) row, a causal query's later keys at -inf, so that their weight is exactly
+0 and their gradient 0, as the equations that write no score there.
+
+Layer data (an initial state, a dropout mask) is the kernel's `data`, (batch, entries) in the order of the kind's
+data_names, set by the engine before each forward pass.
+"""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+
+from ..problem.kinds.recurrent import GATE_ACTIVATIONS
+from .numpy_batches import cached
+from .numpy_kernels import ACTIVATIONS, LayerBuffers
+
+# The op names of the nonlinearities the equations apply inside the layers (the gates' from recurrent.py)
+TANH = GATE_ACTIVATIONS["g"]
+SIGMOID = GATE_ACTIVATIONS["i"]
+SOFTMAX = "softmax"
+
+
+class _Steps:
+    """One activation's matrices over every step, (T, batch, units), and each step's view as the activation kernels
+    read a LayerBuffers. h, a and delta may be given (views into larger arrays); the scratches are its own."""
+
+    def __init__(self, steps: int, batch: int, units: int, kernel, dtype, *, h=None, a=None, delta=None):
+        shape = (steps, batch, units)
+        self.kernel = kernel
+        self.h = np.empty(shape, dtype) if h is None else h
+        self.a = self.h if kernel.in_place else (np.empty(shape, dtype) if a is None else a)
+        self.delta = np.empty(shape, dtype) if delta is None else delta
+        scratches = [np.empty(shape, dtype) for _ in range(3)]
+        mask = np.empty(shape, bool)
+        self.at = [SimpleNamespace(h=self.h[t], a=self.a[t], delta=self.delta[t], scratch=scratches[0][t],
+                                   scratch2=scratches[1][t], scratch3=scratches[2][t], mask=mask[t])
+                   for t in range(steps)]
+
+    def forward(self, t: int) -> None:
+        self.kernel.forward(self.at[t])
+
+    def backward(self, t: int) -> None:
+        self.kernel.backward(self.at[t])
+
+
+class _Recurrent:
+    """What rnn, lstm and gru share: the gates' weights stacked as torch's (G x H rows, gate by gate), the input side
+    of every gate for every step at once, and the weights' gradients from the deltas of every step.
+
+    tensors: (values, gradient) pairs in the kind's order: Wi of each gate, Wh of each gate, then (with bias) bi of
+    each gate and bh of each gate."""
+
+    gates = 1
+
+    def __init__(self, layer, tensors, dtype):
+        G = self.gates
+        self.Wi, self.Wh = tensors[:G], tensors[G:2 * G]
+        self.bi, self.bh = (tensors[2 * G:3 * G], tensors[3 * G:4 * G]) if layer.setting("bias") else (None, None)
+        self.steps, self.features = layer.shape_in
+        self.hidden = layer.setting("hidden")
+        self.last = layer.setting("return") == "last"
+        self.dtype = dtype
+        self.data = None  # (batch, states x H): the initial states, set by the engine
+        self._buffers: dict = {}
+
+    @staticmethod
+    def _stacked(pairs, which: int):
+        return np.concatenate([pair[which] for pair in pairs])
+
+    @staticmethod
+    def _unstack(matrix, pairs) -> None:
+        for block, pair in zip(np.split(matrix, len(pairs)), pairs):
+            np.copyto(pair[1], block)
+
+    def _common(self, batch: int) -> SimpleNamespace:
+        T, H, F, G = self.steps, self.hidden, self.features, self.gates
+        d = self.dtype
+        return SimpleNamespace(
+            x=np.empty((T, batch, F), d),  # the input, time-major
+            states=np.empty((T + 1, batch, H), d),  # h[0] (the initial state) ... h[T]
+            inputs=np.empty((T, batch, G * H), d),  # every gate's input side, W_i? x[t] + b_i?
+            hidden=np.empty((batch, G * H), d),  # one step's hidden side, W_h? h[t-1] + b_h?
+            d_in=np.empty((T, batch, G * H), d),  # dL/d(the input side) of every gate, every step
+            d_h=np.empty((batch, H), d))  # dL/dh[t], carried down the steps
+
+    def _input_side(self, x, u) -> None:
+        batch = len(x)
+        T, F = self.steps, self.features
+        np.copyto(u.x, x.transpose(1, 0, 2))
+        np.matmul(u.x.reshape(T * batch, F), self._stacked(self.Wi, 0).T, out=u.inputs.reshape(T * batch, -1))
+        if self.bi is not None:
+            u.inputs += self._stacked(self.bi, 0)
+        np.copyto(u.states[0], self.data[:, :self.hidden])
+        self._Wh = self._stacked(self.Wh, 0)
+        self._bh = self._stacked(self.bh, 0) if self.bh is not None else None
+
+    def _hidden_side(self, u, t: int) -> np.ndarray:
+        """W_h? h[t-1] + b_h? of every gate at step t (from 0)."""
+        np.matmul(u.states[t], self._Wh.T, out=u.hidden)
+        if self._bh is not None:
+            u.hidden += self._bh
+        return u.hidden
+
+    def _output(self, u, z) -> None:
+        if self.last:
+            np.copyto(z, u.states[-1])
+        else:
+            np.copyto(z, u.states[1:].transpose(1, 0, 2))
+
+    def _delta_at(self, delta, u, t: int) -> None:
+        """dL/dh[t] += what the layer's output gives it."""
+        if self.last:
+            if t == self.steps - 1:
+                np.copyto(u.d_h, delta)
+            else:
+                return
+        else:
+            u.d_h += delta[:, t]
+
+    def _weights_gradients(self, u, d_hidden, dx) -> None:
+        """dW_i?, db_i? from the input side's deltas, dW_h?, db_h? from the hidden side's, and dx."""
+        T, F, H = self.steps, self.features, self.hidden
+        batch = u.x.shape[1]
+        rows_in = u.d_in.reshape(T * batch, -1)
+        rows_hidden = d_hidden.reshape(T * batch, -1)
+        self._unstack(rows_in.T @ u.x.reshape(T * batch, F), self.Wi)
+        self._unstack(rows_hidden.T @ u.states[:-1].reshape(T * batch, H), self.Wh)
+        if self.bi is not None:
+            self._unstack(rows_in.sum(axis=0), self.bi)
+            self._unstack(rows_hidden.sum(axis=0), self.bh)
+        if dx is not None:
+            np.copyto(dx, (rows_in @ self._stacked(self.Wi, 0)).reshape(T, batch, F).transpose(1, 0, 2))
+
+
+class RNN(_Recurrent):
+    """nn.RNN: h[t] = f(W_ih x[t] + b_ih + W_hh h[t-1] + b_hh), f tanh or relu (the op table's kernel)."""
+
+    gates = 1
+
+    def __init__(self, layer, tensors, dtype):
+        super().__init__(layer, tensors, dtype)
+        self.kernel = ACTIVATIONS[layer.setting("nonlinearity")]
+
+    def _made(self, batch: int):
+        def make():
+            u = self._common(batch)
+            u.act = _Steps(self.steps, batch, self.hidden, self.kernel, self.dtype, a=u.states[1:], delta=u.d_in)
+            return u
+        return cached(self._buffers, batch, make)
+
+    def forward(self, x, z) -> None:
+        u = self._made(len(x))
+        self._input_side(x, u)
+        for t in range(self.steps):
+            np.add(u.inputs[t], self._hidden_side(u, t), out=u.act.h[t])
+            u.act.forward(t)
+        self._output(u, z)
+
+    def backward(self, x, delta, dx) -> None:
+        u = self._made(len(delta))
+        u.d_h.fill(0.0)
+        for t in range(self.steps - 1, -1, -1):
+            self._delta_at(delta, u, t)
+            np.copyto(u.act.delta[t], u.d_h)
+            u.act.backward(t)  # dL/d(pre-activation)
+            np.matmul(u.act.delta[t], self._Wh, out=u.d_h)
+        self._weights_gradients(u, u.d_in, dx)
+
+
+class LSTM(_Recurrent):
+    """nn.LSTM: gates i, f, g, o; c[t] = f c[t-1] + i g; h[t] = o tanh(c[t])."""
+
+    gates = 4
+
+    def _made(self, batch: int):
+        T, H, d = self.steps, self.hidden, self.dtype
+
+        def make():
+            u = self._common(batch)
+            pre = np.empty((T, batch, 4 * H), d)
+            u.gate = [_Steps(T, batch, H, ACTIVATIONS[GATE_ACTIVATIONS[g]], d, h=pre[:, :, q * H:(q + 1) * H],
+                             delta=u.d_in[:, :, q * H:(q + 1) * H]) for q, g in enumerate("ifgo")]
+            u.cells = np.empty((T + 1, batch, H), d)  # c[0] ... c[T]
+            u.tanh_c = _Steps(T, batch, H, ACTIVATIONS[TANH], d, h=u.cells[1:])
+            u.pre = pre
+            u.d_c = np.empty((batch, H), d)  # dL/dc[t], carried down the steps
+            u.product = np.empty((batch, H), d)
+            return u
+        return cached(self._buffers, batch, make)
+
+    def forward(self, x, z) -> None:
+        u = self._made(len(x))
+        self._input_side(x, u)
+        np.copyto(u.cells[0], self.data[:, self.hidden:])
+        i, f, g, o = u.gate
+        for t in range(self.steps):
+            np.add(u.inputs[t], self._hidden_side(u, t), out=u.pre[t])
+            for gate in u.gate:
+                gate.forward(t)
+            np.multiply(f.a[t], u.cells[t], out=u.cells[t + 1])
+            np.multiply(i.a[t], g.a[t], out=u.product)
+            u.cells[t + 1] += u.product
+            u.tanh_c.forward(t)
+            np.multiply(o.a[t], u.tanh_c.a[t], out=u.states[t + 1])
+        self._output(u, z)
+
+    def backward(self, x, delta, dx) -> None:
+        u = self._made(len(delta))
+        i, f, g, o = u.gate
+        u.d_h.fill(0.0)
+        u.d_c.fill(0.0)
+        for t in range(self.steps - 1, -1, -1):
+            self._delta_at(delta, u, t)
+            np.multiply(u.d_h, u.tanh_c.a[t], out=o.delta[t])
+            np.multiply(u.d_h, o.a[t], out=u.tanh_c.delta[t])
+            u.tanh_c.backward(t)
+            u.d_c += u.tanh_c.delta[t]  # dL/dc[t]: through h[t], and through c[t+1]
+            np.multiply(u.d_c, g.a[t], out=i.delta[t])
+            np.multiply(u.d_c, i.a[t], out=g.delta[t])
+            np.multiply(u.d_c, u.cells[t], out=f.delta[t])
+            np.multiply(u.d_c, f.a[t], out=u.d_c)  # dL/dc[t-1] through c[t]
+            for gate in u.gate:
+                gate.backward(t)
+            np.matmul(u.d_in[t], self._Wh, out=u.d_h)
+        self._weights_gradients(u, u.d_in, dx)
+
+
+class GRU(_Recurrent):
+    """nn.GRU: r, z = sigmoid(...); n = tanh(W_in x + b_in + r (W_hn h[t-1] + b_hn)); h = (1 - z) n + z h[t-1]."""
+
+    gates = 3
+
+    def _made(self, batch: int):
+        T, H, d = self.steps, self.hidden, self.dtype
+
+        def make():
+            u = self._common(batch)
+            u.d_hidden = np.empty((T, batch, 3 * H), d)  # dL/d(the hidden side): r's, z's, then (W_hn h + b_hn)'s
+            u.gate = [_Steps(T, batch, H, ACTIVATIONS[GATE_ACTIVATIONS[g]], d, delta=u.d_in[:, :, q * H:(q + 1) * H])
+                      for q, g in enumerate("rz")]
+            u.candidate = _Steps(T, batch, H, ACTIVATIONS[TANH], d, delta=u.d_in[:, :, 2 * H:])
+            u.hidden_n = np.empty((T, batch, H), d)  # W_hn h[t-1] + b_hn, kept for the backward pass
+            u.kept = np.empty((batch, H), d)
+            return u
+        return cached(self._buffers, batch, make)
+
+    def forward(self, x, z) -> None:
+        u = self._made(len(x))
+        H = self.hidden
+        self._input_side(x, u)
+        r, zg = u.gate
+        n = u.candidate
+        for t in range(self.steps):
+            hidden = self._hidden_side(u, t)
+            np.add(u.inputs[t, :, :H], hidden[:, :H], out=r.h[t])
+            np.add(u.inputs[t, :, H:2 * H], hidden[:, H:2 * H], out=zg.h[t])
+            r.forward(t)
+            zg.forward(t)
+            np.copyto(u.hidden_n[t], hidden[:, 2 * H:])
+            np.multiply(r.a[t], u.hidden_n[t], out=n.h[t])
+            np.add(u.inputs[t, :, 2 * H:], n.h[t], out=n.h[t])
+            n.forward(t)
+            np.subtract(1.0, zg.a[t], out=u.kept)
+            np.multiply(u.kept, n.a[t], out=u.states[t + 1])
+            np.multiply(zg.a[t], u.states[t], out=u.kept)
+            u.states[t + 1] += u.kept
+        self._output(u, z)
+
+    def backward(self, x, delta, dx) -> None:
+        u = self._made(len(delta))
+        H = self.hidden
+        r, zg = u.gate
+        n = u.candidate
+        u.d_h.fill(0.0)
+        for t in range(self.steps - 1, -1, -1):
+            self._delta_at(delta, u, t)
+            # h = (1 - z) n + z h[t-1]
+            np.subtract(u.states[t], n.a[t], out=u.kept)
+            np.multiply(u.d_h, u.kept, out=zg.delta[t])
+            np.subtract(1.0, zg.a[t], out=u.kept)
+            np.multiply(u.d_h, u.kept, out=n.delta[t])
+            n.backward(t)  # dL/d(n's pre-activation): its input side's delta
+            np.multiply(n.delta[t], u.hidden_n[t], out=r.delta[t])
+            np.multiply(n.delta[t], r.a[t], out=u.d_hidden[t, :, 2 * H:])
+            r.backward(t)
+            zg.backward(t)
+            u.d_hidden[t, :, :2 * H] = u.d_in[t, :, :2 * H]
+            np.multiply(u.d_h, zg.a[t], out=u.kept)  # dL/dh[t-1] straight through z h[t-1]
+            np.matmul(u.d_hidden[t], self._Wh, out=u.d_h)
+            u.d_h += u.kept
+        self._weights_gradients(u, u.d_hidden, dx)
+
+
+class LayerNorm:
+    """nn.LayerNorm over the last `axes` axes: mu, d = x - mu, var = mean d^2, rstd = 1/sqrt(var + eps),
+    xhat = d rstd, n = xhat gamma + beta, row by row of (batch x groups, N)."""
+
+    data = None
+
+    def __init__(self, layer, tensors, dtype):
+        shape = layer.shape_in
+        self.size = math.prod(shape[len(shape) - layer.setting("axes"):])
+        self.eps = layer.setting("eps")
+        self.gamma, self.beta = tensors if tensors else (None, None)
+        self.dtype = dtype
+        self._buffers: dict = {}
+
+    def _made(self, rows: int):
+        return cached(self._buffers, rows, lambda: SimpleNamespace(
+            d=np.empty((rows, self.size), self.dtype), xhat=np.empty((rows, self.size), self.dtype),
+            rstd=np.empty((rows, 1), self.dtype), scratch=np.empty((rows, self.size), self.dtype)))
+
+    def forward(self, x, out) -> None:
+        x = x.reshape(-1, self.size)
+        u = self._made(len(x))
+        N = float(self.size)
+        np.subtract(x, np.sum(x, axis=1, keepdims=True) / N, out=u.d)
+        np.multiply(u.d, u.d, out=u.scratch)
+        var = np.sum(u.scratch, axis=1, keepdims=True) / N
+        np.divide(1.0, np.sqrt(var + self.eps), out=u.rstd)
+        np.multiply(u.d, u.rstd, out=u.xhat)
+        out = out.reshape(-1, self.size)
+        if self.gamma is None:
+            np.copyto(out, u.xhat)
+        else:
+            np.multiply(u.xhat, self.gamma[0].reshape(-1), out=out)
+            out += self.beta[0].reshape(-1)
+
+    def backward(self, x, delta, dx) -> None:
+        delta = delta.reshape(-1, self.size)
+        u = self._made(len(delta))
+        N = float(self.size)
+        if self.gamma is not None:
+            np.multiply(delta, u.xhat, out=u.scratch)
+            np.sum(u.scratch, axis=0, out=self.gamma[1].reshape(-1))
+            np.sum(delta, axis=0, out=self.beta[1].reshape(-1))
+        if dx is None:
+            return
+        d_xhat = delta * self.gamma[0].reshape(-1) if self.gamma is not None else delta
+        # xhat = d rstd: dL/drstd = sum dxhat d; rstd = (var + eps)^(-1/2): dL/dvar = dL/drstd * -rstd^3 / 2
+        np.multiply(d_xhat, u.d, out=u.scratch)
+        d_var = np.sum(u.scratch, axis=1, keepdims=True) * (-0.5 * u.rstd ** 3)
+        d_d = d_xhat * u.rstd + u.d * (d_var * (2.0 / N))  # var = mean d^2
+        d_mu = -np.sum(d_d, axis=1, keepdims=True)
+        np.add(d_d, d_mu / N, out=dx.reshape(-1, self.size))
+
+
+class Dropout:
+    """nn.Dropout in training mode with its mask from the data: m = x mask / (1 - p)."""
+
+    def __init__(self, layer, tensors, dtype):
+        self.keep = 1.0 - layer.setting("p")
+        self.data = None  # (batch, entries): the masks, set by the engine
+
+    def forward(self, x, out) -> None:
+        batch = len(x)
+        self.mask = self.data
+        np.multiply(x.reshape(batch, -1), self.mask, out=out.reshape(batch, -1))
+        out /= self.keep
+
+    def backward(self, x, delta, dx) -> None:
+        if dx is not None:
+            batch = len(delta)
+            np.multiply(delta.reshape(batch, -1), 1.0 / self.keep, out=dx.reshape(batch, -1))
+            dx.reshape(batch, -1)[...] *= self.mask
+
+
+class Attention:
+    """Multi-head self-attention, as nn.MultiheadAttention(x, x, x): q, k, v, each head's scores / sqrt(d) and their
+    softmax over the keys, the context, the out-projection, and the residual.
+
+    tensors: Wq, Wk, Wv, (bq, bk, bv), Wo, (bo), each a (values, gradient) pair."""
+
+    data = None
+
+    def __init__(self, layer, tensors, dtype):
+        self.bias = layer.setting("bias")
+        self.Wq, self.Wk, self.Wv = tensors[:3]
+        if self.bias:
+            self.bq, self.bk, self.bv = tensors[3:6]
+            self.Wo, self.bo = tensors[6:8]
+        else:
+            self.Wo, self.bo = tensors[3], None
+        self.steps, self.features = layer.shape_in
+        self.heads = layer.setting("heads")
+        self.width = self.features // self.heads
+        self.scale = None if self.width == 1 else 1.0 / math.sqrt(float(self.width))
+        self.causal, self.residual = layer.setting("causal"), layer.setting("residual")
+        self.dtype = dtype
+        self.softmax = ACTIVATIONS[SOFTMAX]
+        self._buffers: dict = {}
+
+    def _made(self, batch: int):
+        T = self.steps
+        return cached(self._buffers, batch, lambda: SimpleNamespace(
+            weights=LayerBuffers(batch * self.heads * T, T, self.softmax, self.dtype, output=False, order="C")))
+
+    def _split(self, m, batch):
+        """(batch x T, E) as (batch, heads, T, d)."""
+        return m.reshape(batch, self.steps, self.heads, self.width).transpose(0, 2, 1, 3)
+
+    def _join(self, m, batch):
+        return m.transpose(0, 2, 1, 3).reshape(batch * self.steps, self.features)
+
+    def forward(self, x, out) -> None:
+        batch = len(x)
+        T, E = self.steps, self.features
+        u = self._made(batch)
+        rows = x.reshape(batch * T, E)
+        self.rows = rows
+        q, k, v = (rows @ W[0].T for W in (self.Wq, self.Wk, self.Wv))
+        if self.bias:
+            q += self.bq[0]
+            k += self.bk[0]
+            v += self.bv[0]
+        self.q, self.k, self.v = (self._split(m, batch) for m in (q, k, v))
+        scores = u.weights.h.reshape(batch, self.heads, T, T)
+        np.matmul(self.q, self.k.transpose(0, 1, 3, 2), out=scores)
+        if self.scale is not None:
+            scores /= math.sqrt(float(self.width))  # as the equations' division by sqrt(d)
+        if self.causal:
+            scores[..., np.triu_indices(T, 1)[0], np.triu_indices(T, 1)[1]] = -np.inf
+        self.softmax.forward(u.weights)
+        self.alpha = u.weights.a.reshape(batch, self.heads, T, T)
+        self.context = self._join(self.alpha @ self.v, batch)
+        out = out.reshape(batch * T, E)
+        np.matmul(self.context, self.Wo[0].T, out=out)
+        if self.bo is not None:
+            out += self.bo[0]
+        if self.residual:
+            out += rows
+
+    def backward(self, x, delta, dx) -> None:
+        batch = len(delta)
+        T, E = self.steps, self.features
+        u = self._made(batch)
+        d_out = delta.reshape(batch * T, E)
+        np.matmul(d_out.T, self.context, out=self.Wo[1])
+        if self.bo is not None:
+            np.sum(d_out, axis=0, out=self.bo[1])
+        d_context = self._split(d_out @ self.Wo[0], batch)
+        d_v = self.alpha.transpose(0, 1, 3, 2) @ d_context
+        np.matmul(d_context, self.v.transpose(0, 1, 3, 2), out=u.weights.delta.reshape(batch, self.heads, T, T))
+        self.softmax.backward(u.weights)  # dL/d(scores); 0 at a causal query's later keys
+        d_scores = u.weights.delta.reshape(batch, self.heads, T, T)
+        if self.scale is not None:
+            d_scores *= 1.0 / math.sqrt(float(self.width))
+        d_q = self._join(d_scores @ self.k, batch)
+        d_k = self._join(d_scores.transpose(0, 1, 3, 2) @ self.q, batch)
+        d_v = self._join(d_v, batch)
+        rows = self.rows
+        for d, W, b in ((d_q, self.Wq, self.bq if self.bias else None), (d_k, self.Wk, self.bk if self.bias else None),
+                        (d_v, self.Wv, self.bv if self.bias else None)):
+            np.matmul(d.T, rows, out=W[1])
+            if b is not None:
+                np.sum(d, axis=0, out=b[1])
+        if dx is None:
+            return
+        d_x = d_q @ self.Wq[0] + d_k @ self.Wk[0] + d_v @ self.Wv[0]
+        if self.residual:
+            d_x += d_out
+        np.copyto(dx.reshape(batch * T, E), d_x)
+
+
+def _made_with(kind):
+    return lambda layer, tensors, dtype: kind(layer, tensors, dtype)
+
+
+# The kinds this module computes, by type: (layer, its tensors as (values, gradient) pairs in the kind's order,
+# dtype) -> its kernel.
+SEQUENCE_KERNELS = {
+    "rnn": _made_with(RNN),
+    "lstm": _made_with(LSTM),
+    "gru": _made_with(GRU),
+    "layernorm": _made_with(LayerNorm),
+    "dropout": _made_with(Dropout),
+    "attention": _made_with(Attention),
+}
