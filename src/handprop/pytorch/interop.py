@@ -52,7 +52,8 @@ def from_torch(model, x, t, *, loss: str = "cross_entropy", optimizer=None, lr: 
 
     check_instance(model, torch.nn.Module, "model", "a torch.nn.Sequential of Linear layers and activations")
     modules = list(model) if isinstance(model, torch.nn.Sequential) else [model]
-    if any(type(module).__name__ in GRID_MODULES or type(module).__name__ in SEQUENCE_MODULES for module in modules):
+    if any(type(module).__name__ in GRID_MODULES or type(module).__name__ in SEQUENCE_MODULES
+           or type(module).__name__ in NORM_MODULES for module in modules):
         return _stack_from_torch(torch, modules, x, t, loss, _optimizer_table(torch, optimizer, lr, steps), title)
     layers, weights, biases = [], {}, {}
     for index, module in enumerate(modules):
@@ -108,6 +109,11 @@ GRID_MODULES = {
 # which cannot sit in an nn.Sequential themselves (a tuple out; query, key and value in).
 SEQUENCE_MODULES = {"Recurrent": None, "SelfAttention": None, "RNN": "Recurrent", "LSTM": "Recurrent",
                     "GRU": "Recurrent", "MultiheadAttention": "SelfAttention"}
+# Modules of the normalisation and dropout kinds (nn.Dropout only with p = 0: it draws its own mask).
+NORM_MODULES = ("LayerNorm", "BatchNorm1d", "BatchNorm2d", "FixedDropout", "Dropout")
+# How many axes one sample's input has, from a module that fixes it (else from x: a batch).
+_INPUT_AXES = {**dict.fromkeys(("Conv2d", "MaxPool2d", "AvgPool2d", "BatchNorm2d"), 3),
+               **dict.fromkeys(("Conv1d", "MaxPool1d", "AvgPool1d", "Recurrent", "SelfAttention"), 2)}
 
 
 def _sizes(value) -> list | int:
@@ -121,10 +127,21 @@ def _stack_from_torch(torch, modules: list, x, t, loss: str, optimizer: dict, ti
     from ..problem.spec import from_dict, plain
     from . import modules as wrappers
 
-    layers, parameters, data = [], {}, {}
+    x = x.detach().to(torch.float64) if isinstance(x, torch.Tensor) else torch.tensor(x, dtype=torch.float64)
+    names = {type(module).__name__ for module in modules}
+    dims = max((_INPUT_AXES.get(name, 0) for name in names), default=0) or max(x.dim() - 1, 1)
+    masked = _dropout_inputs(torch, modules, x if x.dim() > dims else x.unsqueeze(0))
+    layers, parameters, data, normalised = [], {}, {}, {}
     for index, module in enumerate(modules):
         name = type(module).__name__
         where = f"layer {index} ({name})"
+        if name in NORM_MODULES:
+            layer = _norm_layer(torch, module, where, len(layers) + 1, parameters, data, masked.get(index))
+            if layer is not None:
+                layers.append(layer)
+                if name == "LayerNorm":
+                    normalised[len(layers)] = (where, list(module.normalized_shape))
+            continue
         if isinstance(module, (wrappers.Recurrent, wrappers.SelfAttention)):
             layer, tensors, states = wrappers.read_layer(module, index, len(layers) + 1)
             layers.append(layer)
@@ -157,10 +174,11 @@ def _stack_from_torch(torch, modules: list, x, t, loss: str, optimizer: dict, ti
             continue
         else:
             activation = _activation(torch, module, index)
-            if not layers or layers[-1].get("type", "dense") not in ("dense", "conv1d", "conv2d") \
-                    or "activation" in layers[-1]:
-                raise HandpropError("model", where, "an activation not directly after a Linear or Conv layer",
-                                    "Conv or Linear, then at most one activation")
+            if not layers or layers[-1].get("type", "dense") not in ("dense", "conv1d", "conv2d", "layernorm",
+                                                                     "batchnorm") or "activation" in layers[-1]:
+                raise HandpropError("model", where, "an activation not directly after a Linear, Conv, LayerNorm or "
+                                    "BatchNorm layer", "Conv, Linear, LayerNorm or BatchNorm, then at most one "
+                                    "activation")
             layers[-1].update(activation)
             continue
         bias = getattr(module, "bias", None)
@@ -169,15 +187,81 @@ def _stack_from_torch(torch, modules: list, x, t, loss: str, optimizer: dict, ti
     last = layers[-1]
     if loss in TORCH_LOSSES and TORCH_LOSSES[loss].logits and last.get("activation", NO_ACTIVATION) == NO_ACTIVATION:
         last["activation"] = LOSSES[loss].output
-    x = x.detach().to(torch.float64) if isinstance(x, torch.Tensor) else torch.tensor(x, dtype=torch.float64)
-    dims = 1 + (2 if any(layer.get("type", "").endswith("2d") for layer in layers) else 1)
     shape = list(x.shape[-dims:])
     if isinstance(t, torch.Tensor) and not t.is_floating_point():
         t = torch.nn.functional.one_hot(t.reshape(-1).long(), last["units"]).to(torch.float64)
     t = plain(t.detach().to(torch.float64)) if isinstance(t, torch.Tensor) else plain(t)
     raw = {"title": title, "network": {"input_shape": shape, "layers": layers, "loss": loss},
            "parameters": parameters, "data": {"x": plain(x), **data, "t": t}, "optimizer": optimizer}
-    return from_dict(raw, label="<from_torch>")
+    problem = from_dict(raw, label="<from_torch>")
+    for n, (where, normalized_shape) in normalised.items():
+        shape_in = list(problem.stack.layers[n - 1].shape_in)
+        if shape_in[len(shape_in) - len(normalized_shape):] != normalized_shape:
+            raise HandpropError("model", where, f"normalized_shape {normalized_shape} on an input of shape {shape_in}",
+                                "normalized_shape the input's last axes, as handprop's layernorm normalises")
+    return problem
+
+
+def _dropout_inputs(torch, modules: list, x) -> dict:
+    """The input shape, (batch, *shape), of each FixedDropout (by its index), from a run of a float64 copy of the
+    model on x (the model's own running statistics untouched): its mask is one sample's or one per sample."""
+    import copy
+
+    from .modules import FixedDropout
+
+    if not any(isinstance(module, FixedDropout) for module in modules):
+        return {}
+    shapes = {}
+    model = copy.deepcopy(torch.nn.Sequential(*modules)).to(torch.float64)
+    for index, module in enumerate(model):
+        if isinstance(module, FixedDropout):
+            module.register_forward_pre_hook(lambda _, args, index=index: shapes.setdefault(index, args[0].shape))
+    try:
+        with torch.no_grad():
+            model(x)
+    except RuntimeError as error:
+        raise HandpropError("model", None, f"torch cannot run it on x ({str(error).splitlines()[0]})",
+                            "a model that takes x, (batch, *input shape)") from None
+    return shapes
+
+
+def _norm_layer(torch, module, where: str, n: int, parameters: dict, data: dict, shape) -> dict | None:
+    """nn.LayerNorm, nn.BatchNorm1d/2d (training mode) or FixedDropout as handprop's layer n (None: nothing, an
+    nn.Dropout with p = 0), its tensors put in parameters and a dropout's mask (one per sample) in data; shape a
+    dropout's input's, (batch, *one sample's)."""
+    name = type(module).__name__
+    if name == "Dropout":
+        if module.p == 0:
+            return None
+        raise HandpropError("model", where, f"nn.Dropout(p={module.p}) draws its own mask at each call",
+                            "handprop.pytorch.modules.FixedDropout(p, mask) around the mask to compute with")
+    if name == "FixedDropout":
+        mask = module.mask.detach().to(torch.float64)
+        if mask.numel() == shape[1:].numel():
+            mask = mask.reshape(shape[1:]).expand(shape)  # one sample's mask: every sample's
+        data[f"mask{n}"] = mask.reshape(shape).tolist()
+        return {"type": "dropout", "p": float(module.p)}
+    affine = module.weight is not None
+    if affine and module.bias is None:  # torch's bias=False: a scale without a shift
+        raise HandpropError("model", where, f"{name}(bias=False)", "bias=True, or no affine map at all "
+                            "(elementwise_affine=False, affine=False)")
+    if name == "LayerNorm":
+        layer = {"type": "layernorm", "axes": len(module.normalized_shape), "eps": float(module.eps),
+                 "affine": affine}
+    else:
+        if not module.training:
+            raise HandpropError("model", where, "in eval mode", "handprop computes batch-norm in training mode "
+                                "(model.train())")
+        if module.momentum is None:
+            raise HandpropError("model", where, "momentum=None (a cumulative average)", "a momentum from 0 to 1")
+        layer = {"type": "batchnorm", "eps": float(module.eps), "momentum": float(module.momentum), "affine": affine}
+        if module.running_mean is not None:
+            layer.update(running_mean=module.running_mean.detach().to(torch.float64).tolist(),
+                         running_var=module.running_var.detach().to(torch.float64).tolist())
+    if affine:
+        parameters[f"gamma{n}"] = module.weight.detach().to(torch.float64).tolist()
+        parameters[f"beta{n}"] = module.bias.detach().to(torch.float64).tolist()
+    return layer
 
 
 def _activation(torch, module, index: int) -> dict:
@@ -270,6 +354,11 @@ def _activation_module(activation: str, params: tuple, logits_taken: bool) -> li
 
 
 def _stack_architecture(problem) -> list:
+    return [module for _, module in _stack_modules(problem)]
+
+
+def _stack_modules(problem) -> list[tuple]:
+    """(layer number, TorchModule) of each module of a network of layer kinds, in order."""
     from ..problem.kinds import KINDS
 
     stack = problem.stack
@@ -281,28 +370,34 @@ def _stack_architecture(problem) -> list:
             raise HandpropError(problem.source, f"network.layers: layer {n}",
                                 f"a {layer.type} layer has no nn.Sequential module here",
                                 "layers that PyTorch's nn.Sequential holds: dense, conv1d/2d, pools, flatten, rnn, "
-                                "lstm, gru, attention")
-        modules += [_with_data(problem, kind, layer, n, module) for module in made]
-        modules += _activation_module(layer.activation, layer.params, n == len(stack.layers) and logits(problem))
+                                "lstm, gru, attention, layernorm, batchnorm, dropout")
+        modules += [(n, _with_data(problem, kind, layer, n, module)) for module in made]
+        modules += [(n, module) for module in _activation_module(layer.activation, layer.params,
+                                                                 n == len(stack.layers) and logits(problem))]
     return modules
 
 
 def _with_data(problem, kind, layer, n: int, module):
     """A module whose arguments name one of the layer's [data] keys without its number (a recurrent layer's h0 for
-    h0_{n}: None there) given that data: one vector where every sample's is the same, one per sample otherwise
-    (the model then takes batches of that size); left None where it is 0 throughout (torch's default)."""
+    h0_{n}, a dropout's mask for mask{n}) given that data, flat in C order: one where every sample's is the same,
+    one per sample otherwise (the model then takes batches of that size); an argument that is None there is left
+    None where the data is 0 throughout (torch's zero state)."""
+    import re
     from dataclasses import replace
 
     keys = kind.data_keys(layer, n)
-    if not keys or not any(key.rsplit("_", 1)[0] in module.arguments for key in keys):
+    arguments = dict(module.arguments)
+    found = {key: re.sub(r"_?\d+$", "", key) for key in keys}
+    if not any(argument in arguments for argument in found.values()):
         return module
     names = kind.data_names(layer, n)
     size = len(names) // len(keys)
-    arguments = dict(module.arguments)
     for k, key in enumerate(keys):
+        if found[key] not in arguments:
+            continue
         rows = [list(row) for row in zip(*(_sample_values(problem, name) for name in names[k * size:(k + 1) * size]))]
-        if any(value != 0 for row in rows for value in row):
-            arguments[key.rsplit("_", 1)[0]] = rows[0] if all(row == rows[0] for row in rows) else rows
+        if arguments[found[key]] is not None or any(value != 0 for row in rows for value in row):
+            arguments[found[key]] = rows[0] if all(row == rows[0] for row in rows) else rows
     return replace(module, arguments=arguments)
 
 
@@ -356,12 +451,37 @@ def to_torch(problem: Problem) -> tuple:
             made = made.to(torch.float64)
             with torch.no_grad():
                 for attribute, shape, names in module.tensors:
-                    values = torch.tensor([problem.parameters[name] for name in names], dtype=torch.float64)
+                    values = torch.tensor(tensor_values(problem, names), dtype=torch.float64)
                     attrgetter(attribute)(made).copy_(values.reshape(shape))
         modules.append(made)
     model = torch.nn.Sequential(*modules)
     trained = [attrgetter(tensor)(model[position]) for position, tensor in trained_tensors(problem)]
     return model, torch_optimizer(trained, problem.optimizer)
+
+
+def tensor_values(problem, names: tuple) -> list:
+    """A module tensor's values: each parameter's by its name; a buffer's (batch-norm's running statistics) are
+    written as their numbers where the names stand."""
+    return [problem.parameters[name] if isinstance(name, str) else name for name in names]
+
+
+def running_places(problem) -> dict:
+    """Batch-norm's running statistics after the step, by their node names (rmean{n}[c], rvar{n}[c]) -> (module
+    index, "running_mean" or "running_var", index tuple); none for a network without batch-norm."""
+    from ..problem.kinds.base import grid_names
+
+    if problem.stack is None:
+        return {}
+    places = {}
+    for position, (n, module) in enumerate(_stack_modules(problem)):
+        for attribute, shape, names in module.tensors:
+            if attribute in RUNNING and not isinstance(names[0], str):
+                places.update((name, (position, attribute, (c,)))
+                              for c, name in enumerate(grid_names(f"{RUNNING[attribute]}{n}", shape)))
+    return places
+
+
+RUNNING = {"running_mean": "rmean", "running_var": "rvar"}  # batch-norm's buffers, and its nodes' letters (norms.py)
 
 
 def build(torch, module):
@@ -419,14 +539,22 @@ def parameter_places(problem) -> dict:
     for position, module in enumerate(architecture(problem)):
         for attribute, shape, names in module.tensors:
             for index, name in zip(product(*(range(n) for n in shape)), names):
-                places[name] = (position, attribute, index)
+                if isinstance(name, str):  # not a buffer's number (tensor_values)
+                    places[name] = (position, attribute, index)
     return {name: places[name] for name in problem.parameters}
 
 
 def data_rows(problem) -> tuple[list, list]:
     """(inputs X, targets T) as lists of rows, one per sample (a stack's inputs in C order: reshape to
-    input_shape)."""
+    input_shape); a coupled network's (batch-norm: one program-sample holding the batch, x[s,...]) as its samples'."""
     network = problem.stack if problem.stack is not None else problem.network
+    samples = getattr(problem.stack, "batch", 0)
+    if samples:
+        from ..problem.kinds.stack import in_sample
+
+        batch = range(1, samples + 1)
+        return ([[problem.data[in_sample(name, s)][0] for name in network.inputs] for s in batch],
+                [[problem.data[name][0] for name in network.sample_targets(s)] for s in batch])
     batch = range(problem.batch_size)
     return ([[problem.data[name][k] for name in network.inputs] for k in batch],
             [[problem.data[name][k] for name in network.targets] for k in batch])

@@ -86,7 +86,35 @@ class SelfAttention(torch.nn.Module):
         return x + attended if self.residual else attended
 
 
-WRAPPERS = {"Recurrent": Recurrent, "SelfAttention": SelfAttention}  # a TorchModule's "handprop.<name>"
+class FixedDropout(torch.nn.Module):
+    """nn.Dropout(p) in training mode with a given mask: x * mask / (1 - p), the mask (0 dropped, 1 kept) a buffer
+    of one sample's shape, every sample's, or of (batch, *shape), one per sample (the model then takes batches of
+    that size only). nn.Dropout draws its own mask at each call; this one is handprop's `dropout` layer.
+
+    >>> layer = FixedDropout(0.5, [[1.0, 0.0, 1.0]])
+    >>> layer(torch.ones(1, 3)).tolist()
+    [[2.0, 0.0, 2.0]]
+    """
+
+    def __init__(self, p, mask):
+        super().__init__()
+        if not 0 <= p < 1:
+            raise ValueError(f"p is {p!r}: a drop probability from 0 to below 1")
+        self.p = p
+        self.register_buffer("mask", mask if isinstance(mask, torch.Tensor)
+                             else torch.tensor(mask, dtype=torch.get_default_dtype()))
+
+    def forward(self, x):  # x: (batch, *shape)
+        sample = x.shape[1:]
+        mask = self.mask.reshape(sample) if self.mask.numel() == sample.numel() else self.mask.reshape(x.shape)
+        return x * mask / (1 - self.p)
+
+    def extra_repr(self):
+        return f"p={self.p}, mask of shape {tuple(self.mask.shape)}"
+
+
+WRAPPERS = {"Recurrent": Recurrent, "SelfAttention": SelfAttention,
+            "FixedDropout": FixedDropout}  # a TorchModule's "handprop.<name>"
 
 # The settings handprop's layers compute, each wrapped module's attribute -> its one allowed value. Train or eval
 # mode does not change these modules' results once their dropout is 0, so either is taken.

@@ -3,13 +3,25 @@
 The script builds the nn.Sequential (float64, the problem's weights written exactly), the data, the loss
 and the torch.optim optimizer, takes the optimizer's full-batch steps as `handprop solve` does, and prints
 one JSON document: loss (at the initial parameters), loss_after, and each parameter's gradient (at the
-initial parameters) and updated value, under handprop's parameter names. It needs only torch: the wrappers of
-pytorch/modules.py that a network of recurrent or attention layers uses are written into it, their source copied.
+initial parameters) and updated value, under handprop's parameter names, and a batch-norm's running statistics
+after the first step's forward pass (its nodes rmean{n}[c], rvar{n}[c]). A network with batch-norm (one program
+over its batch in handprop) is given to torch as its batch, (batch, *input shape). It needs only torch: the wrappers
+of pytorch/modules.py that a network of recurrent, attention or dropout layers uses are written into it, their
+source copied.
 """
 
 from __future__ import annotations
 
-from .interop import architecture, data_rows, input_shape, parameter_places, torch_loss_code, trained_tensors
+from .interop import (
+    architecture,
+    data_rows,
+    input_shape,
+    parameter_places,
+    running_places,
+    tensor_values,
+    torch_loss_code,
+    trained_tensors,
+)
 
 _OPTIMIZER_CLASSES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
 
@@ -38,7 +50,7 @@ def torch_script(problem) -> str:
     for position, module in enumerate(made):
         modules.append(f"    {_module_code(module)},")
         for attribute, shape, names in module.tensors:
-            value = _nested([problem.parameters[name] for name in names], shape)
+            value = _nested(tensor_values(problem, names), shape)
             copies.append(f"    model[{position}].{attribute}.copy_(torch.tensor({_literal(value)}))")
     x, t = data_rows(problem)
     config = problem.optimizer
@@ -49,6 +61,15 @@ def torch_script(problem) -> str:
     options = "".join(f", {key}={_literal(value)}" for key, value in config.options.items())
     places = ",\n".join(f"    {name!r}: ({m}, {kind!r}, {index!r})"
                         for name, (m, kind, index) in parameter_places(problem).items())
+    running = running_places(problem)
+    statistics = [
+        "",
+        "# batch-norm's running statistics, handprop's nodes -> (module in the model, buffer, index)",
+        "RUNNING = {",
+        *(f"    {name!r}: ({m}, {kind!r}, {index!r})," for name, (m, kind, index) in running.items()),
+        "}",
+        "",
+    ] if running else []
     return "\n".join([
         f'"""{_docstring_text(problem.title)}, in PyTorch (written by `handprop export --to torch`).',
         "",
@@ -94,6 +115,7 @@ def torch_script(problem) -> str:
         "    return {name: (tensors[name].grad if kind == 'grad' else tensors[name])[PARAMETERS[name][2]].item()",
         "            for name in PARAMETERS}",
         "",
+        *statistics,
         "",
         "for step in range(steps):",
         "    optimizer.zero_grad()",
@@ -101,11 +123,13 @@ def torch_script(problem) -> str:
         "    loss.backward()",
         "    if step == 0:",
         "        first_loss, gradients = loss.item(), values('grad')",
+        *(["        running = {name: getattr(model[m], buffer)[index].item() for name, (m, buffer, index) in "
+           "RUNNING.items()}"] if running else []),
         "    optimizer.step()",
         "with torch.no_grad():",
         "    loss_after = loss_function(model(X), T).item()",
         'print(json.dumps({"loss": first_loss, "loss_after": loss_after, "gradients": gradients,',
-        '                  "updated": values("value")}, indent=2))',
+        '                  "updated": values("value")' + (', "running": running' if running else '') + '}, indent=2))',
         "",
     ])
 
@@ -132,7 +156,7 @@ def _wrapper_source(modules: list) -> list:
         return []
     text = Path(__file__).with_name("modules.py").read_text(encoding="utf-8")
     lines = ["# handprop's wrappers (handprop/pytorch/modules.py): nn.RNN, nn.LSTM, nn.GRU and nn.MultiheadAttention",
-             "# as one tensor in, one tensor out, so that they sit in an nn.Sequential", ""]
+             "# as one tensor in, one tensor out, so that they sit in an nn.Sequential; dropout with a given mask", ""]
     for node in ast.parse(text).body:
         if isinstance(node, ast.ClassDef) and node.name in used:
             lines += [ast.get_source_segment(text, node), "", ""]

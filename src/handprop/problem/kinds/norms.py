@@ -225,9 +225,16 @@ class BatchNorm(Kind):
         return equations, outs
 
     def torch_modules(self, layer, n):
-        """None: nn.BatchNorm1d/2d is its module, but a coupled network's data (one sample holding the batch) is not
-        yet read back into torch's batch by pytorch/interop.py, so to_torch and export refuse it in one line."""
-        return None
+        """nn.BatchNorm1d on (F,) or (C, L), nn.BatchNorm2d on (C, H, W), in training mode (a module's default): its
+        weight and bias gamma{n}, beta{n}; its buffers running_mean and running_var the statistics before the step,
+        written as their numbers where a parameter's names stand (pytorch/interop.py sets them)."""
+        channels = layer.shape_in[0]
+        module = _affine_module(f"BatchNorm{2 if len(layer.shape_in) == 3 else 1}d",
+                                {"num_features": channels, "eps": layer.setting("eps"),
+                                 "momentum": layer.setting("momentum"), "affine": layer.setting("affine")},
+                                self.tensors(layer, n))
+        buffers = tuple((key, (channels,), tuple(layer.setting(key))) for key in ("running_mean", "running_var"))
+        return [TorchModule(module.name, module.arguments, module.tensors + buffers)]
 
     def terms(self, layer):
         # per sample: its share of the sums, d, d^2, xhat, the affine map; the statistics and running statistics
@@ -308,6 +315,11 @@ class Dropout(Kind):
 
     def terms(self, layer):
         return 2 * math.prod(layer.shape_in)
+
+    def torch_modules(self, layer, n):
+        """handprop.pytorch.modules.FixedDropout(p, mask): x * mask / (1 - p), as nn.Dropout in training mode with
+        that mask; the mask from [data] (mask{n}), given by pytorch/interop.py (an empty list here)."""
+        return [TorchModule("handprop.FixedDropout", {"p": layer.setting("p"), "mask": []})]
 
 
 KINDS = {kind.name: kind for kind in (LayerNorm(), BatchNorm(), Dropout())}
