@@ -7,18 +7,28 @@ node, as the scalar form writes any node.
 from __future__ import annotations
 
 from ..problem.kinds import KINDS
+from ..problem.kinds.attention import Attention
+from ..problem.kinds.norms import Dropout, LayerNorm
 from ..problem.kinds.recurrent import Recurrent
+from .derivation_kinds_attention import AttentionWriting
+from .derivation_kinds_norms import NormWriting
 from .derivation_kinds_recurrent import RecurrentWriting
 from .document import Paragraph
 
 
-class MoreKinds(RecurrentWriting):
+class MoreKinds(RecurrentWriting, AttentionWriting, NormWriting):
     """Mixed into the kinds builder: more_forward and more_backward for the kinds written here."""
 
     def more_forward(self, layer) -> list:
         kind = KINDS[layer.type]
         if isinstance(kind, Recurrent):
             return self.recurrent_forward(layer)
+        if isinstance(kind, Attention):
+            return self.attention_forward(layer)
+        if isinstance(kind, LayerNorm):
+            return self.layernorm_forward(layer)
+        if isinstance(kind, Dropout):
+            return self.dropout_forward(layer)
         return [Paragraph(("Written node by node:",))] + [c for eq in layer.equations
                                                           for c in self.g.forward_chains(eq)]
 
@@ -27,6 +37,10 @@ class MoreKinds(RecurrentWriting):
         kind = KINDS[layer.type]
         if isinstance(kind, Recurrent):
             return self.recurrent_backward(layer)
-        if layer.type in ("layernorm", "dropout", "attention"):
-            return self.generic_backward(layer)
+        if isinstance(kind, Attention):
+            return self.attention_backward(layer)
+        if isinstance(kind, LayerNorm):
+            return self.layernorm_backward(layer)
+        if isinstance(kind, Dropout):
+            return self.dropout_backward(layer)
         return None
