@@ -35,6 +35,55 @@ def cli(capsys, monkeypatch):
     return run
 
 
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+def served_page(text: str, label: str, width: int = 1400):
+    """The local page serving the problem text, open in headless Chromium: a generator for a fixture (skips
+    without playwright, Chromium or flask)."""
+    import shutil
+    import threading
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
+        pytest.skip("no Chromium at /usr/bin/chromium")
+    pytest.importorskip("flask")
+    from werkzeug.serving import make_server
+
+    from handprop.serve.app import create_app
+
+    app = create_app(text, label=label)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            page.goto(f"http://127.0.0.1:{server.port}/")
+            yield page
+            browser.close()
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        app.extensions["handprop.worker"].close()
+
+
+def close_to(a: float, b: float, relative: float = 1e-12) -> bool:
+    """a and b agree to `relative` of the larger (of 1 near 0): how the tests hold handprop to PyTorch."""
+    return abs(a - b) <= relative * max(abs(a), abs(b), 1.0)
+
+
+def nested(values: list, shape: tuple):
+    """A flat list in C order as nested lists of the shape (a tensor as a problem file writes it)."""
+    if len(shape) <= 1:
+        return list(values)
+    step = len(values) // shape[0]
+    return [nested(values[k * step:(k + 1) * step], shape[1:]) for k in range(shape[0])]
+
+
 def run_process(args, stdin: str | None = None, cwd=None) -> Result:
     """Run `python -m handprop` as its own process, as a user would."""
     done = subprocess.run([sys.executable, "-m", "handprop", *args], input=stdin, capture_output=True, text=True,

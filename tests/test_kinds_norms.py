@@ -16,24 +16,16 @@ from itertools import product
 
 import pytest
 
+from conftest import close_to as close, nested
+
 from handprop.problem.spec import from_dict
 from handprop.solver import solve
 
 torch = pytest.importorskip("torch")
 
-RELATIVE = 1e-12
 ACTIVATIONS = ("identity", "relu", "tanh", "sigmoid")
 
 
-def close(a: float, b: float) -> bool:
-    return abs(a - b) <= RELATIVE * max(abs(a), abs(b), 1.0)
-
-
-def nested(values: list, shape: tuple):
-    if len(shape) == 1:
-        return list(values)
-    step = len(values) // shape[0]
-    return [nested(values[k * step:(k + 1) * step], shape[1:]) for k in range(shape[0])]
 
 
 def names(prefix: str, shape: tuple) -> list[str]:

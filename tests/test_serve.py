@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 import threading
 from pathlib import Path
@@ -11,7 +10,7 @@ import pytest
 
 pytest.importorskip("flask")
 
-from conftest import ARTIFACTS  # noqa: E402
+from conftest import ARTIFACTS, served_page  # noqa: E402
 from handprop.core.errors import HandpropError  # noqa: E402
 from handprop.problem.files import example_path  # noqa: E402
 from handprop.render.numbers import fixed  # noqa: E402
@@ -25,9 +24,6 @@ SLOW = HOMEWORK.replace("{ units = 3, activation = \"relu\" }",
                         "{ units = 300, activation = \"relu\" }, { units = 300, activation = \"relu\" }").replace(
     "w = [0.1, 0.5, 0.2, 0.4, 0.4, 0.1, 0.1, 0.5, 0.3, 0.2, 0.1, 0.4]\nb = [0.3, 0.3, 0.3, 0.7, 0.7]",
     'init = "he_uniform"')
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
@@ -440,26 +436,7 @@ def test_a_computation_past_the_memory_limit_is_stopped_and_the_server_goes_on()
 
 @pytest.fixture
 def browser_page():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
-        pytest.skip("no Chromium at /usr/bin/chromium")
-    from werkzeug.serving import make_server
-
-    app = create_app(HOMEWORK, label="homework")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.goto(f"http://127.0.0.1:{server.port}/")
-            yield page
-            browser.close()
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-        app.extensions["handprop.worker"].close()
+    yield from served_page(HOMEWORK, "homework")
 
 
 def _row(page, name: str) -> list[str]:

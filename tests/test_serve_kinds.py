@@ -2,48 +2,21 @@
 
 from __future__ import annotations
 
-import shutil
-import threading
-from pathlib import Path
-
 import pytest
 
 pytest.importorskip("flask")
 
-from conftest import ARTIFACTS  # noqa: E402
+from conftest import ARTIFACTS, served_page  # noqa: E402
 from handprop.problem.files import example_path  # noqa: E402
-from handprop.serve.app import create_app  # noqa: E402
 from handprop.serve.tasks import load_text  # noqa: E402
 from handprop.solver import solve  # noqa: E402
 
 CNN = example_path("cnn_homework").read_text(encoding="utf-8")
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture
 def cnn_page():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
-        pytest.skip("no Chromium at /usr/bin/chromium")
-    from werkzeug.serving import make_server
-
-    app = create_app(CNN, label="cnn_homework")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(f"http://127.0.0.1:{server.port}/")
-            yield page
-            browser.close()
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-        app.extensions["handprop.worker"].close()
+    yield from served_page(CNN, "cnn_homework", width=1280)
 
 
 def _cell_titles(page) -> str:

@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from conftest import close_to as close
+
 import handprop
 from handprop.cli import main
 from handprop.core.errors import HandpropError
@@ -15,9 +17,6 @@ from handprop.pytorch.interop import parameter_places
 
 torch = pytest.importorskip("torch")
 
-
-def close(a: float, b: float) -> bool:
-    return abs(a - b) <= 1e-12 * max(abs(a), abs(b), 1.0)
 
 
 def models():
