@@ -62,10 +62,12 @@ class AttentionWriting:
                                         side_limit(self.g.decimals)) + "^\\top" if bias else ""))
             blocks.append(chain(letter.upper(), [symbols, numbers, self.grid_of(named[letter], T, E)]))
         scale = r" / \sqrt{%d}" % width if width > 1 else ""
-        words = (f" Each head sees {width} of the {E} features (head h its columns (h − 1)·{width} + 1 … h·{width})."
+        words = (f" Each head sees {width} of the {E} features (head h its columns (h - 1)·{width} + 1 … h·{width})."
                  if heads > 1 else "")
-        blocks.append(Paragraph((f"The scores: each query against every key{' up to its own (causal: later keys are −∞, weight 0)' if causal else ''}, "
-                                 "the dot product" + (f" divided by √d = √{width}" if width > 1 else "") + "." + words,)))
+        blocks.append(Paragraph((f"The scores: each query against every key{' up to its own (causal: a later key scores' if causal else ''}",
+                                 Math(r"-\infty") if causal else "", ", weight 0)" if causal else "",
+                                 ", the dot product" + (" divided by " if width > 1 else ""),
+                                 Math(rf"\sqrt{{d}} = \sqrt{{{width}}}") if width > 1 else "", "." + words)))
         for h in range(heads):
             own = range(h * width, (h + 1) * width)
             sub = f"_{{{h + 1}}}" if heads > 1 else ""
