@@ -87,22 +87,22 @@ MAX_WRITTEN = 200_000
 BALANCED_SUM = 16  # beyond this many terms a sum is built as a balanced tree: its depth stays log2 of its length
 
 
-def _sum(terms: list[Expr]) -> Expr:
+def total(terms: list[Expr]) -> Expr:
     """w1*x1 + w2*x2 + ... + b: added left to right, as written; a long sum (a wide layer) pairwise, so that
     nothing that walks the tree recurses as deep as the layer is wide. Both print the same."""
     if len(terms) > BALANCED_SUM:
         middle = len(terms) // 2
-        return Apply("add", (_sum(terms[:middle]), _sum(terms[middle:])))
-    total = terms[0]
+        return Apply("add", (total(terms[:middle]), total(terms[middle:])))
+    summed = terms[0]
     for term in terms[1:]:
-        total = Apply("add", (total, term))
-    return total
+        summed = Apply("add", (summed, term))
+    return summed
 
 
 def _mean_of_squares(ys, ts, divisor: float) -> Expr:
     squares = [Apply("pow", (Apply("sub", (Ref(y), Ref(t))), Const(2.0))) for y, t in zip(ys, ts)]
-    total = _sum(squares)
-    return total if divisor == 1 else Apply("div", (total, Const(divisor)))
+    summed = total(squares)
+    return summed if divisor == 1 else Apply("div", (summed, Const(divisor)))
 
 
 def _cross_entropy(ys, ts) -> Expr:
@@ -110,18 +110,18 @@ def _cross_entropy(ys, ts) -> Expr:
     # -(t1*log(y1) + ... ) with the sum built pairwise, so that its depth stays small.
     terms = [Apply("mul", (Ref(t), Apply("log", (Ref(y),)))) for y, t in zip(ys, ts)]
     if len(terms) > BALANCED_SUM:
-        return Apply("neg", (_sum(terms),))
-    total: Expr = Apply("mul", (Apply("neg", (Ref(ts[0]),)), Apply("log", (Ref(ys[0]),))))
+        return Apply("neg", (total(terms),))
+    written: Expr = Apply("mul", (Apply("neg", (Ref(ts[0]),)), Apply("log", (Ref(ys[0]),))))
     for term in terms[1:]:
-        total = Apply("sub", (total, term))
-    return total
+        written = Apply("sub", (written, term))
+    return written
 
 
 def _binary_cross_entropy(ys, ts) -> Expr:
     # bce(y, t) = -(t ln y + (1 - t) ln(1 - y)), logs clamped at -100, averaged over the outputs
     # (torch.nn.BCELoss, mean).
-    total = _sum([Apply("bce", (Ref(y), Ref(t))) for y, t in zip(ys, ts)])
-    return total if len(ys) == 1 else Apply("div", (total, Const(float(len(ys)))))
+    summed = total([Apply("bce", (Ref(y), Ref(t))) for y, t in zip(ys, ts)])
+    return summed if len(ys) == 1 else Apply("div", (summed, Const(float(len(ys)))))
 
 
 class Loss:
@@ -253,7 +253,7 @@ def lower(network: LayeredNetwork) -> Program:
     for layer, names in zip(network.layers, layer_names(network)):
         for row, bias, pre in zip(names["W"], names["unit_bias"], names["pre"]):
             terms: list[Expr] = [Apply("mul", (Ref(w), Ref(x))) for w, x in zip(row, previous)]
-            equations.append(Equation((pre,), _sum(terms + ([Ref(bias)] if bias else []))))
+            equations.append(Equation((pre,), total(terms + ([Ref(bias)] if bias else []))))
         equations += _activations(layer, names["pre"], names["post"])
         previous = names["post"]
     equations.append(Equation(("L",), LOSSES[network.loss].build(previous, list(network.targets))))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from itertools import product
 
 from ...core.program import Apply, Const, Equation, Expr, Ref
+from ..layered import total  # a sum as the dense layers write it, a long one pairwise
 
 
 def grid_names(prefix: str, shape: tuple) -> tuple:
@@ -138,20 +139,6 @@ class Kind:
         """The PyTorch modules that compute the layer (TorchModule), before its activation; None where it has
         no nn.Sequential counterpart yet (to_torch and export --to torch then refuse it in one line)."""
         return None
-
-
-BALANCED_SUM = 16  # beyond this many terms a sum is built as a balanced tree, as the dense layers' (layered.py)
-
-
-def total(terms: list[Expr]) -> Expr:
-    """terms added left to right, as written; a long sum pairwise, so that its depth stays log2 of its length."""
-    if len(terms) > BALANCED_SUM:
-        middle = len(terms) // 2
-        return Apply("add", (total(terms[:middle]), total(terms[middle:])))
-    result = terms[0]
-    for term in terms[1:]:
-        result = Apply("add", (result, term))
-    return result
 
 
 def times(a: str, b: str) -> Expr:
