@@ -3,9 +3,11 @@ layer-norm and dropout (numpy_stack_sequence.py), a whole batch at a time.
 
 Scope: a stack (problem/kinds/stack.py) of the kinds numpy_stack_kernels.KERNELS computes, any activation of
 numpy_kernels.ACTIVATIONS, any loss. It gives the scalar engine's loss, gradients and updates to rounding (1e-12
-relative in float64) without writing out the equations; a stack holding another kind (batch-norm, which couples the
-samples) is refused with its name, and `auto` keeps it on the scalar engine (engine/choice.py). The layers' data
+relative in float64) without writing out the equations; a stack holding another kind is refused with its name,
+and `auto` keeps it on the scalar engine (engine/choice.py). The layers' data
 (initial states, dropout masks) are read as more columns after the inputs, and each such kernel is given its own.
+A network with batch-norm is lowered over its whole batch as one sample (kinds/stack.py): this engine reads that
+sample back as its batch, every sample at once.
 
 It is the dense NumPy engine (numpy_engine.py) with other layers: the same flat vectors of parameters and
 gradients (here in the program's own order: each tensor in C order, as PyTorch's state_dict), the same optimizer
@@ -45,6 +47,22 @@ class _Layer:
         self.settings = dict(layer.params)  # {"alpha": 0.01}
         self.shape_in, self.shape_out = layer.shape_in, layer.shape_out
         self.units = int(np.prod(layer.shape_out))
+
+
+class _Coupled:
+    """A coupled network's data (problem/kinds/stack.py: one sample holding every sample's x[s,...], layer data and
+    t[s,...]) as the engine's batch, one row per sample. Its rows are that one sample: every batch is the whole."""
+
+    def __init__(self, stack, data: dict, dtype):
+        from ..problem.kinds.stack import in_sample
+
+        samples = range(1, stack.batch + 1)
+        self.X = np.array([[data[in_sample(name, s)][0] for name in stack.inputs + stack.layer_data]
+                           for s in samples], dtype)
+        self.T = np.array([[data[name][0] for name in stack.sample_targets(s)] for s in samples], dtype)
+
+    def batch(self, rows) -> tuple[np.ndarray, np.ndarray]:
+        return self.X, self.T
 
 
 def unsupported(stack) -> tuple | None:
@@ -92,7 +110,8 @@ class NumpyStackEngine(NumpyEngine):
         self.source = problem.source
         self.dtype = np.dtype(dtype)
         order = tuple(stack.parameter_order())
-        self.hold_parameters(problem, order, list(order), stack.inputs + stack.layer_data + stack.targets)
+        data_names = stack.batch_data() if stack.batch else stack.inputs + stack.layer_data + stack.targets
+        self.hold_parameters(problem, order, list(order), data_names)
         views, start = {}, 0  # tensor name -> (its values, its gradient), views into the flat vectors
         for tensor in stack.tensors():
             end = start + tensor.size
@@ -112,9 +131,12 @@ class NumpyStackEngine(NumpyEngine):
             self._layers.append(made)
         # problem.data as Samples reads a layered network's: one row per sample, its inputs (and the layers' data)
         # then its targets
-        self.samples = Samples(SimpleNamespace(network=SimpleNamespace(inputs=stack.inputs + stack.layer_data,
-                                                                       targets=stack.targets),
-                                               data=problem.data), self.dtype)
+        if stack.batch:  # a coupled network (batch-norm): its one sample holds the batch, which is this engine's
+            self.samples = _Coupled(stack, problem.data, self.dtype)
+        else:
+            self.samples = Samples(SimpleNamespace(network=SimpleNamespace(inputs=stack.inputs + stack.layer_data,
+                                                                           targets=stack.targets),
+                                                   data=problem.data), self.dtype)
         self._inputs = len(stack.inputs)
         self.X, self.T = self.samples.X, self.samples.T  # (samples, inputs and layer data), (samples, outputs)
         # The loss reads the last layer's entries as a dense network's output layer: fused as it would be.
@@ -167,6 +189,11 @@ class NumpyStackEngine(NumpyEngine):
             if n:
                 layers[n - 1].activation.backward(below, **layers[n - 1].settings)
         return loss
+
+    def outputs(self, rows=None) -> np.ndarray:
+        """The network's outputs, (samples, outputs); a coupled network's as the scalar engine's, its one sample's."""
+        found = super().outputs(rows)
+        return found.reshape(1, -1) if self.stack.batch else found
 
     def accuracy(self, rows=None) -> float | None:
         """None, as the scalar engine's for a network of layer kinds: `train` logs the same columns on both."""

@@ -1,5 +1,5 @@
 """The NumPy kernels of the sequence layer kinds and the per-sample normalisations, on a batch: rnn, lstm, gru
-(problem/kinds/recurrent.py), attention (kinds/attention.py), layernorm and dropout (kinds/norms.py).
+(problem/kinds/recurrent.py), attention (kinds/attention.py), layernorm, batchnorm and dropout (kinds/norms.py).
 
 Each computes what its layer's equations say, for every sample at once, and its backward pass: the gradients of its
 parameters and, unless it is the first layer, dL/d(its input). A sequence is (batch, T, F), as PyTorch's
@@ -358,6 +358,51 @@ class LayerNorm:
         np.add(d_d, d_mu / N, out=dx.reshape(-1, self.size))
 
 
+class BatchNorm:
+    """nn.BatchNorm1d/2d in training mode: the statistics of each channel over the batch and its positions (the
+    engine's batch is the coupled network's, every sample of it at once), then as LayerNorm's. The running
+    statistics are nodes of the equations, not parameters: training does not read them."""
+
+    data = None
+
+    def __init__(self, layer, tensors, dtype):
+        self.eps = layer.setting("eps")
+        self.gamma, self.beta = tensors if tensors else (None, None)
+        self.channels = layer.shape_in[0]
+        self.dims = len(layer.shape_in)
+        self.dtype = dtype
+
+    def _per_channel(self, v):
+        return v.reshape((-1,) + (1,) * (self.dims - 1))
+
+    def _sum(self, v):
+        return np.sum(v, axis=(0, *range(2, v.ndim)), keepdims=True)
+
+    def forward(self, x, out) -> None:
+        N = float(x.size // self.channels)
+        self.d = x - self._sum(x) / N
+        var = self._sum(self.d * self.d) / N
+        self.rstd = 1.0 / np.sqrt(var + self.eps)
+        self.xhat = self.d * self.rstd
+        if self.gamma is None:
+            np.copyto(out, self.xhat)
+        else:
+            np.multiply(self.xhat, self._per_channel(self.gamma[0]), out=out)
+            out += self._per_channel(self.beta[0])
+
+    def backward(self, x, delta, dx) -> None:
+        N = float(delta.size // self.channels)
+        if self.gamma is not None:
+            np.copyto(self.gamma[1], self._sum(delta * self.xhat).reshape(-1))
+            np.copyto(self.beta[1], self._sum(delta).reshape(-1))
+        if dx is None:
+            return
+        d_xhat = delta * self._per_channel(self.gamma[0]) if self.gamma is not None else delta
+        d_var = self._sum(d_xhat * self.d) * (-0.5 * self.rstd ** 3)
+        d_d = d_xhat * self.rstd + self.d * (d_var * (2.0 / N))
+        np.add(d_d, -self._sum(d_d) / N, out=dx)
+
+
 class Dropout:
     """nn.Dropout in training mode with its mask from the data: m = x mask / (1 - p)."""
 
@@ -486,6 +531,7 @@ SEQUENCE_KERNELS = {
     "lstm": _made_with(LSTM),
     "gru": _made_with(GRU),
     "layernorm": _made_with(LayerNorm),
+    "batchnorm": _made_with(BatchNorm),
     "dropout": _made_with(Dropout),
     "attention": _made_with(Attention),
 }
