@@ -110,11 +110,10 @@ def explain(solution, *, format: str = "markdown", decimals: int | None = None, 
     if not isinstance(inputs, bool):
         raise HandpropError(None, "inputs", f"is {described(inputs)}", "True or False")
     more = {key: value for key, value in (("step", step), ("inputs", inputs)) if value}
-    if notation == "matrix":
-        from .derivation_kinds import refuse_matrix
+    if notation == "matrix" and solution.problem.stack is not None:  # a network of layer kinds
+        from .derivation_matrix_kinds import build_matrix_kinds as build
+    elif notation == "matrix":
         from .derivation_matrix import build_matrix as build
-
-        refuse_matrix(solution)
     figure = diagram(solution, show="values", decimals=decimals) if format == "html" else None
     document = build(solution, decimals=decimals, expand=expand, sample=sample, figure=figure, **more)
     if format == "markdown":
