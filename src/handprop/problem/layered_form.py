@@ -88,8 +88,9 @@ def _count_list(names: list[str], limit: int = 6) -> str:
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
-def parameters(check: Checker, network: layered.LayeredNetwork, table: dict, seed: int) -> dict:
-    """[parameters]: every weight and bias listed (w/b, W1/b1, or one by one), or drawn by an init scheme."""
+def drawn(check: Checker, table: dict, seed: int) -> tuple[str, int] | None:
+    """(scheme, seed) when [parameters] asks for its values to be drawn (init, and seed or the data's); None
+    when they are listed. A seed without init, or values listed beside it, are refused."""
     if "init" in table:
         listed = [key for key in table if key not in ("init", "seed")]
         if listed:
@@ -98,10 +99,18 @@ def parameters(check: Checker, network: layered.LayeredNetwork, table: dict, see
         scheme = check.text(table["init"], "parameters.init")
         if scheme not in SCHEMES:
             raise check.fail("parameters.init", f"unknown init '{scheme}'", one_of(SCHEMES, scheme))
-        return initial_values(network, scheme, seed=check.seed(table.get("seed", seed), "parameters.seed"))
+        return scheme, check.seed(table.get("seed", seed), "parameters.seed")
     if "seed" in table:
         raise check.fail("parameters.seed", "seed given without init",
                          "init = \"he_uniform\" or another scheme, to draw the parameters")
+    return None
+
+
+def parameters(check: Checker, network: layered.LayeredNetwork, table: dict, seed: int) -> dict:
+    """[parameters]: every weight and bias listed (w/b, W1/b1, or one by one), or drawn by an init scheme."""
+    scheme = drawn(check, table, seed)
+    if scheme is not None:
+        return initial_values(network, scheme[0], seed=scheme[1])
     values: dict[str, float] = {}
     where_given: dict[str, str] = {}
 

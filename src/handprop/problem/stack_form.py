@@ -16,6 +16,7 @@ from .initialisers import SCHEMES, scale
 from .kinds import KINDS
 from .kinds.base import StackLayer, Tensor, describe_shape
 from .kinds.stack import MAX_TERMS, Stack
+from .layered_form import drawn
 
 KEYS = ("input_shape", "layers", "loss", "naming")
 MAX_AXIS = 100_000  # one axis of the input's shape
@@ -96,17 +97,9 @@ def parameters(check: Checker, stack: Stack, table: dict, seed: int) -> dict:
     if not tensors:  # as the equations form: a step needs something to train (and torch an optimizer's parameters)
         raise check.fail("network.layers", "no layer with parameters",
                          "at least one layer that has parameters: dense, a convolution, a normalisation with affine")
-    if "init" in table:
-        listed = [key for key in table if key not in ("init", "seed")]
-        if listed:
-            raise check.fail(f"parameters.{listed[0]}", "listed together with init",
-                             "either init = \"...\" or every tensor listed, not both")
-        scheme = check.text(table["init"], "parameters.init")
-        if scheme not in SCHEMES:
-            raise check.fail("parameters.init", f"unknown init '{scheme}'", one_of(SCHEMES, scheme))
-        return draw(tensors, scheme, check.seed(table.get("seed", seed), "parameters.seed"))
-    if "seed" in table:
-        raise check.fail("parameters.seed", "seed given without init", "init = \"he_uniform\" or another scheme")
+    scheme = drawn(check, table, seed)
+    if scheme is not None:
+        return draw(tensors, *scheme)
     known = {tensor.name: tensor for tensor in tensors}
     values: dict[str, float] = {}
     for key, value in table.items():
