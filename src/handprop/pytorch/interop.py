@@ -130,17 +130,15 @@ def _stack_from_torch(torch, modules: list, x, t, loss: str, optimizer: dict, ti
     x = x.detach().to(torch.float64) if isinstance(x, torch.Tensor) else torch.tensor(x, dtype=torch.float64)
     names = {type(module).__name__ for module in modules}
     dims = max((_INPUT_AXES.get(name, 0) for name in names), default=0) or max(x.dim() - 1, 1)
-    masked = _dropout_inputs(torch, modules, x if x.dim() > dims else x.unsqueeze(0))
-    layers, parameters, data, normalised = [], {}, {}, {}
+    shapes = _module_inputs(torch, modules, x if x.dim() > dims else x.unsqueeze(0))
+    layers, parameters, data = [], {}, {}
     for index, module in enumerate(modules):
         name = type(module).__name__
         where = f"layer {index} ({name})"
         if name in NORM_MODULES:
-            layer = _norm_layer(torch, module, where, len(layers) + 1, parameters, data, masked.get(index))
+            layer = _norm_layer(torch, module, where, len(layers) + 1, parameters, data, shapes.get(index))
             if layer is not None:
                 layers.append(layer)
-                if name == "LayerNorm":
-                    normalised[len(layers)] = (where, list(module.normalized_shape))
             continue
         if isinstance(module, (wrappers.Recurrent, wrappers.SelfAttention)):
             layer, tensors, states = wrappers.read_layer(module, index, len(layers) + 1)
@@ -193,35 +191,35 @@ def _stack_from_torch(torch, modules: list, x, t, loss: str, optimizer: dict, ti
     t = plain(t.detach().to(torch.float64)) if isinstance(t, torch.Tensor) else plain(t)
     raw = {"title": title, "network": {"input_shape": shape, "layers": layers, "loss": loss},
            "parameters": parameters, "data": {"x": plain(x), **data, "t": t}, "optimizer": optimizer}
-    problem = from_dict(raw, label="<from_torch>")
-    for n, (where, normalized_shape) in normalised.items():
-        shape_in = list(problem.stack.layers[n - 1].shape_in)
-        if shape_in[len(shape_in) - len(normalized_shape):] != normalized_shape:
-            raise HandpropError("model", where, f"normalized_shape {normalized_shape} on an input of shape {shape_in}",
-                                "normalized_shape the input's last axes, as handprop's layernorm normalises")
-    return problem
+    return from_dict(raw, label="<from_torch>")
 
 
-def _dropout_inputs(torch, modules: list, x) -> dict:
-    """The input shape, (batch, *shape), of each FixedDropout (by its index), from a run of a float64 copy of the
-    model on x (the model's own running statistics untouched): its mask is one sample's or one per sample."""
+def _module_inputs(torch, modules: list, x) -> dict:
+    """The input shape, (batch, *shape), of each FixedDropout and LayerNorm (by its index), from a run of a float64
+    copy of the model on x, module by module (the model's own running statistics untouched): a dropout's mask is
+    one sample's or one per sample; a LayerNorm's normalized_shape must be its input's last axes."""
     import copy
 
-    from .modules import FixedDropout
-
-    if not any(isinstance(module, FixedDropout) for module in modules):
+    names = ("FixedDropout", "LayerNorm")
+    if not any(type(module).__name__ in names for module in modules):
         return {}
     shapes = {}
-    model = copy.deepcopy(torch.nn.Sequential(*modules)).to(torch.float64)
-    for index, module in enumerate(model):
-        if isinstance(module, FixedDropout):
-            module.register_forward_pre_hook(lambda _, args, index=index: shapes.setdefault(index, args[0].shape))
-    try:
-        with torch.no_grad():
-            model(x)
-    except RuntimeError as error:
-        raise HandpropError("model", None, f"torch cannot run it on x ({str(error).splitlines()[0]})",
-                            "a model that takes x, (batch, *input shape)") from None
+    value = x
+    for index, module in enumerate(copy.deepcopy(modules)):
+        name = type(module).__name__
+        where = f"layer {index} ({name})"
+        if name in names:
+            shapes[index] = value.shape
+        if name == "LayerNorm" and list(value.shape[1:])[value.dim() - 1 - len(module.normalized_shape):] \
+                != list(module.normalized_shape):
+            raise HandpropError("model", where, f"normalized_shape {list(module.normalized_shape)} on an input of "
+                                f"shape {list(value.shape[1:])}", "normalized_shape the input's last axes")
+        try:
+            with torch.no_grad():
+                value = module.to(torch.float64)(value)
+        except RuntimeError as error:
+            raise HandpropError("model", where, f"torch cannot run it on its input of shape "
+                                f"{list(value.shape[1:])} ({str(error).splitlines()[0]})") from None
     return shapes
 
 
@@ -250,7 +248,7 @@ def _norm_layer(torch, module, where: str, n: int, parameters: dict, data: dict,
                  "affine": affine}
     else:
         if not module.training:
-            raise HandpropError("model", where, "in eval mode", "handprop computes batch-norm in training mode "
+            raise HandpropError("model", where, "in eval mode; handprop computes batch-norm in training mode "
                                 "(model.train())")
         if module.momentum is None:
             raise HandpropError("model", where, "momentum=None (a cumulative average)", "a momentum from 0 to 1")
