@@ -248,6 +248,17 @@ def variants(spec: ExerciseSpec, *, seed: int = 0, count: int = 1) -> list[Varia
     >>> [v.stem for v in variants(spec_from(load("homework")), seed=1, count=2)]
     ['variant-01', 'variant-02']
     """
+    exhausted = HandpropError(None, "--inactive" if spec.inactive != "any" else "--layers",
+                              f"no usable variant in {MAX_DRAWS:,} draws", "a smaller network, or --inactive any")
+    return drawn_variants(spec.title, seed, count, lambda rng, title, comment: problem_text(draw(spec, rng), title,
+                                                                                            comment),
+                          lambda solution: degenerate(solution, spec), exhausted)
+
+
+def drawn_variants(like: str, seed: int, count: int, text_of, degenerate_of, exhausted: HandpropError) -> list[Variant]:
+    """count variants like the problem titled `like`: each drawn as text_of(rng, title, comment), solved, and
+    drawn again while degenerate_of(solution) says why it is no exercise (at most MAX_DRAWS times, then
+    `exhausted` is raised)."""
     from ..solver import solve
 
     if not 1 <= count <= MAX_COUNT:
@@ -259,17 +270,15 @@ def variants(spec: ExerciseSpec, *, seed: int = 0, count: int = 1) -> list[Varia
     found = []
     for number in range(1, count + 1):
         stem = f"variant-{number:0{width}d}"
-        title = f"{spec.title}, variant {number:0{width}d}"
-        comment = f"Variant {number} of {count} (seed {seed}), drawn by handprop exercise in the style of {spec.title}"
+        title = f"{like}, variant {number:0{width}d}"
+        comment = f"Variant {number} of {count} (seed {seed}), drawn by handprop exercise in the style of {like}"
         for _ in range(MAX_DRAWS):
-            text = problem_text(draw(spec, rng), title, comment)
+            text = text_of(rng, title, comment)
             problem = from_dict(parse_text(text, "toml", f"{stem}.toml"), label=f"{stem}.toml", text=text)
             solution = solve(problem)
-            if degenerate(solution, spec) is None:
+            if degenerate_of(solution) is None:
                 found.append(Variant(number, stem, text, problem, solution))
                 break
         else:
-            raise HandpropError(None, "--inactive" if spec.inactive != "any" else "--layers",
-                                f"no usable variant in {MAX_DRAWS:,} draws",
-                                "a smaller network, or --inactive any")
+            raise exhausted
     return found

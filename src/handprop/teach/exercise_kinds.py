@@ -24,12 +24,11 @@ from ..core.errors import HandpropError
 from ..core.ops import OPS
 from ..core.program import Apply, Ref
 from ..problem.checks import Checker
-from ..problem.files import parse_text
 from ..problem.kinds import KINDS
 from ..problem.kinds.stack import Stack, in_sample
 from ..problem.layered import NO_ACTIVATION
-from ..problem.spec import Problem, from_dict
-from .exercise import (MAX_COUNT, MAX_DECIMALS, PARAMETER_RANGE, PROBABILITY_LIMITS, Variant, on_grid,
+from ..problem.spec import Problem
+from .exercise import (MAX_DECIMALS, PARAMETER_RANGE, PROBABILITY_LIMITS, Variant, drawn_variants, on_grid,
                        optimizer_table, toml_value)
 
 MAX_DRAWS = 300  # per variant: a draw is solved whole, and a usable one comes within a few
@@ -288,27 +287,8 @@ def variants(spec: StackSpec, *, seed: int = 0, count: int = 1) -> list[Variant]
     >>> [v.problem.stack.layers[0].type for v in variants(spec_from(load("conv1d_signal")), seed=1, count=2)]
     ['conv1d', 'conv1d']
     """
-    from ..solver import solve
-
-    if not 1 <= count <= MAX_COUNT:
-        raise HandpropError(None, "--count", f"{count} variants", f"1 to {MAX_COUNT}")
-    if seed < 0:
-        raise HandpropError(None, "--seed", f"{seed} is negative", "a whole number of 0 or more")
-    rng = random.Random(seed)
-    width = max(2, len(str(count)))
-    found = []
-    for number in range(1, count + 1):
-        stem = f"variant-{number:0{width}d}"
-        title = f"{spec.title}, variant {number:0{width}d}"
-        comment = f"Variant {number} of {count} (seed {seed}), drawn by handprop exercise in the style of {spec.title}"
-        for _ in range(MAX_DRAWS):
-            text = problem_text(spec, draw(spec, rng), title, comment)
-            problem = from_dict(parse_text(text, "toml", f"{stem}.toml"), label=f"{stem}.toml", text=text)
-            solution = solve(problem)
-            if degenerate(solution, spec) is None:
-                found.append(Variant(number, stem, text, problem, solution))
-                break
-        else:
-            raise HandpropError(None, "--like", f"no usable variant in {MAX_DRAWS:,} draws (each had a dead kernel, "
-                                "a unit at its kink, a tie or a saturated output)", "another problem to draw like")
-    return found
+    exhausted = HandpropError(None, "--like", f"no usable variant in {MAX_DRAWS:,} draws (each had a dead kernel, "
+                              "a unit at its kink, a tie or a saturated output)", "another problem to draw like")
+    return drawn_variants(spec.title, seed, count,
+                          lambda rng, title, comment: problem_text(spec, draw(spec, rng), title, comment),
+                          lambda solution: degenerate(solution, spec), exhausted)
