@@ -261,16 +261,21 @@ class NumpyEngine:
         with np.errstate(all="ignore"):
             return self._loss_and_gradients(rows)
 
-    def _loss_and_gradients(self, rows) -> float:
+    def forward_loss(self, rows) -> tuple:
+        """(x, the layers' buffers, the output's, the mean loss) of the rows' batch; the output's delta is then
+        dL/dy / batch, or dL/do where the loss is fused with a softmax. A loss that is not finite is refused."""
         x, t = self.samples.batch(rows)
-        batch = len(x)
         buffers = self._forward(x)
         output = buffers[-1]
-        loss = self._loss(output, t, batch)  # output.delta = dL/dy / batch, or dL/do when fused
-        layers = self._layers
+        loss = self._loss(output, t, len(x))
         if not math.isfinite(loss):
             raise HandpropError(self.source, "loss", f"is {loss} (not finite)",
                                 "outputs inside the loss's domain, e.g. y strictly between 0 and 1")
+        return x, buffers, output, loss
+
+    def _loss_and_gradients(self, rows) -> float:
+        x, buffers, output, loss = self.forward_loss(rows)
+        layers = self._layers
         if not self._fused:
             layers[-1].backward(output, **layers[-1].settings)
         for n in range(len(layers) - 1, -1, -1):

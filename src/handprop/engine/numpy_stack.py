@@ -168,15 +168,9 @@ class NumpyStackEngine(NumpyEngine):
         return buffers
 
     def _loss_and_gradients(self, rows) -> float:
-        x, t = self.samples.batch(rows)
+        x, buffers, output, loss = self.forward_loss(rows)
         batch = len(x)
-        buffers = self._forward(x)
-        output = buffers[-1]
-        loss = self._loss(output, t, batch)  # output.delta = dL/dy / batch, or dL/do when fused
         layers = self._layers
-        if not np.isfinite(loss):
-            raise HandpropError(self.source, "loss", f"is {loss} (not finite)",
-                                "outputs inside the loss's domain, e.g. y strictly between 0 and 1")
         if not self._fused:
             layers[-1].activation.backward(output, **layers[-1].settings)
         x = x[:, :self._inputs]
