@@ -1,6 +1,7 @@
 """PyTorch interop: an nn.Sequential of Linear layers and activations <-> a layered Problem; of layer kinds'
-modules (Conv2d, pools, Flatten, and nn.RNN / nn.LSTM / nn.GRU / nn.MultiheadAttention inside the wrappers of
-pytorch/modules.py) <-> a network of layer kinds.
+modules (Conv2d, pools, Flatten, LayerNorm, BatchNorm1d/2d in training mode, and nn.RNN / nn.LSTM / nn.GRU /
+nn.MultiheadAttention and dropout with a given mask inside the wrappers of pytorch/modules.py) <-> a network of layer
+kinds. A network with batch-norm, one program over its batch in handprop, is torch's model on that batch.
 
 torch is imported inside the functions only: `import handprop` never loads it.
 
@@ -34,8 +35,9 @@ def from_torch(model, x, t, *, loss: str = "cross_entropy", optimizer=None, lr: 
 
     model: nn.Linear layers, each optionally followed by one of ReLU, LeakyReLU, Sigmoid, Tanh,
     Softplus (beta 1, threshold 20), Softmax(dim=-1 or 1) or Identity; or a network of layer kinds (Conv1d/2d,
-    pools, Flatten, pytorch/modules.py's Recurrent and SelfAttention: docs/layer-kinds.md). x: (batch, inputs) or one
-    sample (a layer kinds' network: (batch, C, H, W), (batch, T, F), ...);
+    pools, Flatten, LayerNorm, BatchNorm1d/2d in training mode, pytorch/modules.py's Recurrent, SelfAttention and
+    FixedDropout: docs/layer-kinds.md). x: (batch, inputs) or one sample (a layer kinds' network: (batch, C, H, W),
+    (batch, T, F), ...; a batch, where it has batch-norm);
     t: targets as (batch, outputs), or class indices (an integer tensor) for cross_entropy.
     optimizer: None (SGD with `lr`), a torch.optim optimizer (its settings are read), or a dict as an
     [optimizer] section ({"name": "adam", "lr": 0.01}).

@@ -1,4 +1,5 @@
-"""Wrappers that let a recurrent layer and self-attention sit in an nn.Sequential, as handprop's layer kinds do.
+"""Wrappers that let a recurrent layer, self-attention and dropout with a given mask sit in an nn.Sequential, as
+handprop's layer kinds do.
 
 nn.RNN, nn.LSTM and nn.GRU return a tuple (output, state), and nn.MultiheadAttention takes (query, key, value) and
 returns (output, weights): neither can be one step of an nn.Sequential as it is. `Recurrent` and `SelfAttention`
@@ -9,7 +10,8 @@ take one tensor and give one tensor, and compute what handprop's `rnn`, `lstm`, 
 A recurrent layer's initial states (handprop's `h0_n`, `c0_n` in [data]) are buffers of the wrapper, not inputs: an
 nn.Sequential passes one tensor from module to module. A state of shape (H,) is every sample's; one of shape
 (batch, H) gives each sample its own (torch's h_0[0, s, :]), and the model then takes batches of that size only.
-None (the default) is torch's zero state.
+None (the default) is torch's zero state. `FixedDropout` is nn.Dropout in training mode with the mask given (a
+buffer, [data]'s `mask{n}`): nn.Dropout draws a new mask at each call, which no worked solution can follow.
 
 This module imports torch: handprop imports it only inside functions that need it. `handprop export --to torch`
 copies these classes' source into the script it writes, so that the script needs only torch.
