@@ -84,6 +84,19 @@ def nested(values: list, shape: tuple):
     return [nested(values[k * step:(k + 1) * step], shape[1:]) for k in range(shape[0])]
 
 
+def trained_on_both_engines(cli, target: str, steps: int) -> tuple[dict, dict]:
+    """`train TARGET --steps N --format json` on the scalar engine and on the NumPy engine: (scalar, numpy)."""
+    import json
+
+    results = {}
+    for engine in ("scalar", "numpy"):
+        done = cli(["train", target, "--steps", str(steps), "--engine", engine, "--format", "json"])
+        assert done.status == 0, done.err
+        results[engine] = json.loads(done.out)
+        assert results[engine]["engine"] == engine
+    return results["scalar"], results["numpy"]
+
+
 def run_process(args, stdin: str | None = None, cwd=None) -> Result:
     """Run `python -m handprop` as its own process, as a user would."""
     done = subprocess.run([sys.executable, "-m", "handprop", *args], input=stdin, capture_output=True, text=True,

@@ -11,7 +11,7 @@ from itertools import product
 
 import pytest
 
-from conftest import SETTINGS, write
+from conftest import SETTINGS, write, trained_on_both_engines
 from handprop.core.errors import HandpropError
 from handprop.engine.choice import make_engine
 from handprop.engine.interpreter import run_batch
@@ -242,13 +242,7 @@ def test_the_dense_networks_keep_their_engine():
 def test_train_on_the_numpy_engine_agrees_with_the_scalar_engine(cli, tmp_path, optimizer):
     raw = random_stack("conv2d", "softmax", "cross_entropy", 4, optimizer, seed=9)
     path = write(tmp_path, "cnn.json", json.dumps(raw))
-    results = {}
-    for engine in ("scalar", "numpy"):
-        done = cli(["train", path, "--steps", "6", "--engine", engine, "--format", "json"])
-        assert done.status == 0, done.err
-        results[engine] = json.loads(done.out)
-        assert results[engine]["engine"] == engine
-    scalar, fast = results["scalar"], results["numpy"]
+    scalar, fast = trained_on_both_engines(cli, path, 6)
     assert fast["losses"] == pytest.approx(scalar["losses"], rel=REL)
     assert [entry["loss"] for entry in fast["log"]] == pytest.approx([entry["loss"] for entry in scalar["log"]],
                                                                     rel=REL)

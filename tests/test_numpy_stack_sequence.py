@@ -10,7 +10,7 @@ import random
 import pytest
 from test_numpy_stack import OPTIMIZERS, REL, assert_close, nested, run
 
-from conftest import write
+from conftest import write, trained_on_both_engines
 from handprop.engine.choice import make_engine
 from handprop.engine.scalar import ScalarEngine
 from handprop.problem.spec import from_dict
@@ -209,13 +209,7 @@ def test_batchnorm_example_and_float32():
 @pytest.mark.parametrize("example", ["rnn_three_steps", "lstm_step", "attention_two_tokens", "transformer_block",
                                      "batchnorm_batch_of_4"])
 def test_train_on_the_numpy_engine_agrees_with_the_scalar_engine(cli, example):
-    results = {}
-    for engine in ("scalar", "numpy"):
-        done = cli(["train", example, "--steps", "5", "--engine", engine, "--format", "json"])
-        assert done.status == 0, done.err
-        results[engine] = json.loads(done.out)
-        assert results[engine]["engine"] == engine
-    scalar, fast = results["scalar"], results["numpy"]
+    scalar, fast = trained_on_both_engines(cli, example, 5)
     assert fast["losses"] == pytest.approx(scalar["losses"], rel=REL)
     assert fast.keys() == scalar.keys()
     assert_close({name: value["final"] for name, value in fast["parameters"].items()},
