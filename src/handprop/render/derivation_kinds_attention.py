@@ -43,14 +43,16 @@ class AttentionWriting:
             named[letter] = lambda i, j, letter=letter: f"{letter}{n}[{i + 1},{j + 1}]"
         return named
 
-    def attention_forward(self, layer) -> list:
-        n = layer.number
+    def attention_settings(self, layer) -> tuple:
+        """(n, T, E, heads, residual, bias, causal, the width of a head, the layer's names by letter)."""
         steps, features = layer.layer.shape_in
-        heads, residual = layer.layer.setting("heads"), layer.layer.setting("residual")
-        bias, causal = layer.layer.setting("bias"), layer.layer.setting("causal")
-        width = features // heads
-        named = self.attention_names(layer)
-        T, E = steps, features
+        setting = layer.layer.setting
+        heads = setting("heads")
+        return (layer.number, steps, features, heads, setting("residual"), setting("bias"), setting("causal"),
+                features // heads, self.attention_names(layer))
+
+    def attention_forward(self, layer) -> list:
+        n, T, E, heads, residual, bias, causal, width, named = self.attention_settings(layer)
         blocks: list = [Paragraph((f"The input X holds the {T} tokens as rows of {E} features. Each token's query, "
                                    "key and value are linear maps of it (nn.Linear on each row):",))]
         for letter in "qkv":
@@ -115,13 +117,7 @@ class AttentionWriting:
 
     def attention_backward(self, layer) -> list:
         g, trace = self.g, self.trace
-        n = layer.number
-        steps, features = layer.layer.shape_in
-        heads, residual = layer.layer.setting("heads"), layer.layer.setting("residual")
-        bias, causal = layer.layer.setting("bias"), layer.layer.setting("causal")
-        width = features // heads
-        named = self.attention_names(layer)
-        T, E = steps, features
+        n, T, E, heads, residual, bias, causal, width, named = self.attention_settings(layer)
         d = lambda symbol: rf"\frac{{\partial {name_latex(self.loss)}}}{{\partial {symbol}}}"  # noqa: E731
         G = lambda name, rows, columns: self.grid_of(name, rows, columns, gradient=True)  # noqa: E731
         V = lambda name, rows, columns: self.grid_of(name, rows, columns)  # noqa: E731
