@@ -33,7 +33,15 @@ def solved():
 @pytest.mark.parametrize("format", ["markdown", "latex", "html"])
 def test_every_format_is_written(solved, name, format):
     text = explain(solved[name], format=format, notation="matrix")
-    assert text and ("bmatrix" in text if format != "html" else "<math" in text)
+    assert "<math" in text if format == "html" else "bmatrix" in text or "set out one by one as matrices" in text
+
+
+def test_each_kind_has_its_matrices(solved):
+    anchors = {name: set(chains(explain(solved[name], notation="matrix"))) for name in EXAMPLES}
+    assert {"mk1-h1", "mk1-h3", "mk1-dWhh", "mk1-dWih", "mk1-dbhh"} <= anchors["rnn_three_steps"]
+    assert {"mk1-gates1", "mk1-c1", "mk1-h1"} <= anchors["lstm_step"]
+    assert {"mk1-q", "mk1-s1", "mk1-alpha1", "mk1-c1", "mk1-out", "mk1-ds1", "mk1-dWq"} <= anchors["attention_two_tokens"]
+    assert {"mk1-s2", "mk1-residual", "mk2-mu", "mk2-xhat", "mk2-pre", "mk4-dW"} <= anchors["transformer_block"]
 
 
 def recorded(solution) -> set[str]:

@@ -135,7 +135,7 @@ class MatrixKinds:
 
     def backward(self, layer: KindsLayer) -> list | None:
         writer = self.writers(layer)
-        if not writer:
+        if not writer or writer[1] is None:
             return None
         return writer[1](layer) + self.batch_means(layer)
 
