@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from itertools import product
 
 from ...core.program import Apply, Const, Equation, Expr, Ref
-from ..layered import total  # a sum as the dense layers write it, a long one pairwise
+from ..layered import NO_ACTIVATION, total  # total: a sum as the dense layers write it, a long one pairwise
 
 
 def grid_names(prefix: str, shape: tuple) -> tuple:
@@ -139,6 +139,18 @@ class Kind:
         """The PyTorch modules that compute the layer (TorchModule), before its activation; None where it has
         no nn.Sequential counterpart yet (to_torch and export --to torch then refuse it in one line)."""
         return None
+
+
+def read_activation(check, entry: dict, where: str) -> tuple[str, tuple]:
+    """A layer's activation (identity when none is named) and its settings, checked: (name, settings)."""
+    from ...core.errors import one_of
+    from ...core.ops import ACTIVATIONS, OPS
+
+    name = check.text(entry.get("activation", NO_ACTIVATION), f"{where}: activation")
+    if name not in ACTIVATIONS:
+        raise check.fail(f"{where}: activation", f"unknown activation '{name}'", one_of(ACTIVATIONS, name))
+    given = {key: value for key, value in entry.items() if key in {p.name for p in OPS[name].params}}
+    return name, check.op_settings(OPS[name], given, where)
 
 
 def times(a: str, b: str) -> Expr:

@@ -16,10 +16,20 @@ from __future__ import annotations
 import math
 from itertools import product
 
-from ...core.ops import ACTIVATIONS, OPS
 from ...core.program import Apply, Const, Ref
-from .base import (Grid, Kind, StackLayer, Tensor, TorchModule, describe_shape, equation, grid_names, mean_of,
-                   times, total)
+from .base import (
+    Grid,
+    Kind,
+    Tensor,
+    TorchModule,
+    describe_shape,
+    equation,
+    grid_names,
+    mean_of,
+    read_activation,
+    times,
+    total,
+)
 
 MAX_KERNEL = 1_000  # a kernel's or a window's size along one axis, or a stride, or a padding
 
@@ -33,16 +43,6 @@ def _sizes(check, entry: dict, key: str, where: str, dims: int, default, low: in
                              f"one whole number, or {dims} (one per axis)")
         return tuple(check.integer(v, f"{where}: {key}", low, MAX_KERNEL) for v in value)
     return (check.integer(value, f"{where}: {key}", low, MAX_KERNEL),) * dims
-
-
-def _activation(check, entry: dict, where: str) -> tuple[str, tuple]:
-    name = check.text(entry.get("activation", "identity"), f"{where}: activation")
-    if name not in ACTIVATIONS:
-        from ...core.errors import one_of
-
-        raise check.fail(f"{where}: activation", f"unknown activation '{name}'", one_of(ACTIVATIONS, name))
-    given = {key: value for key, value in entry.items() if key in {p.name for p in OPS[name].params}}
-    return name, check.op_settings(OPS[name], given, where)
 
 
 def _bias(check, entry: dict, where: str) -> bool:
@@ -94,7 +94,7 @@ class Conv(Kind):
         padding = _sizes(check, entry, "padding", where, self.dims, 0, 0)
         out = tuple(_out(check, f"{where}: kernel", "kernel", size, k, s, p)
                     for size, k, s, p in zip(shape[1:], kernel, stride, padding))
-        activation, params = _activation(check, entry, where)
+        activation, params = read_activation(check, entry, where)
         settings = {"channels": channels, "kernel": kernel, "stride": stride, "padding": padding,
                     "bias": _bias(check, entry, where), "activation": activation, "params": params}
         return settings, (channels, *out)
@@ -221,7 +221,7 @@ class Dense(Kind):
         if "units" not in entry:
             raise check.fail(where, "units missing", "units = a whole number")
         units = check.integer(entry["units"], f"{where}: units", 1, 100_000)
-        activation, params = _activation(check, entry, where)
+        activation, params = read_activation(check, entry, where)
         return {"units": units, "bias": _bias(check, entry, where), "activation": activation,
                 "params": params}, (units,)
 

@@ -27,9 +27,8 @@ import math
 from dataclasses import dataclass
 from itertools import product
 
-from ...core.ops import ACTIVATIONS, OPS
 from ...core.program import Apply, Const, Ref
-from .base import Grid, Kind, Tensor, TorchModule, describe_shape, equation, grid_names, mean_of
+from .base import Grid, Kind, Tensor, TorchModule, describe_shape, equation, grid_names, mean_of, read_activation
 
 EPS = 1e-5  # torch's default eps
 MOMENTUM = 0.1  # torch's default momentum
@@ -40,16 +39,6 @@ class Affine(Tensor):
     """gamma or beta: not drawn by an init scheme but set to `start` (1 and 0), as torch's reset_parameters."""
 
     start: float = 1.0
-
-
-def _activation(check, entry: dict, where: str) -> tuple[str, tuple]:
-    name = check.text(entry.get("activation", "identity"), f"{where}: activation")
-    if name not in ACTIVATIONS:
-        from ...core.errors import one_of
-
-        raise check.fail(f"{where}: activation", f"unknown activation '{name}'", one_of(ACTIVATIONS, name))
-    given = {key: value for key, value in entry.items() if key in {p.name for p in OPS[name].params}}
-    return name, check.op_settings(OPS[name], given, where)
 
 
 def _flag(check, entry: dict, key: str, where: str) -> bool:
@@ -118,7 +107,7 @@ class LayerNorm(Kind):
 
     def read(self, check, entry, where, shape):
         axes = check.integer(entry.get("axes", 1), f"{where}: axes", 1, len(shape))
-        activation, params = _activation(check, entry, where)
+        activation, params = read_activation(check, entry, where)
         return {"axes": axes, "eps": _eps(check, entry, where), "affine": _flag(check, entry, "affine", where),
                 "activation": activation, "params": params}, shape
 
@@ -179,7 +168,7 @@ class BatchNorm(Kind):
             if key == "running_var" and min(numbers) < 0:
                 raise check.fail(f"{where}: {key}", f"holds {min(numbers)!r}", "variances of 0 or more")
             running[key] = tuple(numbers)
-        activation, params = _activation(check, entry, where)
+        activation, params = read_activation(check, entry, where)
         return {"eps": _eps(check, entry, where), "momentum": momentum,
                 "affine": _flag(check, entry, "affine", where), **running,
                 "activation": activation, "params": params}, shape
