@@ -23,6 +23,7 @@ from ..problem.kinds.base import describe_shape
 from ..problem.layered import LOSSES
 from .derivation_backward import chain, slug
 from .derivation_kinds_backward import KindsBackward
+from .derivation_kinds_batch import batch_layers
 from .derivation_kinds_more import MoreKinds
 from .derivation_kinds_grids import (KindsLayer, by_maximum, channels, window_of, grid_matrix, grid_symbol, layers_of,
                                      letter, listed, position)
@@ -42,7 +43,7 @@ def kinds_document(builder) -> Document:
     >>> [s.anchor for s in build(solve(load("cnn_homework"))).sections[1].blocks][:2]
     ['forward-layer-1', 'forward-layer-2']
     """
-    layers = layers_of(builder.problem)
+    layers = batch_layers(builder.problem) if builder.problem.stack.batch else layers_of(builder.problem)
     if layers is None:
         return builder.document()
     return _KindsBuilder(builder, layers).document()
@@ -75,7 +76,8 @@ class _KindsBuilder(KindsBackward, MoreKinds):
 
     def document(self) -> Document:
         g = self.g
-        sections = [self.problem_section(), self.forward_section(), g.loss_section(), self.backward_section()]
+        sections = (self.batch_sections() if g.problem.stack.batch else  # batch-norm: the whole batch at once
+                    [self.problem_section(), self.forward_section(), g.loss_section(), self.backward_section()])
         if g.solution.trained:
             sections.append(g.update_section())
         sections.append(g.result_section())
@@ -203,24 +205,29 @@ class _KindsBuilder(KindsBackward, MoreKinds):
             blocks.append(Paragraph((f"For sample {g.k + 1} of {g.batch} (the other samples go the same way; "
                                      "their values are in the JSON output).",)))
         for layer in self.layers:
-            if layer.type.startswith("conv"):
-                body = self.conv_forward(layer)
-            elif "pool" in layer.type:
-                body = self.pool_forward(layer)
-            elif layer.type == "flatten":
-                body = self.flatten_forward(layer)
-            elif layer.type == "dense":
-                body = self.dense_forward(layer)
-            elif layer.known:
-                body = self.more_forward(layer)
-            else:
-                body = [Paragraph(("Written node by node:",))]
-                body += [c for eq in layer.equations for c in g.forward_chains(eq)]
-            if layer.known and layer.type != "flatten" and layer.activated:
-                body += self.activation_forward(layer)
             title = f"Layer {layer.number}: {self.words(layer)}"
-            blocks.append(Section((title,), f"forward-layer-{layer.number}", tuple(body), level=3))
+            blocks.append(Section((title,), f"forward-layer-{layer.number}", tuple(self.layer_forward(layer)),
+                                  level=3))
         return Section(("Forward pass",), "forward", tuple(blocks))
+
+    def layer_forward(self, layer: KindsLayer) -> list:
+        g = self.g
+        if layer.type.startswith("conv"):
+            body = self.conv_forward(layer)
+        elif "pool" in layer.type:
+            body = self.pool_forward(layer)
+        elif layer.type == "flatten":
+            body = self.flatten_forward(layer)
+        elif layer.type == "dense":
+            body = self.dense_forward(layer)
+        elif layer.known:
+            body = self.more_forward(layer)
+        else:
+            body = [Paragraph(("Written node by node:",))]
+            body += [c for eq in layer.equations for c in g.forward_chains(eq)]
+        if layer.known and layer.type != "flatten" and layer.activated:
+            body += self.activation_forward(layer)
+        return body
 
     def value_chain(self, eq, first: bool) -> object:
         """An output with the numbers put in and its value; the first of a layer also in symbols."""

@@ -1,6 +1,7 @@
 """Which writer takes a layer of a kind beyond convolution, pooling, flatten and dense: recurrent layers
 (derivation_kinds_recurrent.py), normalisation and dropout (derivation_kinds_norms.py), attention
-(derivation_kinds_attention.py), told apart by their Kind objects. A kind none of them writes is written node by
+(derivation_kinds_attention.py), told apart by their Kind objects; a batch-norm network's sections
+(derivation_kinds_batch.py). A kind none of them writes is written node by
 node, as the scalar form writes any node.
 """
 
@@ -11,12 +12,13 @@ from ..problem.kinds.attention import Attention
 from ..problem.kinds.norms import Dropout, LayerNorm
 from ..problem.kinds.recurrent import Recurrent
 from .derivation_kinds_attention import AttentionWriting
+from .derivation_kinds_batch import BatchWriting
 from .derivation_kinds_norms import NormWriting
 from .derivation_kinds_recurrent import RecurrentWriting
 from .document import Paragraph
 
 
-class MoreKinds(RecurrentWriting, AttentionWriting, NormWriting):
+class MoreKinds(RecurrentWriting, AttentionWriting, NormWriting, BatchWriting):
     """Mixed into the kinds builder: more_forward and more_backward for the kinds written here."""
 
     def more_forward(self, layer) -> list:

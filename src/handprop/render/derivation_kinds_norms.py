@@ -45,6 +45,20 @@ class NormWriting:
     def suffix(self, layer, position: int) -> str:
         return layer.inputs[position][layer.inputs[position].index("[") + 1:-1]
 
+    def norm_statistics(self, g: str, xs: list, ds: list, xhat: list, mu: str, var: str, rstd: str) -> list:
+        """One group's mean, biased variance and xhat, its entries' inputs xs, deviations ds and xhat named."""
+        N = len(xs)
+        symbols, numbers = written_sum([(name_latex(x), bracketed(self.n(self.trace.values[x])), False) for x in xs])
+        _, squares = written_sum([("", f"{bracketed(self.n(self.trace.values[d]))}^2", False) for d in ds])
+        return [chain(rf"\mu_{{{g}}}", [rf"\frac{{1}}{{{N}}} \left({symbols}\right)",
+                                        rf"\frac{{1}}{{{N}}} \left({numbers}\right)", self.n(self.trace.values[mu])]),
+                chain(rf"\sigma^2_{{{g}}}", [rf"\frac{{1}}{{{N}}} \sum (x - \mu_{{{g}}})^2",
+                                             rf"\frac{{1}}{{{N}}} \left({squares}\right)",
+                                             self.n(self.trace.values[var])]),
+                chain(rf"\hat{{x}}_{{{g}}}", [rf"\frac{{x - \mu_{{{g}}}}}{{\sqrt{{\sigma^2_{{{g}}} + \epsilon}}}}",
+                                              rf"{self.row_of(ds)} \cdot {self.n(self.trace.values[rstd])}",
+                                              self.row_of(xhat)])]
+
     def layernorm_forward(self, layer) -> list:
         n = layer.number
         eps = layer.layer.setting("eps")
@@ -53,22 +67,10 @@ class NormWriting:
                                    "own mean and biased variance, ", Math(rf"\epsilon = {eps:g}"), ":"))]
         for g, positions in self.norm_groups(layer):
             xs = [layer.inputs[p] for p in positions]
-            N = len(xs)
             ds = [f"d{n}[{self.suffix(layer, p)}]" for p in positions]
-            mu, var, rstd = f"mu{n}[{g}]", f"var{n}[{g}]", f"rstd{n}[{g}]"
-            symbols, numbers = written_sum([(name_latex(x), bracketed(self.n(self.trace.values[x])), False) for x in xs])
-            blocks.append(chain(rf"\mu_{{{g}}}", [rf"\frac{{1}}{{{N}}} \left({symbols}\right)",
-                                                  rf"\frac{{1}}{{{N}}} \left({numbers}\right)",
-                                                  self.n(self.trace.values[mu])]))
-            _, squares = written_sum([("", f"{bracketed(self.n(self.trace.values[d]))}^2", False) for d in ds])
-            blocks.append(chain(rf"\sigma^2_{{{g}}}", [rf"\frac{{1}}{{{N}}} \sum (x - \mu_{{{g}}})^2",
-                                                       rf"\frac{{1}}{{{N}}} \left({squares}\right)",
-                                                       self.n(self.trace.values[var])]))
             xhat = [f"xhat{n}[{self.suffix(layer, p)}]" for p in positions] if affine else \
                 [layer.pre[p] for p in positions]
-            blocks.append(chain(rf"\hat{{x}}_{{{g}}}", [
-                rf"\frac{{x - \mu_{{{g}}}}}{{\sqrt{{\sigma^2_{{{g}}} + \epsilon}}}}",
-                rf"{self.row_of(ds)} \cdot {self.n(self.trace.values[rstd])}", self.row_of(xhat)]))
+            blocks += self.norm_statistics(g, xs, ds, xhat, f"mu{n}[{g}]", f"var{n}[{g}]", f"rstd{n}[{g}]")
             if affine:
                 gamma = [name for t in layer.tensors if t.name.startswith("gamma") for name in t.names]
                 beta = [name for t in layer.tensors if t.name.startswith("beta") for name in t.names]
@@ -80,18 +82,14 @@ class NormWriting:
 
     def layernorm_backward(self, layer) -> list:
         n = layer.number
-        trace = self.trace
         affine = layer.layer.setting("affine")
         loss = name_latex(self.loss)
         d = lambda symbol: rf"\frac{{\partial {loss}}}{{\partial {symbol}}}"  # noqa: E731
-        dxe, dvar, dmu, dx = d(r"\hat{x}_e"), d(r"\sigma^2"), d(r"\mu"), d("x_e")
-        dgamma, dbeta, dy = d(r"\gamma"), d(r"\beta"), d("y")
         blocks: list = self.output_backward(layer)
         blocks.append(Paragraph(("Back through the normalisation, group by group: through ", Math(r"\hat{x}"),
                                  ", then the variance and the mean (each entry also moved them):",)))
         gamma = [name for t in layer.tensors if t.name.startswith("gamma") for name in t.names]
         for g, positions in self.norm_groups(layer):
-            N = len(positions)
             ys = [layer.pre[p] for p in positions]
             ds = [f"d{n}[{self.suffix(layer, p)}]" for p in positions]
             xhat = [f"xhat{n}[{self.suffix(layer, p)}]" for p in positions] if affine else ys
@@ -101,44 +99,65 @@ class NormWriting:
                 blocks.append(chain(d(rf"\hat{{x}}_{{{g}}}"), [
                     rf"{d(f'y_{{{g}}}')} \odot \gamma", rf"{self.row_of(ys, gradient=True)} \odot {self.row_of(gamma)}",
                     self.row_of(xhat, gradient=True)]))
-            _, products = written_sum([("", rf"{bracketed(self.n(trace.adjoints[h]))} \cdot "
-                                        rf"{bracketed(self.n(trace.values[e]))}", False) for h, e in zip(xhat, ds)])
-            blocks.append(chain(d(rf"\sigma^2_{{{g}}}"), [
-                rf"\sum_e {dxe} (x_e - \mu) \cdot \left(-\tfrac{{1}}{{2}}\right)(\sigma^2 + \epsilon)^{{-3/2}}",
-                rf"\left({products}\right) \cdot {bracketed(self.n(trace.partials[rstd][var]))}",
-                self.n(trace.adjoints[var])]))
-            _, grads = written_sum([("", bracketed(self.n(trace.adjoints[h])), False) for h in xhat])
-            blocks.append(chain(d(rf"\mu_{{{g}}}"), [
-                rf"-\frac{{1}}{{\sqrt{{\sigma^2 + \epsilon}}}} \sum_e {dxe} + {dvar} "
-                rf"\cdot \left(-\tfrac{{2}}{{{N}}}\right) \sum_e (x_e - \mu)",
-                rf"-{self.n(trace.values[rstd])} \cdot \left({grads}\right) + {bracketed(self.n(trace.adjoints[var]))}"
-                r" \cdot 0", self.n(trace.adjoints[mu])]))
-            if self.writes_input(layer):
-                blocks.append(Paragraph(("and each entry's input gradient, ",
-                                         Math(rf"{dx} = {dxe} \frac{{1}}{{\sqrt{{\sigma^2 + "
-                                              rf"\epsilon}}}} + {dvar} \frac{{2 (x_e - \mu)}}{{{N}}} + "
-                                              rf"{dmu} \frac{{1}}{{{N}}}"), ":")))
-                for p, h, e in zip(positions, xhat, ds):
-                    x = layer.inputs[p]
-                    blocks.append(chain(d(name_latex(x)), [
-                        rf"{bracketed(self.n(trace.adjoints[h]))} \cdot {self.n(trace.values[rstd])} + "
-                        rf"{bracketed(self.n(trace.adjoints[var]))} \cdot \frac{{2 \cdot "
-                        rf"{bracketed(self.n(trace.values[e]))}}}{{{N}}} + "
-                        rf"\frac{{{self.n(trace.adjoints[mu])}}}{{{N}}}", self.n(trace.adjoints[x])]))
+            blocks += self.norm_group_backward(g, [layer.inputs[p] for p in positions], xhat, ds, mu, var, rstd,
+                                               self.writes_input(layer))
         if affine:
-            blocks.append(Paragraph(("The scale and the shift, summed over the groups: ",
-                                     Math(rf"{dgamma} = \sum {dy} \odot \hat{{x}}"), ", ",
-                                     Math(rf"{dbeta} = \sum {dy}"), ":")))
-            for tensor in layer.tensors:
-                for k, name in enumerate(tensor.names):
-                    readers = [m for m in self.g.readers.get(name, ()) if m in trace.partials]
-                    scale = tensor.name.startswith("gamma")
-                    terms = [(rf"{d(name_latex(m))}" + (rf" \hat{{x}}" if scale else ""),
-                              bracketed(self.n(trace.adjoints[m])) + (rf" \cdot {bracketed(self.n(trace.partials[m][name]))}"
-                                                                      if scale else ""),
-                              trace.adjoints[m] == 0) for m in readers]
-                    symbols, numbers = written_sum(terms)
-                    blocks.append(chain(d(name_latex(name)), [numbers, self.n(trace.adjoints[name])]))
+            blocks += self.affine_gradients(layer, "groups")
+        return blocks
+
+    def affine_gradients(self, layer, over: str) -> list:
+        """dL/dgamma = sum dL/dy xhat and dL/dbeta = sum dL/dy, each with every term (over: what they sum over)."""
+        trace = self.trace
+        loss = name_latex(self.loss)
+        d = lambda symbol: rf"\frac{{\partial {loss}}}{{\partial {symbol}}}"  # noqa: E731
+        dgamma, dbeta, dy = d(r"\gamma"), d(r"\beta"), d("y")
+        blocks: list = [Paragraph((f"The scale and the shift, summed over the {over}: ",
+                                   Math(rf"{dgamma} = \sum {dy} \odot \hat{{x}}"), ", ",
+                                   Math(rf"{dbeta} = \sum {dy}"), ":"))]
+        for tensor in layer.tensors:
+            for name in tensor.names:
+                readers = [m for m in self.g.readers.get(name, ()) if m in trace.partials]
+                scale = tensor.name.startswith("gamma")
+                terms = [(rf"{d(name_latex(m))}" + (rf" \hat{{x}}" if scale else ""),
+                          bracketed(self.n(trace.adjoints[m])) + (rf" \cdot {bracketed(self.n(trace.partials[m][name]))}"
+                                                                  if scale else ""),
+                          trace.adjoints[m] == 0) for m in readers]
+                symbols, numbers = written_sum(terms)
+                blocks.append(chain(d(name_latex(name)), [numbers, self.n(trace.adjoints[name])]))
+        return blocks
+
+    def norm_group_backward(self, g: str, xs: list, xhat: list, ds: list, mu: str, var: str, rstd: str,
+                            writes_input: bool) -> list:
+        """One group's dL/dsigma^2, dL/dmu and (with writes_input) each entry's dL/dx, by the standard derivation;
+        xs the entries' inputs, xhat and ds their xhat (with its gradient found) and deviations."""
+        trace, N = self.trace, len(xs)
+        loss = name_latex(self.loss)
+        d = lambda symbol: rf"\frac{{\partial {loss}}}{{\partial {symbol}}}"  # noqa: E731
+        dxe, dvar, dmu, dx = d(r"\hat{x}_e"), d(r"\sigma^2"), d(r"\mu"), d("x_e")
+        blocks: list = []
+        _, products = written_sum([("", rf"{bracketed(self.n(trace.adjoints[h]))} \cdot "
+                                    rf"{bracketed(self.n(trace.values[e]))}", False) for h, e in zip(xhat, ds)])
+        blocks.append(chain(d(rf"\sigma^2_{{{g}}}"), [
+            rf"\sum_e {dxe} (x_e - \mu) \cdot \left(-\tfrac{{1}}{{2}}\right)(\sigma^2 + \epsilon)^{{-3/2}}",
+            rf"\left({products}\right) \cdot {bracketed(self.n(trace.partials[rstd][var]))}",
+            self.n(trace.adjoints[var])]))
+        _, grads = written_sum([("", bracketed(self.n(trace.adjoints[h])), False) for h in xhat])
+        blocks.append(chain(d(rf"\mu_{{{g}}}"), [
+            rf"-\frac{{1}}{{\sqrt{{\sigma^2 + \epsilon}}}} \sum_e {dxe} + {dvar} "
+            rf"\cdot \left(-\tfrac{{2}}{{{N}}}\right) \sum_e (x_e - \mu)",
+            rf"-{self.n(trace.values[rstd])} \cdot \left({grads}\right) + {bracketed(self.n(trace.adjoints[var]))}"
+            r" \cdot 0", self.n(trace.adjoints[mu])]))
+        if writes_input:
+            blocks.append(Paragraph(("and each entry's input gradient, ",
+                                     Math(rf"{dx} = {dxe} \frac{{1}}{{\sqrt{{\sigma^2 + "
+                                          rf"\epsilon}}}} + {dvar} \frac{{2 (x_e - \mu)}}{{{N}}} + "
+                                          rf"{dmu} \frac{{1}}{{{N}}}"), ":")))
+            for x, h, e in zip(xs, xhat, ds):
+                blocks.append(chain(d(name_latex(x)), [
+                    rf"{bracketed(self.n(trace.adjoints[h]))} \cdot {self.n(trace.values[rstd])} + "
+                    rf"{bracketed(self.n(trace.adjoints[var]))} \cdot \frac{{2 \cdot "
+                    rf"{bracketed(self.n(trace.values[e]))}}}{{{N}}} + "
+                    rf"\frac{{{self.n(trace.adjoints[mu])}}}{{{N}}}", self.n(trace.adjoints[x])]))
         return blocks
 
     def dropout_forward(self, layer) -> list:
