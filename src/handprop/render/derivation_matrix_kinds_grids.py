@@ -387,7 +387,7 @@ class MatrixKinds:
         a, p = self.symbol_of(layer.inputs), self.symbol_of(layer.pre)
         unfolded = rf"\tilde{{{a.split('^')[0]}}}^{{[{n}]}}"
         deltas = self.laid(layer.pre, 1, outputs, "adjoints")
-        blocks: list = [chain(rf"\delta^{{[{n}]\top}}", [rf"{self.gradient_of(p)}^\top", deltas], f"mk{n}-delta")]
+        blocks: list = [chain(rf"\delta^{{[{n}]\top}}", [rf"\left({self.gradient_of(p)}\right)^\top", deltas], f"mk{n}-delta")]
         if by_maximum(layer.type):
             def routed(i: int, j: int) -> str:
                 partials = self.trace.partials.get(layer.pre[j], {})

@@ -190,10 +190,12 @@ class MatrixKindsMore(MatrixKinds):
         for letter in "qkv":
             bias = tensors.get(f"b{letter}")
             symbol = letter.upper()
+            if bias:  # its own line: the product of two square matrices fills one
+                blocks.append(chain(rf"b_{{{letter}}}^\top", [self.tensor(bias, transpose=True)], f"mk{n}-b{letter}"))
             blocks.append(chain(symbol, [
                 rf"X W_{{{letter}}}^\top" + (rf" + \mathbf{{1}} b_{{{letter}}}^\top" if bias else ""),
                 f"{x} {self.tensor(tensors['W' + letter], transpose=True)}"
-                + (rf" + \mathbf{{1}} {self.tensor(bias, transpose=True)}" if bias else ""),
+                + (rf" + \mathbf{{1}} b_{{{letter}}}^\top" if bias else ""),
                 self.grid(f"{letter}{n}", steps, features)], f"mk{n}-{letter}"))
         for h in range(heads):
             mark = f"_{{{h + 1}}}" if heads > 1 else ""
@@ -213,10 +215,12 @@ class MatrixKindsMore(MatrixKinds):
         out_bias = tensors.get("bo")
         projected = "M" if settings["residual"] else self.symbol_of(layer.pre)
         out_names = self.names(f"m{n}", steps, features) if settings["residual"] else list(layer.pre)
+        if out_bias:
+            blocks.append(chain(r"b_o^\top", [self.tensor(out_bias, transpose=True)], f"mk{n}-bo"))
         blocks.append(chain(projected, [
             r"C W_o^\top" + (r" + \mathbf{1} b_o^\top" if out_bias else ""),
             f"{self.grid(f'c{n}', steps, features)} {self.tensor(tensors['Wo'], transpose=True)}"
-            + (rf" + \mathbf{{1}} {self.tensor(out_bias, transpose=True)}" if out_bias else ""),
+            + (r" + \mathbf{1} b_o^\top" if out_bias else ""),
             self.laid(out_names, steps, features)], f"mk{n}-out"))
         if settings["residual"]:
             blocks.append(chain(self.symbol_of(layer.pre), [
@@ -248,19 +252,18 @@ class MatrixKindsMore(MatrixKinds):
                 chain(self.gradient_of(f"A{mark}"), [rf"\frac{{\partial L}}{{\partial C{mark}}} V{mark}^\top",
                       f"{self.head_block(f'c{n}', steps, width, h, 'adjoints')} "
                       f"{self.head_block(f'v{n}', steps, width, h, transpose=True)}", d_alpha], f"mk{n}-dalpha{h + 1}"),
-                Paragraph(("Through the softmax of each row: ", Math(r"\frac{\partial L}{\partial S} = A \odot \left("
-                                                                    r"\frac{\partial L}{\partial A} - \left(\left("
-                                                                    r"\frac{\partial L}{\partial A} \odot A\right) "
-                                                                    r"\mathbf{1}\right) \mathbf{1}^\top\right)"), ":")),
-                chain(self.gradient_of(f"S{mark}"), [rf"{alpha} \odot \left({d_alpha} - \left(\left({d_alpha} \odot "
-                                                     rf"{alpha}\right) \mathbf{{1}}\right) \mathbf{{1}}^\top\right)",
-                                                     d_scores], f"mk{n}-ds{h + 1}"),
+                Paragraph(("Through the softmax of each row (each row's entries less that row's sum of ",
+                           Math(r"\frac{\partial L}{\partial A} \odot A"), ", times A), with the two matrices above:")),
+                chain(self.gradient_of(f"S{mark}"), [
+                    rf"A{mark} \odot \left(\frac{{\partial L}}{{\partial A{mark}}} - \left(\left("
+                    rf"\frac{{\partial L}}{{\partial A{mark}}} \odot A{mark}\right) \mathbf{{1}}\right) "
+                    r"\mathbf{1}^\top\right)", d_scores], f"mk{n}-ds{h + 1}"),
                 chain(self.gradient_of(f"Q{mark}"), [
                     rf"\frac{{1}}{{\sqrt{{{width}}}}} \frac{{\partial L}}{{\partial S{mark}}} K{mark}",
                     rf"\frac{{1}}{{\sqrt{{{width}}}}} {d_scores} {self.head_block(f'k{n}', steps, width, h)}",
                     self.head_block(f"q{n}", steps, width, h, "adjoints")], f"mk{n}-dq{h + 1}"),
                 chain(self.gradient_of(f"K{mark}"), [
-                    rf"\frac{{1}}{{\sqrt{{{width}}}}} \frac{{\partial L}}{{\partial S{mark}}}^\top Q{mark}",
+                    rf"\frac{{1}}{{\sqrt{{{width}}}}} \left(\frac{{\partial L}}{{\partial S{mark}}}\right)^\top Q{mark}",
                     rf"\frac{{1}}{{\sqrt{{{width}}}}} {self.scores(f's{n}', steps, h, 'adjoints')}^\top "
                     f"{self.head_block(f'q{n}', steps, width, h)}",
                     self.head_block(f"k{n}", steps, width, h, "adjoints")], f"mk{n}-dk{h + 1}"),
@@ -271,7 +274,7 @@ class MatrixKindsMore(MatrixKinds):
         x = self.grid_of(layer.inputs, steps, features)
         for letter in "qkv":
             blocks.append(chain(self.gradient_of(f"W_{letter}"), [
-                rf"\frac{{\partial L}}{{\partial {letter.upper()}}}^\top X",
+                rf"\left(\frac{{\partial L}}{{\partial {letter.upper()}}}\right)^\top X",
                 f"{self.grid(f'{letter}{n}', steps, features, 'adjoints', transpose=True)} {x}",
                 self.tensor(tensors["W" + letter], record="adjoints")], f"mk{n}-dW{letter}"))
         return blocks
@@ -301,9 +304,10 @@ class MatrixKindsMore(MatrixKinds):
                                           self.grid(f"xhat{n}", rows, columns)], f"mk{n}-xhat")]
         gamma, beta = (layer.tensors + (None, None))[:2]
         if gamma is not None:
+            blocks.append(chain(r"\gamma^\top", [self.tensor(gamma, transpose=True)], f"mk{n}-gamma"))
+            blocks.append(chain(r"\beta^\top", [self.tensor(beta, transpose=True)], f"mk{n}-beta"))
             blocks.append(chain(self.symbol_of(layer.pre), [
                 r"\hat X \odot \mathbf{1} \gamma^\top + \mathbf{1} \beta^\top",
-                rf"{self.grid(f'xhat{n}', rows, columns)} \odot \mathbf{{1}} {self.tensor(gamma, transpose=True)} + "
-                rf"\mathbf{{1}} {self.tensor(beta, transpose=True)}", self.laid(layer.pre, rows, columns)],
-                f"mk{n}-pre"))
+                rf"{self.grid(f'xhat{n}', rows, columns)} \odot \mathbf{{1}} \gamma^\top + \mathbf{{1}} \beta^\top",
+                self.laid(layer.pre, rows, columns)], f"mk{n}-pre"))
         return blocks
