@@ -224,9 +224,10 @@ def test_other_kinds_fall_back_node_by_node(monkeypatch):
     assert chains["grad-W4-1-1"].steps[-1] == fixed(solution.parameters["W4[1,1]"].gradient, 4)
 
 
-def test_matrix_notation_is_refused_in_one_line():
-    with pytest.raises(HandpropError, match="the matrix form is for a network of dense layers only"):
-        explain(solve(load("cnn_homework")), notation="matrix")
+def test_matrix_notation_writes_the_convolution_as_a_product_of_matrices():
+    # --notation matrix on a network of layer kinds (tests/test_matrix_kinds.py checks its every entry)
+    document = explain(solve(load("cnn_homework")), notation="matrix")
+    assert r"Z^{[1]} &= K^{[1]} \tilde{X}^{[1]} + b^{[1]} \mathbf{1}^\top" in document
 
 
 def test_expand_keeps_the_generic_form():

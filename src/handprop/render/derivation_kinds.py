@@ -16,7 +16,6 @@ form does, and where the program's names are not the stack's, the whole solution
 
 from __future__ import annotations
 
-from ..core.errors import HandpropError
 from ..core.ops import OPS
 from ..core.optim import OPTIMIZER_NAMES
 from ..problem.kinds.base import describe_shape
@@ -47,15 +46,6 @@ def kinds_document(builder) -> Document:
     if layers is None:
         return builder.document()
     return _KindsBuilder(builder, layers).document()
-
-
-def refuse_matrix(solution) -> None:
-    """--notation matrix for a network of layer kinds: refused, in one line that says why."""
-    problem = solution.problem
-    if problem.stack is not None:
-        raise HandpropError(problem.source, "--notation", "the matrix form is for a network of dense layers only",
-                            "leave out --notation matrix: a network of layer kinds is written with its images and "
-                            "kernels as matrices and its convolutions in index notation already")
 
 
 def _sizes(sizes: tuple, joiner: str = "×") -> str:
