@@ -212,12 +212,14 @@ class BatchWriting:
                                    f"{batch * per} values over the batch" + (" and its positions" if per > 1 else "") +
                                    ", ", Math(rf"\epsilon = {eps:g}"), ":",))]
         for c, xs, ds, xhat, ys in self.channel_entries(layer):
-            blocks += self.norm_statistics(c, xs, ds, xhat, f"mu{n}[{c}]", f"var{n}[{c}]", f"rstd{n}[{c}]")
+            blocks += self.norm_statistics(c, xs, ds, xhat, f"mu{n}[{c}]", f"var{n}[{c}]", f"rstd{n}[{c}]",
+                                           lambda names: self.batch_matrix(names, batch))
             if affine:
                 gamma, beta = self.affine_values(layer, c)
                 blocks.append(chain(rf"y_{{{c}}}", [rf"\gamma_{{{c}}} \hat{{x}}_{{{c}}} + \beta_{{{c}}}",
-                                                    rf"{self.n(values[gamma])} \cdot {self.row_of(xhat)} + "
-                                                    rf"{bracketed(self.n(values[beta]))}", self.row_of(ys)]))
+                                                    rf"{self.n(values[gamma])} \cdot {self.batch_matrix(xhat, batch)} + "
+                                                    rf"{bracketed(self.n(values[beta]))}",
+                                                    self.batch_matrix(ys, batch)]))
         blocks.append(Paragraph(("The normalised batch, one row per sample:",)))
         blocks.append(chain(grid_symbol(layer.pre[0]), [self.batch_matrix(layer.pre, batch)]))
         return blocks
@@ -318,13 +320,13 @@ class BatchWriting:
                               "in every sample, moved its mean and its variance, so each input's gradient holds "
                               "every sample's terms:",))]
         for c, xs, ds, xhat, ys in self.channel_entries(layer):
-            blocks.append(chain(d(rf"y_{{{c}}}"), [self.row_of(ys, gradient=True)]))
+            blocks.append(chain(d(rf"y_{{{c}}}"), [self.batch_matrix(ys, batch, True)]))
             if affine:
                 gamma, _ = self.affine_values(layer, c)
                 blocks.append(chain(d(rf"\hat{{x}}_{{{c}}}"), [
                     rf"{d(f'y_{{{c}}}')} \gamma_{{{c}}}",
-                    rf"{self.row_of(ys, gradient=True)} \cdot {self.n(trace.values[gamma])}",
-                    self.row_of(xhat, gradient=True)]))
+                    rf"{self.batch_matrix(ys, batch, True)} \cdot {self.n(trace.values[gamma])}",
+                    self.batch_matrix(xhat, batch, True)]))
             # dL/dx is the derivation's point: written for the network's input too
             blocks += self.norm_group_backward(c, xs, xhat, ds, f"mu{n}[{c}]", f"var{n}[{c}]", f"rstd{n}[{c}]", True)
         blocks += [Paragraph(("The input's gradient, one row per sample:",)),

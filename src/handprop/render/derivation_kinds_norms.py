@@ -45,9 +45,11 @@ class NormWriting:
     def suffix(self, layer, position: int) -> str:
         return layer.inputs[position][layer.inputs[position].index("[") + 1:-1]
 
-    def norm_statistics(self, g: str, xs: list, ds: list, xhat: list, mu: str, var: str, rstd: str) -> list:
-        """One group's mean, biased variance and xhat, its entries' inputs xs, deviations ds and xhat named."""
-        N = len(xs)
+    def norm_statistics(self, g: str, xs: list, ds: list, xhat: list, mu: str, var: str, rstd: str,
+                        row=None) -> list:
+        """One group's mean, biased variance and xhat, its entries' inputs xs, deviations ds and xhat named; row(names)
+        lays the entries out (a row, unless given)."""
+        N, row = len(xs), row or self.row_of
         symbols, numbers = written_sum([(name_latex(x), bracketed(self.n(self.trace.values[x])), False) for x in xs])
         _, squares = written_sum([("", f"{bracketed(self.n(self.trace.values[d]))}^2", False) for d in ds])
         return [chain(rf"\mu_{{{g}}}", [rf"\frac{{1}}{{{N}}} \left({symbols}\right)",
@@ -56,8 +58,7 @@ class NormWriting:
                                              rf"\frac{{1}}{{{N}}} \left({squares}\right)",
                                              self.n(self.trace.values[var])]),
                 chain(rf"\hat{{x}}_{{{g}}}", [rf"\frac{{x - \mu_{{{g}}}}}{{\sqrt{{\sigma^2_{{{g}}} + \epsilon}}}}",
-                                              rf"{self.row_of(ds)} \cdot {self.n(self.trace.values[rstd])}",
-                                              self.row_of(xhat)])]
+                                              rf"{row(ds)} \cdot {self.n(self.trace.values[rstd])}", row(xhat)])]
 
     def layernorm_forward(self, layer) -> list:
         n = layer.number
