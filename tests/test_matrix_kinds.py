@@ -12,10 +12,11 @@ import pytest
 from test_matrix import chains, cut, matrices, side_limit
 
 import handprop
+from handprop.problem.spec import from_dict
 from handprop.render import explain
 from handprop.render.derivation_kinds_grids import layers_of
 from handprop.render.mathtex import name_latex
-from handprop.render.numbers import fixed
+from handprop.render.numbers import fixed, readable
 
 EXAMPLES = ("cnn_homework", "conv1d_signal", "rnn_three_steps", "lstm_step", "batchnorm_batch_of_4",
             "attention_two_tokens", "transformer_block")
@@ -24,12 +25,44 @@ DOTS = {r"\cdots", r"\vdots", r"\ddots"}
 NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
 
+BUILT = ("gru_three_steps", "lstm_three_steps", "dropout_grid")
+
+
+def recurrent(kind: str, steps: int = 3, hidden: int = 2, features: int = 2, seed: int = 1) -> handprop.Problem:
+    """A GRU or an LSTM layer over a few steps, its numbers drawn (seeded), then one SGD step."""
+    rng = np.random.default_rng(seed)
+    parameters = {}
+    for gate in {"gru": "rzn", "lstm": "ifgo"}[kind]:
+        parameters[f"Wi{gate}1"] = rng.uniform(-1, 1, (hidden, features)).round(2).tolist()
+        parameters[f"Wh{gate}1"] = rng.uniform(-1, 1, (hidden, hidden)).round(2).tolist()
+        parameters[f"bi{gate}1"] = rng.uniform(-1, 1, hidden).round(2).tolist()
+        parameters[f"bh{gate}1"] = rng.uniform(-1, 1, hidden).round(2).tolist()
+    return from_dict({"network": {"input_shape": [steps, features], "layers": [{"type": kind, "hidden": hidden}],
+                                  "loss": "half_sse"},
+                      "parameters": parameters, "optimizer": {"name": "sgd", "lr": 0.5},
+                      "data": {"x": rng.uniform(-1, 1, (steps, features)).round(2).tolist(), "t": [0.5] * hidden}})
+
+
+def dropout_grid() -> handprop.Problem:
+    """Dropout on a (2, 3) grid, then a dense layer after a flatten; Adam, so that the update has its quantities."""
+    return from_dict({"network": {"input_shape": [2, 3], "layers": [
+        {"type": "dropout", "p": 0.5}, {"type": "flatten"}, {"units": 2, "activation": "softmax"}],
+        "loss": "cross_entropy"},
+        "parameters": {"W3": [[0.1, -0.2, 0.3, 0.4, -0.5, 0.6], [-0.3, 0.2, 0.1, -0.4, 0.5, 0.2]], "b3": [0.1, -0.1]},
+        "optimizer": {"name": "adam", "lr": 0.1},
+        "data": {"x": [[1.0, -2.0, 0.5], [0.25, 1.5, -1.0]], "mask1": [[1, 0, 1], [0, 1, 1]], "t": [1.0, 0.0]}})
+
+
 @pytest.fixture(scope="module")
 def solved():
-    return {name: handprop.solve(handprop.load(name)) for name in EXAMPLES}
+    found = {name: handprop.solve(handprop.load(name)) for name in EXAMPLES}
+    found["gru_three_steps"] = handprop.solve(recurrent("gru"))
+    found["lstm_three_steps"] = handprop.solve(recurrent("lstm", seed=2))
+    found["dropout_grid"] = handprop.solve(dropout_grid())
+    return found
 
 
-@pytest.mark.parametrize("name", EXAMPLES)
+@pytest.mark.parametrize("name", EXAMPLES + BUILT)
 @pytest.mark.parametrize("format", ["markdown", "latex", "html"])
 def test_every_format_is_written(solved, name, format):
     text = explain(solved[name], format=format, notation="matrix")
@@ -53,18 +86,27 @@ def recorded(solution) -> set[str]:
         numbers |= {fixed(v, DECIMALS) for partials in trace.partials.values() for v in partials.values()}
         numbers |= {f"{v:g}" for partials in trace.partials.values() for v in partials.values()}
     for record in solution.parameters.values():
-        numbers |= {fixed(record.initial, DECIMALS), fixed(record.gradient, DECIMALS)}
+        numbers |= {fixed(record.initial, DECIMALS), fixed(record.gradient, DECIMALS), fixed(record.updated, DECIMALS)}
+    for step in solution.history:
+        numbers |= {fixed(v, DECIMALS) for v in step.parameters.values()}
+        numbers |= {fixed(v, DECIMALS) for v in step.gradients.values()}
+        numbers |= {readable(v, DECIMALS) for state in step.state.values() for v in state.values()}
     return numbers
 
 
-@pytest.mark.parametrize("name", EXAMPLES)
+def factors(cell: str) -> list[str]:
+    """A cell's numbers: itself, or each factor of a product written a \\cdot b (a negative one in brackets)."""
+    return [part.strip().removeprefix("(").removesuffix(")") for part in cell.split(r"\cdot")]
+
+
+@pytest.mark.parametrize("name", EXAMPLES + BUILT)
 def test_every_entry_shown_is_a_record(solved, name):
     solution = solved[name]
     numbers = recorded(solution)
     markdown = explain(solution, notation="matrix")
-    found = [(anchor, cell) for anchor, steps in chains(markdown).items() if anchor.startswith("mk")
+    found = [(anchor, number) for anchor, steps in chains(markdown).items() if anchor.startswith(("mk", "update"))
              for step in steps for matrix in matrices(step) for row in matrix for cell in row
-             if NUMBER.fullmatch(cell)]
+             for number in factors(cell) if NUMBER.fullmatch(number)]
     if layers_of(solution.problem) is not None:
         assert found
     assert [(anchor, cell) for anchor, cell in found if cell not in numbers] == []
@@ -202,3 +244,88 @@ def test_a_stack_is_no_longer_refused():
 def test_expand_is_refused_in_one_line():
     with pytest.raises(handprop.HandpropError, match="--expand"):
         explain(handprop.solve(handprop.load("cnn_homework")), notation="matrix", expand=True)
+
+
+# -- exact: the sums and formulas the matrix form writes give the records ------------------------------------
+
+def gate_rows(solution, n: int, t: int, side: str) -> tuple[np.ndarray, np.ndarray]:
+    """A step's gates stacked as PyTorch's: their gradients, and each gate's recorded slope in its bias b{side}?."""
+    layer = layers_of(solution.problem)[n - 1]
+    trace = solution.traces[0]
+    hidden = layer.layer.setting("hidden")
+    gates = [gate for gate in "ifgorzn" if f"Wi{gate}{n}" in {t.name for t in layer.tensors}]
+    names = [(f"{gate}{n}[{t},{j}]", f"b{side}{gate}{n}[{j}]") for gate in gates for j in range(1, hidden + 1)]
+    return (np.array([trace.adjoints[m] for m, _ in names]), np.array([trace.partials[m][b] for m, b in names]))
+
+
+@pytest.mark.parametrize("name", ["lstm_step", "lstm_three_steps", "gru_three_steps"])
+def test_bptt_sums_are_the_records_gradients(solved, name):
+    solution = solved[name]
+    layer = layers_of(solution.problem)[0]
+    trace = solution.traces[0]
+    steps, features = layer.layer.shape_in
+    hidden = layer.layer.setting("hidden")
+    tensors = {t.name: t for t in layer.tensors}
+    gates = [gate for gate in "ifgorzn" if f"Wi{gate}1" in tensors]
+    stacked = lambda prefix: np.array([[trace.adjoints[w] for w in tensors[f"{prefix}{gate}1"].names]  # noqa: E731
+                                       for gate in gates]).reshape(len(gates) * hidden, -1)
+    h = lambda t: np.array([trace.values[f"h1[{t},{j}]"] for j in range(1, hidden + 1)])  # noqa: E731
+    x = lambda t: np.array([trace.values[name] for name in layer.inputs[(t - 1) * features:t * features]])  # noqa: E731
+    delta = lambda t, side: np.prod(gate_rows(solution, 1, t, side), axis=0)  # noqa: E731
+    assert np.allclose(sum(np.outer(delta(t, "h"), h(t - 1)) for t in range(1, steps + 1)), stacked("Wh"), atol=1e-12)
+    assert np.allclose(sum(np.outer(delta(t, "i"), x(t)) for t in range(1, steps + 1)), stacked("Wi"), atol=1e-12)
+    assert np.allclose(sum(delta(t, "h") for t in range(1, steps + 1)), stacked("bh").ravel(), atol=1e-12)
+    weights = np.array([[solution.parameters[w].initial for w in tensors[f"Wh{gate}1"].names] for gate in gates])
+    weights = weights.reshape(len(gates) * hidden, hidden)
+    for t in range(1, steps):  # dL/dh_t = (z_{t+1} (.) dL/dh_{t+1}) + W_hh^T delta^h_{t+1}, as written
+        after = np.array([trace.adjoints[f"h1[{t + 1},{j}]"] for j in range(1, hidden + 1)])
+        direct = np.array([trace.partials[f"h1[{t + 1},{j}]"].get(f"h1[{t},{j}]", 0.0) for j in range(1, hidden + 1)])
+        dh = np.array([trace.adjoints[f"h1[{t},{j}]"] for j in range(1, hidden + 1)])
+        assert np.allclose(direct * after + weights.T @ delta(t + 1, "h"), dh, atol=1e-12)
+    anchors = set(chains(explain(solution, notation="matrix")))
+    assert {f"mk1-dgates{steps}", "mk1-delta1", "mk1-dWhh", "mk1-dWih", "mk1-dbih", "mk1-dbhh"} <= anchors
+    assert ("mk1-dc1" in anchors) == ("ifgo" == "".join(gates))
+
+
+def test_layernorm_input_gradient_is_the_records(solved):
+    solution = solved["transformer_block"]
+    layer = layers_of(solution.problem)[1]
+    trace = solution.traces[0]
+    rows, columns = layer.layer.shape_in
+    grid = lambda base, record="values": np.array([getattr(trace, record)[f"{base}[{t},{j}]"]  # noqa: E731
+                                                   for t in range(1, rows + 1)
+                                                   for j in range(1, columns + 1)]).reshape(rows, columns)
+    vector = lambda base, record="values": np.array([getattr(trace, record)[f"{base}[{t}]"]  # noqa: E731
+                                                     for t in range(1, rows + 1)])
+    gamma = np.array([solution.parameters[f"gamma2[{j}]"].initial for j in range(1, columns + 1)])
+    d_xhat = grid("n2", "adjoints") * gamma[None, :]
+    assert np.allclose(d_xhat, grid("xhat2", "adjoints"), atol=1e-12)
+    d_rstd = (d_xhat * grid("d2")).sum(axis=1)
+    d_var = d_rstd * np.array([trace.partials[f"rstd2[{t}]"][f"var2[{t}]"] for t in range(1, rows + 1)])
+    assert np.allclose(d_var, vector("var2", "adjoints"), atol=1e-12)
+    d_d = d_xhat * vector("rstd2")[:, None] + 2 / columns * d_var[:, None] * grid("d2")
+    d_mu = -d_d.sum(axis=1)
+    assert np.allclose(d_mu, vector("mu2", "adjoints"), atol=1e-12)
+    d_x = d_d + d_mu[:, None] / columns
+    inputs = np.array([trace.adjoints[name] for name in layer.inputs]).reshape(rows, columns)
+    assert np.allclose(d_x, inputs, atol=1e-12)
+    assert np.allclose((grid("n2", "adjoints") * grid("xhat2")).sum(axis=0),
+                       [trace.adjoints[f"gamma2[{j}]"] for j in range(1, columns + 1)], atol=1e-12)
+    anchors = set(chains(explain(solution, notation="matrix")))
+    assert {"mk2-dxhat", "mk2-drstd", "mk2-dvar", "mk2-dd", "mk2-dmu", "mk2-dx", "mk2-dgamma", "mk2-dbeta"} <= anchors
+
+
+def test_dropout_both_ways(solved):
+    solution = solved["dropout_grid"]
+    found = chains(explain(solution, notation="matrix"))
+    trace = solution.traces[0]
+    x = np.array([trace.values[f"x[{i},{j}]"] for i in (1, 2) for j in (1, 2, 3)]).reshape(2, 3)
+    mask = np.array([[1, 0, 1], [0, 1, 1]])
+    y = [m for step in found["mk1-pre"] for m in matrices(step)]
+    assert y[-1] == shown_as(x * mask / 0.5, side_limit(DECIMALS))
+    assert "mk1-dy" in found and "mk1-dx" not in found  # the data's gradient only with --inputs
+    found = chains(explain(solution, notation="matrix", inputs=True))
+    dy = np.array([trace.adjoints[f"m1[{i},{j}]"] for i in (1, 2) for j in (1, 2, 3)]).reshape(2, 3)
+    dx = np.array([trace.adjoints[f"x[{i},{j}]"] for i in (1, 2) for j in (1, 2, 3)]).reshape(2, 3)
+    assert np.allclose(dy * mask / 0.5, dx, atol=1e-12)
+    assert [m for step in found["mk1-dx"] for m in matrices(step)][-1] == shown_as(dx, side_limit(DECIMALS))

@@ -3,14 +3,15 @@ forward pass (derivation_matrix_kinds_grids.py writes the grid kinds and dense l
 
     rnn        h_t = f(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh) a step at a time, BPTT as
                dL/dW_hh = sum_t delta_t h_{t-1}^T with delta_t = dL/dh_t (.) f'(.) (the recorded local partial)
-    lstm, gru  the gates stacked as PyTorch's (i, f, g, o; r, z and then n), then the states; their backward
-               pass is the course-style form's
+    lstm, gru  the gates stacked as PyTorch's (i, f, g, o; r, z and then n), then the states; backpropagation
+               through time in derivation_matrix_kinds_gated.py
     attention  Q = X W_q^T + 1 b_q^T, K, V; per head S = Q K^T / sqrt(d), A = softmax of each row, C = A V; the
                out-projection (and the residual); backward dL/dW_o = G^T C, dL/dC = G W_o, dL/dA = dL/dC V^T,
                through each softmax row dL/dS = A (.) (dL/dA - rowsum(dL/dA (.) A) 1^T), dL/dQ = dL/dS K / sqrt(d),
                dL/dK = dL/dS^T Q / sqrt(d), dL/dV = A^T dL/dC, dL/dW_q = dL/dQ^T X
     layernorm  mu, sigma^2 and 1/sqrt(sigma^2 + eps) a row (token) at a time as vectors, X^ = (X - mu 1^T) (.)
-               (r 1^T), N = X^ (.) 1 gamma^T + 1 beta^T; its backward pass is the course-style form's
+               (r 1^T), N = X^ (.) 1 gamma^T + 1 beta^T; its backward pass, and dropout, in
+               derivation_matrix_kinds_norms.py
 
 A layer whose backward pass is not written here keeps its course-style subsection there. Every number is a
 record; a product is written with its factors and the recorded result.
@@ -23,21 +24,25 @@ from ..problem.kinds import KINDS
 from ..problem.kinds.recurrent import GATE_ACTIVATIONS
 from .derivation_backward import chain
 from .derivation_kinds_grids import KindsLayer
+from .derivation_matrix_kinds_gated import GatedBackward
 from .derivation_matrix_kinds_grids import MatrixKinds
+from .derivation_matrix_kinds_norms import NormMatrices
 from .document import Math, Paragraph
 from .matrices import applied, bmatrix
 
 
-class MatrixKindsMore(MatrixKinds):
+class MatrixKindsMore(GatedBackward, NormMatrices, MatrixKinds):
     def writers(self, layer: KindsLayer) -> tuple | None:
         kind = KINDS[layer.type]
         if hasattr(kind, "states"):
             gated = bool(getattr(kind, "nodes", ()))
-            return self.recurrent_forward, (None if gated else self.rnn_backward)
+            return self.recurrent_forward, (self.gated_backward if gated else self.rnn_backward)
         if layer.type == "attention":
             return self.attention_forward, self.attention_backward
         if layer.type == "layernorm":
-            return self.layernorm_forward, None
+            return self.layernorm_forward, self.layernorm_backward
+        if layer.type == "dropout":
+            return self.dropout_forward, self.dropout_backward
         return super().writers(layer)
 
     # -- pieces ---------------------------------------------------------------------------------
