@@ -329,3 +329,33 @@ def test_dropout_both_ways(solved):
     dx = np.array([trace.adjoints[f"x[{i},{j}]"] for i in (1, 2) for j in (1, 2, 3)]).reshape(2, 3)
     assert np.allclose(dy * mask / 0.5, dx, atol=1e-12)
     assert [m for step in found["mk1-dx"] for m in matrices(step)][-1] == shown_as(dx, side_limit(DECIMALS))
+
+
+@pytest.mark.parametrize("name", ["cnn_homework", "conv1d_signal", "lstm_step", "transformer_block", "dropout_grid"])
+def test_update_matrices_are_the_records(solved, name):
+    """Each tensor after the first step (a kernel a (o, c) slice at a time) and its gradient, as the records hold
+    them."""
+    solution = solved[name]
+    found = chains(explain(solution, notation="matrix"))
+    most = side_limit(DECIMALS)
+    checked = 0
+    for layer in layers_of(solution.problem):
+        for tensor in layer.tensors:
+            shape = tensor.shape
+            if len(shape) <= 2:
+                slices = [(tensor.name, list(tensor.names), (shape[0], 1) if len(shape) == 1 else shape)]
+            else:
+                size = len(tensor.names) // (shape[0] * shape[1])
+                slices = [(f"{tensor.name}-{o + 1}-{c + 1}", list(tensor.names[at * size:(at + 1) * size]),
+                           (size // shape[-1], shape[-1]))
+                          for at, (o, c) in enumerate(product(range(shape[0]), range(shape[1])))]
+            for key, names, (rows, columns) in slices:
+                after = np.array([solution.history[0].parameters[w] for w in names]).reshape(rows, columns)
+                gradient = np.array([solution.parameters[w].gradient for w in names]).reshape(rows, columns)
+                got = [m for step in found[f"update-{key}"] for m in matrices(step)]
+                assert got[-1] == shown_as(after, most), key
+                if f"update-gradient-{key}" in found:
+                    got = [m for step in found[f"update-gradient-{key}"] for m in matrices(step)]
+                assert shown_as(gradient, most) in got, key
+                checked += 1
+    assert checked

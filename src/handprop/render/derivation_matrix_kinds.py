@@ -7,7 +7,8 @@ dense layers, convolutions (over their unfolded patches, im2col), pooling and fl
 derivation_matrix_kinds_grids.py; recurrent layers, normalisations, dropout and attention in
 derivation_matrix_kinds_more.py.
 
-The problem, the loss, the update and the Result are the course-style form's; a layer of a kind not written
+The problem, the loss and the Result are the course-style form's, the update each tensor as a matrix
+(derivation_matrix_kinds_update.py); a layer of a kind not written
 here keeps its course-style subsection, and a network whose layers cannot be found in the program (a
 batch-norm, lowered over the whole batch) keeps the course-style document whole, said so at its top. Every
 number is a record (values, local partials, adjoints, gradients): products are written with their factors and
@@ -47,5 +48,5 @@ def build_matrix_kinds(solution, *, decimals: int | None = None, expand: bool = 
         return Document(course.title, course.summary + (note,), course.sections)
     places = decimals if decimals is not None else (solution.decimals if solution.decimals is not None
                                                     else DEFAULT_DECIMALS)
-    writer = MatrixKindsMore(solution, layers, places, sample - 1, inputs)
+    writer = MatrixKindsMore(solution, layers, places, sample - 1, inputs, step)
     return writer.document(course)

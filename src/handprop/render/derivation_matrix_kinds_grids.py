@@ -19,6 +19,7 @@ from itertools import product
 from ..core.ops import OPS
 from .derivation_backward import chain
 from .derivation_kinds_grids import KindsLayer, by_maximum, channels, grid_matrix, grid_symbol
+from .derivation_matrix_kinds_update import KindsUpdate
 from .document import Document, Math, Paragraph, Section
 from .mathtex import name_latex
 from .matrices import applied, bmatrix, side_limit, transposed
@@ -29,8 +30,10 @@ class MatrixKinds:
     """The matrix form of each layer: forward(layer) and backward(layer) give a subsection's blocks, or None
     for a kind written in the course-style form."""
 
-    def __init__(self, solution, layers: list[KindsLayer], decimals: int, k: int, inputs: bool):
+    def __init__(self, solution, layers: list[KindsLayer], decimals: int, k: int, inputs: bool,
+                 step: int | None = None):
         self.solution, self.layers, self.decimals, self.k, self.inputs = solution, layers, decimals, k, inputs
+        self.step = step  # the one step whose update is written; None: as the course-style form, every step kept
         self.trace = solution.traces[k]
         self.batch = solution.batch_size
         self.loss = solution.problem.program.loss
@@ -107,6 +110,8 @@ class MatrixKinds:
         for section in course.sections:
             if section.anchor in ("forward", "backward"):
                 section = self.replaced(section)
+            elif section.anchor == "update":
+                section = KindsUpdate(self, self.step).update_section()
             sections.append(section)
         which = f" (sample {self.k + 1} of {self.batch}; the others go the same way)" if self.batch > 1 else ""
         form = Paragraph(("Written in matrix form: vectors are columns, a layer's outputs are worked out at once as "
