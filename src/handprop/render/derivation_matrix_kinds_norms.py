@@ -73,8 +73,9 @@ class NormMatrices:
         blocks.append(chain(d("D"), [
             rf"{dxhat} \odot \left(r \mathbf{{1}}^\top\right) + \frac{{2}}{{{columns}}} \left({dvar} "
             r"\mathbf{1}^\top\right) \odot D",
-            rf"{grid(xhat, 'adjoints')} \odot \left({vector('rstd')} \mathbf{{1}}^\top\right) + \frac{{2}}{{{columns}}} "
-            rf"\left({vector('var', 'adjoints')} \mathbf{{1}}^\top\right) \odot {grid(deviations)}",
+            # the two grids as shown above, the vectors with their numbers: a line of three grids is too wide
+            rf"{dxhat} \odot \left({vector('rstd')} \mathbf{{1}}^\top\right) + \frac{{2}}{{{columns}}} "
+            rf"\left({vector('var', 'adjoints')} \mathbf{{1}}^\top\right) \odot D",
             grid(deviations, "adjoints")], f"mk{n}-dd"))
         blocks.append(chain(d(r"\mu"), [rf"-{d('D')} \mathbf{{1}}", rf"-{grid(deviations, 'adjoints')} \mathbf{{1}}",
                                         vector("mu", "adjoints")], f"mk{n}-dmu"))
