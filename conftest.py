@@ -8,6 +8,7 @@ NEEDS = {  # doctest files -> the optional module their examples use
     "src/handprop/engine/numpy_*.py": "numpy",
     "src/handprop/pytorch/oracle.py": "torch",
     "src/handprop/pytorch/modules.py": "torch",
+    "src/handprop/pytorch/ops.py": "torch",
     "src/handprop/serve/form.py": "tomlkit",
 }
 

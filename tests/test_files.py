@@ -207,6 +207,8 @@ def no_training(monkeypatch):
 
 @pytest.mark.parametrize("option, name", [("--plot", "loss.png"), ("--plot", "loss.svg"), ("-o", "run.json")])
 def test_train_into_a_missing_folder_is_refused_before_training(cli, tmp_path, no_training, option, name):
+    if option == "--plot":
+        pytest.importorskip("matplotlib")
     path = tmp_path / "missing" / name
     result = cli(["train", "homework", "--steps", "5", option, str(path)])
     one_line_error(result, f"{path}: no such folder: {os.path.realpath(tmp_path / 'missing')}")
@@ -214,6 +216,7 @@ def test_train_into_a_missing_folder_is_refused_before_training(cli, tmp_path, n
 
 
 def test_train_plot_onto_a_folder_is_refused_before_training(cli, tmp_path, no_training):
+    pytest.importorskip("matplotlib")
     (tmp_path / "loss.png").mkdir()
     one_line_error(cli(["train", "homework", "--plot", str(tmp_path / "loss.png")]), "loss.png: is a folder")
     assert no_training == []

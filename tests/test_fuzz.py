@@ -1079,6 +1079,8 @@ def test_explain_sgd_with_weight_decay_alone(cli, tmp_path):
 def test_numpy_engine_writes_one_line(tmp_path):
     from conftest import run_process
 
+    pytest.importorskip("numpy")
+
     path = tmp_path / "p.toml"
     path.write_text((EXAMPLES_DIR / "xor.toml").read_text().replace("lr = 0.05", "lr = 1000.0"))
     shutil.copy(EXAMPLES_DIR / "xor.csv", tmp_path / "xor.csv")
@@ -1142,6 +1144,8 @@ def test_gradients_summed_past_the_largest_float(cli, tmp_path, command):
 
 def test_float32_engine_refuses_a_number_beyond_its_range(tmp_path):
     from conftest import run_process
+
+    pytest.importorskip("numpy")
 
     path = write(tmp_path, "f32.toml", '[network]\ninputs = 1\nlayers = [{units = 1, activation = "identity"}]\n'
                                        'loss = "mse"\n[parameters]\nw = [1e39]\nb = [0.0]\n[data]\nx = [[1e-39]]\n'

@@ -43,6 +43,7 @@ def test_the_page_draws_each_kernel_as_a_grid_of_fields():
 
 
 def test_editing_a_kernel_cell_and_a_pixel_changes_the_feature_map():
+    pytest.importorskip("tomlkit")  # the page edits TOML with it
     edits = [{"field": "parameter.K1[1,1,1,1]", "value": "0.5"}, {"field": "data.x[1,2,2].0", "value": "3"}]
     answer = TASKS["solve"]({"text": CNN, "kind": "toml", "edits": edits})
     assert answer["ok"], answer
@@ -54,6 +55,7 @@ def test_editing_a_kernel_cell_and_a_pixel_changes_the_feature_map():
 
 
 def test_samples_are_added_and_removed_as_tensors():
+    pytest.importorskip("tomlkit")  # the page edits TOML with it
     answer = TASKS["solve"]({"text": CNN, "kind": "toml", "edits": [{"field": "samples.add", "value": ""}]})
     problem = load_text(answer["text"])
     assert problem.batch_size == 2 and problem.data["x[1,4,4]"] == (2.0, 2.0)
@@ -64,6 +66,7 @@ def test_samples_are_added_and_removed_as_tensors():
 
 
 def test_one_more_step_writes_the_updated_tensors():
+    pytest.importorskip("tomlkit")  # the page edits TOML with it
     stepped = TASKS["step"]({"text": CNN, "kind": "toml"})
     assert stepped["ok"]
     updated = solve(load_text(CNN)).parameters
@@ -73,6 +76,7 @@ def test_one_more_step_writes_the_updated_tensors():
 
 
 def test_a_layer_s_own_data_and_unknown_cells_are_refused_in_one_line():
+    pytest.importorskip("tomlkit")  # the page edits TOML with it
     answer = TASKS["solve"]({"text": CNN, "kind": "toml", "edits": [{"field": "parameter.K1[1,1,3,1]",
                                                                       "value": "1"}]})
     assert not answer["ok"] and len(answer["error"].splitlines()) == 1 and "K1[1,1,3,1]" in answer["error"]

@@ -7,8 +7,9 @@ from __future__ import annotations
 import re
 from itertools import product
 
-import numpy as np
 import pytest
+
+np = pytest.importorskip("numpy")  # the independent im2col of the checks
 from test_matrix import chains, cut, matrices, side_limit
 
 import handprop

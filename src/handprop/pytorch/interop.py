@@ -159,11 +159,11 @@ def to_torch(problem: Problem) -> tuple:
       (2): Linear(in_features=3, out_features=2, bias=True)
     )
     """
+    check_problem(problem)  # before torch is loaded: a bad value is refused even without it
     import torch
 
     from .oracle import torch_optimizer
 
-    check_problem(problem)
     modules = []
     for module in architecture(problem):  # first: it refuses an equations-form problem
         made = build(torch, module)
