@@ -84,9 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     True
     """
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
-        argv.insert(0, "solve")
     try:
+        if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
+            _refuse_unknown_command(argv[0] if argv else None)
+            argv.insert(0, "solve")
         args = build_parser(argv[0] if argv[0] in COMMANDS else None).parse_args(argv)
         return _MODULES[args.command].run(args)
     except HandpropError as exc:
@@ -99,3 +100,18 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except KeyboardInterrupt:
         return 130
+
+
+def _refuse_unknown_command(word: str | None) -> None:
+    """A first word that is neither a command, a file nor an example, but is spelled nearly as a command is
+    (explian), is a mistyped command, not a problem: say so. Anything else is `solve`'s FILE, as before."""
+    if word is None or word.startswith("-") or os.sep in word or "." in word or os.path.exists(word):
+        return
+    from ..core.errors import closest
+    from ..problem.files import example_names
+
+    if word in example_names():
+        return
+    meant = closest(COMMANDS, word)
+    if meant is not None and closest(example_names(), word) is None:
+        raise HandpropError(None, None, f"unknown command '{word}' (did you mean '{meant}'?)", None)
