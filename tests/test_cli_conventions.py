@@ -3,6 +3,8 @@ decimal commas, wide characters in tables, the progress bar, serve's log and bus
 
 from __future__ import annotations
 
+import pytest
+
 from handprop.cli import main  # noqa: F401
 
 
@@ -20,3 +22,19 @@ def test_a_file_or_an_example_in_the_commands_place_is_still_solved(cli, tmp_pat
     result = cli(["explian"])
     assert "unknown command" not in result.err
     assert "no such file or example" in cli(["homwork"]).err
+
+
+@pytest.mark.parametrize("args", [["solve"], ["solve", "--format", "json"], ["explain"], ["diagram"],
+                                  ["train", "xor", "--steps", "3"], ["export", "homework", "--to", "python"]])
+def test_dash_output_is_standard_output(cli, tmp_path, monkeypatch, args):
+    monkeypatch.chdir(tmp_path)
+    plain = cli(args)
+    dashed = cli(args + ["-o", "-"])
+    assert dashed.status == plain.status == 0, dashed.err
+    assert dashed.out == plain.out and dashed.out
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_dash_output_for_exercise_is_refused_in_one_line(cli):
+    result = cli(["exercise", "-o", "-"])
+    assert result.status == 2 and len(result.err.splitlines()) == 1 and "a folder" in result.err

@@ -34,7 +34,7 @@ def run(args) -> int:
     from ..solver import solve
 
     decimals = options.decimals(args.decimals)
-    if args.output and os.path.splitext(args.output)[1].lower() != ".svg":
+    if args.output and args.output != options.STDOUT and os.path.splitext(args.output)[1].lower() != ".svg":
         raise HandpropError(args.output, None, "a diagram is written as SVG", "an output file ending in .svg")
     options.write_output(diagram(solve(load(args.file)), show=args.show, bias=args.bias, decimals=decimals),
                          args.output)

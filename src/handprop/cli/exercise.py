@@ -41,10 +41,14 @@ def add_parser(commands, *, arguments: bool = True) -> None:
 
 
 def run(args) -> int:
+    from ..core.errors import HandpropError
     from ..teach.exercise import spec_from
     from ..teach.exercise_files import write_exercises
     from ..problem.spec import load
 
+    if args.output == "-":  # several files for each variant: there is no one text to write to standard output
+        raise HandpropError(None, "-o", "exercise writes several files for each variant, not one text",
+                            "a folder to write them into")
     like = load(args.like)
     if like.stack is not None:  # a network of layer kinds: its layers kept, --layers and the like refused
         from ..teach.exercise_kinds import spec_from as stack_spec_from

@@ -29,7 +29,7 @@ def add_parser(commands, *, arguments: bool = True) -> None:
                                                      "example's name, or - for standard input")
     parser.add_argument("--to", required=True, choices=EXPORT_TARGETS,
                         help="what to write: torch (a PyTorch script) or python (plain Python, no package needed)")
-    parser.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output, replacing OUT if it exists (as > does)")
+    parser.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of standard output, replacing OUT if it exists (as > does); - is standard output")
 
 
 def run(args) -> int:

@@ -12,6 +12,7 @@ from ..core.errors import HandpropError
 from ..engine.protocol import DTYPES, ENGINES  # the options' names, without importing the engines at start-up
 
 DEFAULT_PROBLEM = "homework"
+STDOUT = "-"  # -o -: standard output, as if -o were not given
 EXTENSION_FORMATS = {".md": "markdown", ".markdown": "markdown", ".csv": "csv", ".json": "json", ".txt": "table"}
 
 
@@ -35,7 +36,7 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
                         help="decimals shown (default: the problem's, else 4); numbers are carried at full precision")
     parser.add_argument("-o", "--output", metavar="OUT",
                         help="write to OUT instead of standard output, replacing OUT if it exists (as > does); "
-                             "its extension picks the format")
+                             "its extension picks the format; - is standard output")
 
 
 def decimals(value: int | None, option: str = "--decimals") -> int | None:
@@ -66,7 +67,7 @@ def output_format(given: str | None, output: str | None, extensions: dict = EXTE
     """The format --format names, else the one -o's extension implies, else the default."""
     if given:
         return given
-    if output:
+    if output and output != STDOUT:
         extension = os.path.splitext(output)[1].lower()
         if extension not in extensions:
             raise HandpropError(output, None, f"cannot tell the format from '{extension or '(no extension)'}'",
@@ -77,7 +78,10 @@ def output_format(given: str | None, output: str | None, extensions: dict = EXTE
 
 def check_output(path: str) -> None:
     """Refuse, before any work is done, a file the output could not be written to: in a folder that does not
-    exist or cannot be written, or a folder itself. write_file checks again when it writes."""
+    exist or cannot be written, or a folder itself. write_file checks again when it writes. - (standard output)
+    is always fine."""
+    if path == STDOUT:
+        return
     target = os.path.realpath(path)
     folder = os.path.dirname(target)
     if os.path.isdir(target):
@@ -164,8 +168,8 @@ def _in_ascii(char: str) -> str:
 def write_output(text: str | bytes, output: str | None, format: str | None = None) -> None:
     """Write the text to standard output, as console_text makes it fit there, or to the file -o names once it
     is complete (replacing the file, if there is one, as the shell's > does). format names the text's format
-    for console_text; without it, a text that starts with < is taken for HTML or SVG."""
-    if output is None:
+    for console_text; without it, a text that starts with < is taken for HTML or SVG. -o - is standard output."""
+    if output is None or output == STDOUT:
         if isinstance(text, bytes):
             sys.stdout.flush()
             sys.stdout.buffer.write(text)
