@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from ..core.errors import HandpropError
 from .derivation_kinds_grids import layers_of
+from .derivation_matrix_kinds_batch import MatrixKindsBatch, batch_layers
 from .derivation_matrix_kinds_more import MatrixKindsMore
 from .document import Document, Paragraph
 from .numbers import DEFAULT_DECIMALS
@@ -41,12 +42,15 @@ def build_matrix_kinds(solution, *, decimals: int | None = None, expand: bool = 
                             "matrices, not written out in full", "leave out --expand, or use --notation scalar")
     course = build(solution, decimals=decimals, sample=sample, figure=figure, step=step, inputs=inputs)
     layers = layers_of(problem)
+    places = decimals if decimals is not None else (solution.decimals if solution.decimals is not None
+                                                    else DEFAULT_DECIMALS)
     if layers is None:
+        batch = batch_layers(problem) if getattr(problem, "stack", None) is not None else None
+        if batch is not None:  # batch-norm: the whole batch is one program (derivation_matrix_kinds_batch.py)
+            return MatrixKindsBatch(solution, batch, places, inputs, step).document(course)
         note = Paragraph(("This network's layers could not be set out one by one as matrices (a layer such as "
                           "batch normalisation is worked out over the whole batch at once), so each value is "
                           "written node by node below.",))
         return Document(course.title, course.summary + (note,), course.sections)
-    places = decimals if decimals is not None else (solution.decimals if solution.decimals is not None
-                                                    else DEFAULT_DECIMALS)
     writer = MatrixKindsMore(solution, layers, places, sample - 1, inputs, step)
     return writer.document(course)
