@@ -17,7 +17,7 @@ def add_parser(commands, *, arguments: bool = True) -> None:
         "train", help="take many steps, on inline data or a data file, and plot the loss",
         description="Train the network: full-batch steps, or mini-batches over epochs; the loss (and accuracy "
                     "for classification) every K steps, the final parameters, and a loss curve.",
-        epilog="example: handprop train moons --epochs 100 --plot loss.png")
+        epilog="example: handprop train moons --epochs 100 --plot loss.png --boundary boundary.png")
     if not arguments:
         return
     parser.add_argument("file", metavar="FILE", help="problem file or an example's name")
@@ -26,6 +26,8 @@ def add_parser(commands, *, arguments: bool = True) -> None:
     amount.add_argument("--epochs", type=int, metavar="E", help="take E passes over the data in mini-batches")
     parser.add_argument("--every", type=int, metavar="K", help="log the loss every K steps (default: 10 logs)")
     parser.add_argument("--plot", metavar="PLOT", help="draw the loss curve to PLOT.png or PLOT.svg (needs matplotlib)")
+    parser.add_argument("--boundary", metavar="PATH", help="draw the decision boundary of a 2-input classification "
+                        "to PATH.png or PATH.svg (needs matplotlib)")
     parser.add_argument("--format", choices=tuple(FORMATS.values()), help="output format (default: table)")
     options.add_output_options(parser)
     options.add_engine_options(parser)
@@ -58,15 +60,20 @@ def run(args) -> int:
     for value, option in ((args.steps, "--steps"), (args.epochs, "--epochs"), (args.every, "--every")):
         options.positive(value, option)
     format = options.output_format(args.format, args.output, FORMATS)
-    if args.plot:
-        if os.path.splitext(args.plot)[1].lower() not in (".png", ".svg"):
-            raise HandpropError(args.plot, None, "cannot tell the plot's format", "a file ending in .png or .svg")
-        check_plotting(args.plot)
+    for path in (args.plot, args.boundary):
+        if path:
+            if os.path.splitext(path)[1].lower() not in (".png", ".svg"):
+                raise HandpropError(path, None, "cannot tell the plot's format", "a file ending in .png or .svg")
+            check_plotting(path)
     # Training can take long: a file that cannot be written is found out before it starts, not after.
-    for path in (args.plot, args.output):
+    for path in (args.plot, args.boundary, args.output):
         if path:
             options.check_output(path)
     problem = load(args.file)
+    if args.boundary:
+        from ..boundary import check_boundary
+
+        check_boundary(problem)
     progress = Progress() if sys.stderr.isatty() else None
     try:
         result = train(problem, steps=args.steps, epochs=args.epochs, engine=args.engine, dtype=args.dtype,
@@ -79,6 +86,12 @@ def run(args) -> int:
         raise
     if args.plot:
         plot_losses(result, args.plot)
+    if args.boundary:
+        from ..boundary import decision_grid
+        from ..render.boundary_plot import plot_boundary
+
+        plot_boundary(decision_grid(problem, result.final, dtype=args.dtype), args.boundary,
+                      title=f"{problem.title}: after {result.steps} steps")
     options.write_output(_rendered(result, problem, format, decimals), args.output, format)
     return 0
 
