@@ -17,7 +17,7 @@ from handprop.problem.spec import from_dict
 from handprop.render import explain
 from handprop.render.derivation_kinds_grids import layers_of
 from handprop.render.mathtex import name_latex
-from handprop.render.numbers import fixed, readable
+from handprop.render.numbers import fixed, given, readable
 
 EXAMPLES = ("cnn_homework", "conv1d_signal", "rnn_three_steps", "lstm_step", "batchnorm_batch_of_4",
             "attention_two_tokens", "transformer_block")
@@ -26,7 +26,8 @@ DOTS = {r"\cdots", r"\vdots", r"\ddots"}
 NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
 
-BUILT = ("gru_three_steps", "lstm_three_steps", "dropout_grid")
+BUILT = ("gru_three_steps", "lstm_three_steps", "dropout_grid", "batchnorm_features", "batchnorm_channels")
+BATCHNORM = ("batchnorm_batch_of_4", "batchnorm_features", "batchnorm_channels")
 
 
 def recurrent(kind: str, steps: int = 3, hidden: int = 2, features: int = 2, seed: int = 1) -> handprop.Problem:
@@ -54,12 +55,34 @@ def dropout_grid() -> handprop.Problem:
         "data": {"x": [[1.0, -2.0, 0.5], [0.25, 1.5, -1.0]], "mask1": [[1, 0, 1], [0, 1, 1]], "t": [1.0, 0.0]}})
 
 
+def batchnorm_net(shape: tuple, batch: int, seed: int, activation: dict = {}) -> handprop.Problem:  # noqa: B006
+    """BatchNorm on (F,) or (C, L) over a batch, its numbers drawn (seeded), a flatten for a grid, then a dense
+    layer of 2 units; Adam, so that the update has its quantities."""
+    rng = np.random.default_rng(seed)
+    size, dense = int(np.prod(shape)), 2 if len(shape) == 1 else 3
+    layers = [{"type": "batchnorm", **activation, "momentum": 0.2,
+               "running_mean": rng.uniform(-1, 1, shape[0]).round(2).tolist()}]
+    layers += [{"type": "flatten"}] if len(shape) > 1 else []
+    return from_dict({"network": {"input_shape": list(shape), "layers": layers + [{"units": 2, "activation": "tanh"}],
+                                  "loss": "mse"},
+                      "parameters": {"gamma1": rng.uniform(0.5, 1.5, shape[0]).round(2).tolist(),
+                                     "beta1": rng.uniform(-0.5, 0.5, shape[0]).round(2).tolist(),
+                                     f"W{dense}": rng.uniform(-1, 1, (2, size)).round(2).tolist(),
+                                     f"b{dense}": rng.uniform(-1, 1, 2).round(2).tolist()},
+                      "optimizer": {"name": "adam", "lr": 0.1},
+                      "data": {"x": rng.uniform(-2, 2, (batch, *shape)).round(2).tolist(),
+                               "t": rng.uniform(-1, 1, (batch, 2)).round(2).tolist()}})
+
+
 @pytest.fixture(scope="module")
 def solved():
     found = {name: handprop.solve(handprop.load(name)) for name in EXAMPLES}
     found["gru_three_steps"] = handprop.solve(recurrent("gru"))
     found["lstm_three_steps"] = handprop.solve(recurrent("lstm", seed=2))
     found["dropout_grid"] = handprop.solve(dropout_grid())
+    rng = np.random.default_rng(7)
+    found["batchnorm_features"] = handprop.solve(batchnorm_net((3,), int(rng.integers(2, 5)), 3))
+    found["batchnorm_channels"] = handprop.solve(batchnorm_net((2, 3), int(rng.integers(2, 5)), 4, {"activation": "relu"}))
     return found
 
 
@@ -88,6 +111,9 @@ def recorded(solution) -> set[str]:
         numbers |= {f"{v:g}" for partials in trace.partials.values() for v in partials.values()}
     for record in solution.parameters.values():
         numbers |= {fixed(record.initial, DECIMALS), fixed(record.gradient, DECIMALS), fixed(record.updated, DECIMALS)}
+    stack = getattr(solution.problem, "stack", None)
+    for layer in stack.layers if stack is not None else ():  # the running statistics before the step, as given
+        numbers |= {given(v) for key in ("running_mean", "running_var") for v in dict(layer.settings).get(key, ())}
     for step in solution.history:
         numbers |= {fixed(v, DECIMALS) for v in step.parameters.values()}
         numbers |= {fixed(v, DECIMALS) for v in step.gradients.values()}
@@ -360,3 +386,65 @@ def test_update_matrices_are_the_records(solved, name):
                 assert shown_as(gradient, most) in got, key
                 checked += 1
     assert checked
+
+
+# -- batch-norm: the whole batch as one matrix --------------------------------------------------------------
+
+@pytest.mark.parametrize("name", BATCHNORM)
+def test_batchnorm_matrices_are_the_records(solved, name):
+    """mu, sigma^2, dL/dX (M x C: a row per sample and position), dL/dgamma, dL/dbeta, the dense dL/dW and the
+    running statistics: the standard formulas on the records give the records, and the document shows them."""
+    from handprop.render.derivation_kinds_batch import batch_layers
+
+    solution = solved[name]
+    trace, most = solution.traces[0], side_limit(DECIMALS)
+    layers = batch_layers(solution.problem)
+    norm = layers[0]
+    samples, shape = len(norm.samples), norm.layer.shape_in
+    channels, per, size = shape[0], int(np.prod(shape[1:])), int(np.prod(shape))
+    m = samples * per
+
+    def grid(names, record="values"):  # (M, C): row (s, p), column c
+        table = getattr(trace, record)
+        return np.array([[table[names[s * size + c * per + p]] for c in range(channels)]
+                         for s in range(samples) for p in range(per)])
+
+    def vector(base, record="values"):
+        return np.array([getattr(trace, record)[f"{base}1[{c}]"] for c in range(1, channels + 1)])
+
+    markdown = explain(solution, notation="matrix")
+    found = chains(markdown)
+    last = lambda anchor: [m for step in found[anchor] for m in matrices(step)][-1]  # noqa: E731
+    x, dy = grid(norm.inputs), grid(norm.pre, "adjoints")
+    mu, var, r = x.mean(axis=0), x.var(axis=0), 1 / np.sqrt(x.var(axis=0) + norm.layer.setting("eps"))
+    assert np.allclose(mu, vector("mu"), atol=1e-12) and np.allclose(var, vector("var"), atol=1e-12)
+    xhat = (x - mu) * r
+    gamma = np.array([solution.parameters[f"gamma1[{c}]"].initial for c in range(1, channels + 1)])
+    dxhat = dy * gamma
+    dx = r / m * (m * dxhat - dxhat.sum(axis=0) - xhat * (dxhat * xhat).sum(axis=0))  # the standard formula
+    assert np.allclose(dx, grid(norm.inputs, "adjoints"), atol=1e-12)
+    gradients = lambda base: np.array([solution.parameters[f"{base}1[{c}]"].gradient  # noqa: E731
+                                       for c in range(1, channels + 1)])
+    assert np.allclose((dy * xhat).sum(axis=0), gradients("gamma"), atol=1e-12)
+    assert np.allclose(dy.sum(axis=0), gradients("beta"), atol=1e-12)
+    momentum = norm.layer.setting("momentum")
+    running_mean = momentum * mu + (1 - momentum) * np.array(norm.layer.setting("running_mean"))
+    running_var = momentum * var * m / (m - 1) + (1 - momentum) * np.array(norm.layer.setting("running_var"))
+    assert np.allclose(running_mean, vector("rmean"), atol=1e-12)
+    assert np.allclose(running_var, vector("rvar"), atol=1e-12)
+    column = lambda v: [[value] for value in v]  # noqa: E731
+    assert last("mk1-mu") == shown_as(column(vector("mu")), most)
+    assert last("mk1-var") == shown_as(column(vector("var")), most)
+    assert last("mk1-dx") == shown_as(grid(norm.inputs, "adjoints"), most)
+    assert last("mk1-dgamma") == shown_as(column(gradients("gamma")), most)
+    assert last("mk1-dbeta") == shown_as(column(gradients("beta")), most)
+    assert last("mk1-rmean") == shown_as(column(vector("rmean")), most)
+    assert last("mk1-rvar") == shown_as(column(vector("rvar")), most)
+    dense = layers[-1]
+    n, units = dense.number, len(dense.pre) // samples
+    delta = np.array([trace.adjoints[name] for name in dense.pre]).reshape(samples, units)
+    a = np.array([trace.values[name] for name in dense.inputs]).reshape(samples, -1)
+    weights = np.array([solution.parameters[w].gradient for w in dense.tensors[0].names]).reshape(units, -1)
+    assert np.allclose(delta.T @ a, weights, atol=1e-12)
+    assert last(f"mk{n}-dW") == shown_as(weights, most)
+    assert "set out one by one" not in markdown

@@ -209,8 +209,9 @@ class MatrixKindsBatch(MatrixKindsMore):
                                       rf"\mathbf{{1}} {self.tensor(beta, transpose=True)}", grid(layer.pre)],
                                 f"mk{n}-pre"))
         if layer.activated:
-            blocks.append(Paragraph(("Its activation, a row per sample" +
-                                     (" (its entries in C order)" if len(shape) > 1 else "") + ":",)))
+            if len(shape) > 1:
+                blocks.append(Paragraph(("From here a row per sample, its entries in C order (channel, then "
+                                         "position).",)))
             blocks += self.activation_forward(layer, out, self.symbol_of(layer.post), self.samples,
                                               len(layer.pre) // self.samples)
         return blocks
