@@ -3,6 +3,11 @@ decimal commas, wide characters in tables, the progress bar, serve's log and bus
 
 from __future__ import annotations
 
+import re
+import shlex
+import shutil
+import subprocess
+
 import pytest
 
 from handprop.cli import main  # noqa: F401
@@ -38,3 +43,54 @@ def test_dash_output_is_standard_output(cli, tmp_path, monkeypatch, args):
 def test_dash_output_for_exercise_is_refused_in_one_line(cli):
     result = cli(["exercise", "-o", "-"])
     assert result.status == 2 and len(result.err.splitlines()) == 1 and "a folder" in result.err
+
+
+# --- completion ---------------------------------------------------------------------------------------------------
+
+def _script(cli, shell: str) -> str:
+    result = cli(["completion", shell])
+    assert result.status == 0 and result.err == "", result.err
+    return result.out
+
+
+def _bash_complete(script_path, *words: str) -> list[str]:
+    driver = (f'source "{script_path}"\nCOMP_WORDS=({" ".join(shlex.quote(w) for w in words)})\n'
+              'COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))\n_handprop\nprintf "%s\\n" "${COMPREPLY[@]}"\n')
+    done = subprocess.run(["bash", "-c", driver], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+def test_bash_completion_is_valid_and_completes_commands_options_choices_and_examples(cli, tmp_path):
+    path = tmp_path / "handprop.bash"
+    path.write_text(_script(cli, "bash"))
+    assert subprocess.run(["bash", "-n", str(path)], capture_output=True, timeout=30).returncode == 0
+    assert _bash_complete(path, "handprop", "expl") == ["explain"]
+    assert _bash_complete(path, "handprop", "solve", "--for") == ["--format"]
+    assert _bash_complete(path, "handprop", "solve", "--format", "") == ["table", "markdown", "csv", "json"]
+    assert _bash_complete(path, "handprop", "explain", "--format", "p") == ["pdf"]
+    assert _bash_complete(path, "handprop", "homework", "--nod") == ["--nodes"]  # solve, the default command
+    assert "homework" in _bash_complete(path, "handprop", "explain", "home")
+    assert _bash_complete(path, "handprop", "completion", "") == ["bash", "fish", "zsh"]
+
+
+@pytest.mark.parametrize("shell", ["zsh", "fish"])
+def test_zsh_and_fish_completion_name_every_command(cli, tmp_path, shell):
+    from handprop.cli import COMMANDS
+
+    script = _script(cli, shell)
+    for command in COMMANDS:
+        assert re.search(rf"\b{command}\b", script), command
+    assert "format" in script and "markdown" in script and "homework" in script
+    if shutil.which(shell):
+        path = tmp_path / f"handprop.{shell}"
+        path.write_text(script)
+        checked = subprocess.run([shell, "-n", str(path)], capture_output=True, text=True, timeout=30)
+        assert checked.returncode == 0, checked.stderr
+
+
+def test_an_unknown_shell_is_one_line(cli):
+    result = cli(["completion", "tcsh"])
+    assert result.status == 2 and result.out == "" and len(result.err.splitlines()) == 1
+    assert "tcsh" in result.err and "bash" in result.err

@@ -15,11 +15,13 @@ import os
 import sys
 
 from ..core.errors import HandpropError
-from . import diagram, examples, exercise, explain, export, grade, serve, solve, train, verify
+from . import completion, diagram, examples, exercise, explain, export, grade, serve, solve, train, verify
 
-COMMANDS = ("solve", "explain", "diagram", "train", "verify", "exercise", "grade", "export", "serve", "examples")
+COMMANDS = ("solve", "explain", "diagram", "train", "verify", "exercise", "grade", "export", "serve", "examples",
+            "completion")
 _MODULES = {"solve": solve, "explain": explain, "diagram": diagram, "train": train, "verify": verify,
-            "exercise": exercise, "grade": grade, "export": export, "serve": serve, "examples": examples}
+            "exercise": exercise, "grade": grade, "export": export, "serve": serve, "examples": examples,
+            "completion": completion}
 
 
 class _Formatter(argparse.HelpFormatter):
@@ -70,6 +72,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
         _MODULES[name].add_parser(commands, arguments=only in (None, name))
+    # The completion script is generated from the whole parser, whichever command's options were built.
+    commands.choices["completion"].set_defaults(whole_parser=build_parser)
     return parser
 
 
