@@ -94,3 +94,23 @@ def test_an_unknown_shell_is_one_line(cli):
     result = cli(["completion", "tcsh"])
     assert result.status == 2 and result.out == "" and len(result.err.splitlines()) == 1
     assert "tcsh" in result.err and "bash" in result.err
+
+
+# --- wide characters ------------------------------------------------------------------------------------------------
+
+WIDE = ('title = "wide"\n[network]\nequations = """\n隐藏 = w*x\n能量 = 隐藏*隐藏\nL = 能量\n"""\n'
+        '[parameters]\nw = 0.5\n[data]\nx = 2.0\n[optimizer]\nlr = 0.1\n')
+
+
+def test_wide_characters_are_aligned_in_the_text_table(cli, tmp_path):
+    from handprop.render.table import display_width
+
+    path = tmp_path / "wide.toml"
+    path.write_text(WIDE, encoding="utf-8")
+    result = cli(["solve", str(path), "--nodes"])
+    assert result.status == 0, result.err
+    rows = [line for line in result.out.splitlines() if "1.0000" in line]
+    assert any("隐藏" in row for row in rows) and any("能量" in row for row in rows)
+    ends = {display_width(row[:row.index("1.0000") + 6]) for row in rows}  # the initial column's right edge
+    assert len(ends) == 1, result.out
+    assert display_width("隐藏") == 4 and display_width("😀") == 2 and display_width("w1") == 2

@@ -80,15 +80,39 @@ def caption(solution, step: int | None = None) -> str:
     return f"{solution.title}: {optimizer.name}, lr {optimizer.lr:g}, {steps}{batch}{frozen}{by_hand}"
 
 
+def display_width(text: str) -> int:
+    """The columns a terminal gives the text: two for a wide character (隐, a CJK ideograph, most emoji), none for
+    a combining mark, one for any other (Unicode's East Asian Width, UAX #11).
+
+    >>> display_width("h1"), display_width("隐藏"), display_width("e\u0301")
+    (2, 4, 1)
+    """
+    import unicodedata
+
+    if text.isascii():
+        return len(text)
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def ljust(text: str, width: int) -> str:
+    """The text padded on the right to the display width (str.ljust counts characters, not columns)."""
+    return text + " " * (width - display_width(text))
+
+
+def rjust(text: str, width: int) -> str:
+    """The text padded on the left to the display width."""
+    return " " * (width - display_width(text)) + text
+
+
 def render_text(solution, *, decimals: int | None = None, nodes: bool = False, step: int | None = None) -> str:
     """A plain-text table for the terminal, numbers right-aligned."""
     cells = _cells(solution, decimals, nodes, step)
     columns = header(solution)
-    widths = [max(len(row[i]) for row in cells + [columns]) for i in range(len(columns))]
+    widths = [max(display_width(row[i]) for row in cells + [columns]) for i in range(len(columns))]
     lines = [caption(solution, step), ""]
     for row in [columns] + cells:
-        name = row[0].ljust(widths[0])
-        numbers = [cell.rjust(width) for cell, width in zip(row[1:], widths[1:])]
+        name = ljust(row[0], widths[0])
+        numbers = [rjust(cell, width) for cell, width in zip(row[1:], widths[1:])]
         lines.append("  ".join([name] + numbers).rstrip())
     lines.insert(3, "  ".join("-" * w for w in widths))
     return "\n".join(lines) + "\n"
