@@ -109,7 +109,7 @@ def test_wide_characters_are_aligned_in_the_text_table(cli, tmp_path):
     path.write_text(WIDE, encoding="utf-8")
     result = cli(["solve", str(path), "--nodes"])
     assert result.status == 0, result.err
-    rows = [line for line in result.out.splitlines() if "1.0000" in line]
+    rows = [line for line in result.out.splitlines() if line.split()[1:2] == ["1.0000"]]
     assert any("隐藏" in row for row in rows) and any("能量" in row for row in rows)
     ends = {display_width(row[:row.index("1.0000") + 6]) for row in rows}  # the initial column's right edge
     assert len(ends) == 1, result.out
