@@ -197,7 +197,7 @@ class MatrixKindsBatch(MatrixKindsMore):
                                             rf"\odot {grid(deviations, transpose=True)}\right) \mathbf{{1}}",
                                             vector("var")], f"mk{n}-var"),
                         chain("r", [r"1 / \sqrt{\sigma^2 + \epsilon}",
-                                    rf"1 / \sqrt{{{vector('var')} + {layer.layer.setting('eps'):g}}}",
+                                    rf"1 / \sqrt{{{vector('var')} + \epsilon}}",
                                     vector("rstd")], f"mk{n}-rstd"),
                         chain(r"\hat X" if gamma is not None else out,
                               [r"D \odot \mathbf{1} r^\top",
