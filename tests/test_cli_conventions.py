@@ -114,3 +114,21 @@ def test_wide_characters_are_aligned_in_the_text_table(cli, tmp_path):
     ends = {display_width(row[:row.index("1.0000") + 6]) for row in rows}  # the initial column's right edge
     assert len(ends) == 1, result.out
     assert display_width("隐藏") == 4 and display_width("😀") == 2 and display_width("w1") == 2
+
+
+# --- the progress bar -----------------------------------------------------------------------------------------------
+
+def test_the_progress_bar_shows_elapsed_time_rate_and_eta():
+    import io
+
+    from handprop.cli.train import Progress
+
+    times = iter([100.0, 110.0, 140.0, 200.0])
+    bar = Progress(stream=io.StringIO(), clock=lambda: next(times))
+    bar(250, 1000, 0.5)  # 10 s for 250 steps: 25 steps/s, 750 left: 30 s
+    bar(500, 1000, 0.4)
+    bar(1000, 1000, 0.3)
+    lines = bar.stream.getvalue().split("\r")[1:]
+    assert "0:10 elapsed, 25 steps/s, ETA 0:30" in lines[0]
+    assert "0:40 elapsed, 12.5 steps/s, ETA 0:40" in lines[1]
+    assert "1:40 elapsed, 10 steps/s, ETA 0:00" in lines[2] and lines[2].endswith("\n")

@@ -34,21 +34,52 @@ def add_parser(commands, *, arguments: bool = True) -> None:
 
 
 class Progress:
-    """A one-line progress bar on standard error, on a terminal only."""
+    """A one-line progress bar on standard error, on a terminal only: the steps done, the loss, the time since
+    the start, the rate (steps a second) and the time left at that rate (ETA).
 
-    def __init__(self):
+    >>> import io
+    >>> bar = Progress(stream=io.StringIO(), clock=iter([0.0, 2.0]).__next__)
+    >>> bar(50, 100, 0.25)
+    >>> print(bar.stream.getvalue().strip())
+    [############.............]  50%  step 50/100  loss 0.25  0:02 elapsed, 25 steps/s, ETA 0:02
+    """
+
+    def __init__(self, stream=None, clock=None):
+        import time
+
+        self.stream = sys.stderr if stream is None else stream
+        self.clock = time.monotonic if clock is None else clock
+        self.started = self.clock()
         self.shown = -1
+        self.width = 0
 
     def __call__(self, step: int, total: int, loss: float) -> None:
         percent = 100 * step // total
         if percent == self.shown and step != total:
             return
         self.shown = percent
+        elapsed = self.clock() - self.started
+        rate = step / elapsed if elapsed > 0 else 0.0
+        eta = _clock_time((total - step) / rate) if rate > 0 else "?"
         bar = "#" * (percent // 4) + "." * (25 - percent // 4)
-        sys.stderr.write(f"\r[{bar}] {percent:3d}%  step {step}/{total}  loss {loss:.6g}")
+        line = (f"[{bar}] {percent:3d}%  step {step}/{total}  loss {loss:.6g}  "
+                f"{_clock_time(elapsed)} elapsed, {_rate(rate)} steps/s, ETA {eta}")
+        self.stream.write("\r" + line + " " * max(0, self.width - len(line)))  # spaces over a longer line's end
+        self.width = len(line)
         if step == total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def _clock_time(seconds: float) -> str:
+    """Seconds as m:ss, or h:mm:ss from an hour."""
+    seconds = int(seconds + 0.5)
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def _rate(rate: float) -> str:
+    return f"{rate:.3g}" if rate < 100 else f"{rate:,.0f}"
 
 
 def run(args) -> int:
