@@ -132,3 +132,46 @@ def test_the_progress_bar_shows_elapsed_time_rate_and_eta():
     assert "0:10 elapsed, 25 steps/s, ETA 0:30" in lines[0]
     assert "0:40 elapsed, 12.5 steps/s, ETA 0:40" in lines[1]
     assert "1:40 elapsed, 10 steps/s, ETA 0:00" in lines[2] and lines[2].endswith("\n")
+
+
+# --- serve: its log and a busy port ---------------------------------------------------------------------------------
+
+def _serve_and_get(*options: str) -> str:
+    """Start `handprop serve` on a free port, fetch its page once, stop it; returns what it wrote on stderr."""
+    import re
+    import signal
+    import sys
+    import urllib.request
+
+    server = subprocess.Popen([sys.executable, "-m", "handprop", "serve", "--port", "0", *options],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = re.search(r"http://\S+/", server.stdout.readline()).group(0)
+        with urllib.request.urlopen(url, timeout=30) as page:
+            assert page.status == 200
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, err = server.communicate(timeout=30)
+    return err
+
+
+def test_serve_logs_requests_only_when_verbose():
+    pytest.importorskip("flask")
+    pytest.importorskip("tomlkit")
+    assert "GET / " not in _serve_and_get()
+    assert "GET / " in _serve_and_get("--verbose")
+
+
+def test_serve_on_a_busy_port_is_one_line(cli):
+    import socket
+
+    pytest.importorskip("flask")
+    pytest.importorskip("tomlkit")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = cli(["serve", "--port", str(port)])
+    assert result.status == 2 and result.out == ""
+    assert result.err.splitlines() == [f"handprop: error: --port: cannot listen on 127.0.0.1:{port}: the port is in "
+                                       "use by another program (a free port, or --port 0)"]

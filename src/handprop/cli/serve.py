@@ -36,6 +36,7 @@ def add_parser(commands, *, arguments: bool = True) -> None:
                              "0.0.0.0 --allow-host pc.example.org). Requests to any name the server does "
                              "not know it is reached by are refused")
     parser.add_argument("--open", action="store_true", help="open the page in the web browser")
+    parser.add_argument("--verbose", action="store_true", help="log every request on standard error")
     parser.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, metavar="S",
                         help=f"seconds one edit may take before it is stopped (default: {DEFAULT_TIME_LIMIT:g})")
     parser.add_argument("--memory-limit", type=int, default=DEFAULT_MEMORY_LIMIT, metavar="MB",
@@ -65,19 +66,17 @@ def run(args) -> int:
     _refuse_data_files(text, kind, label)
     if path is not None and _is_example(path):
         path = None  # the packaged examples are not saved over
-    from werkzeug.serving import make_server
-
     from ..serve.app import create_app
     from ..serve.hosts import served_names
 
     hosts = served_names(args.host, args.allow_host)
     app = create_app(text, kind=kind, label=label, path=path, hosts=hosts, time_limit=args.time_limit,
                      memory_limit=args.memory_limit)
-    try:
-        server = make_server(args.host, args.port, app, threaded=True)
-    except (OSError, SystemExit) as exc:
-        raise HandpropError(None, "--port", f"cannot listen on {args.host}:{args.port}: "
-                            f"{getattr(exc, 'strerror', None) or exc}", "a free port, or --port 0") from None
+    server = _listen(args.host, args.port, app)
+    if not args.verbose:  # werkzeug logs every request at INFO; its warnings and errors still show
+        import logging
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
     shown = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{shown}:{server.port}/"
     print(f"handprop serve: {label} at {url} (Ctrl+C stops it)", flush=True)
@@ -96,6 +95,30 @@ def run(args) -> int:
         server.server_close()
         app.extensions["handprop.worker"].close()
     return 0
+
+
+def _listen(host: str, port: int, app):
+    """The server, listening; a port in use (or any address it cannot listen on) is one line, exit 2. werkzeug
+    says so in two lines of its own on standard error and exits: those are kept back, and said in one."""
+    import contextlib
+    import io
+
+    from werkzeug.serving import make_server
+
+    from ..core.errors import HandpropError
+
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(said):
+            return make_server(host, port, app, threaded=True)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+    except SystemExit:
+        lines = said.getvalue().strip().splitlines()
+        reason = lines[0] if lines else "cannot listen"
+    if "in use" in reason.lower():
+        reason = "the port is in use by another program"
+    raise HandpropError(None, "--port", f"cannot listen on {host}:{port}: {reason}", "a free port, or --port 0")
 
 
 def _check_host_name(name: str) -> None:
