@@ -88,10 +88,12 @@ def diagram(solution, *, show: str = "names", bias: str = "units", decimals: int
 
 
 def explain(solution, *, format: str = "markdown", decimals: int | None = None, expand: bool = False,
-            sample: int = 1, notation: str = "scalar", step: int | None = None, inputs: bool = False) -> str | bytes:
+            sample: int = 1, notation: str = "scalar", step: int | None = None, inputs: bool = False,
+            toc: bool | None = None) -> str | bytes:
     """The worked solution in one of EXPLAIN_FORMATS (PDF as bytes, the others as text); `notation` "matrix"
     writes a layered network layer by layer in matrices and vectors (h = W x + b), "scalar" unit by unit.
-    Every step's update is written (up to 50), or only `step`'s; `inputs` adds the data's gradients.
+    Every step's update is written (up to 50), or only `step`'s; `inputs` adds the data's gradients. In LaTeX and
+    PDF, a table of contents opens a long document, or any with `toc` True (none with False).
 
     >>> from handprop import load, solve
     >>> explain(solve(load("homework"))).splitlines()[0]
@@ -125,8 +127,12 @@ def explain(solution, *, format: str = "markdown", decimals: int | None = None, 
 
         return render_html_document(document)
     from .explain_latex import render_latex_document
+    from .numbers import DEFAULT_DECIMALS
+    from .tikz import figure_tikz
 
-    latex = render_latex_document(document)
+    places = decimals if decimals is not None else (solution.decimals if solution.decimals is not None
+                                                    else DEFAULT_DECIMALS)
+    latex = render_latex_document(document, figure=figure_tikz(solution, decimals=places), toc=toc)
     if format == "latex":
         return latex
     from .pdf import latex_to_pdf
