@@ -175,3 +175,23 @@ def test_serve_on_a_busy_port_is_one_line(cli):
     assert result.status == 2 and result.out == ""
     assert result.err.splitlines() == [f"handprop: error: --port: cannot listen on 127.0.0.1:{port}: the port is in "
                                        "use by another program (a free port, or --port 0)"]
+
+
+# --- the README's extras --------------------------------------------------------------------------------------------
+
+def test_the_readme_says_which_extra_each_optional_command_needs():
+    import pathlib
+    import tomllib
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    extras = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    rows = [line for line in readme.splitlines() if line.startswith("| `")]
+    for extra, packages in extras.items():
+        if extra == "test":
+            continue
+        row = next((r for r in rows if f"| `{extra}` |" in r), None)
+        assert row is not None, extra
+        for package in packages:
+            assert re.match(r"[A-Za-z0-9_.-]+", package).group(0).lower() in row.lower(), (extra, package)
+    assert any("train --plot" in r and "`plot`" in r for r in rows)
