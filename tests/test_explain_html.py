@@ -189,8 +189,8 @@ def test_figure_is_inlined_when_drawn_and_absent_otherwise():
     (r"t \ln y", '<mi>t</mi><mspace width="0.1667em"></mspace><mi>ln</mi><mspace width="0.1667em"></mspace><mi>y</mi>'),
     (r"\ln(y)", '<mi>ln</mi><mo stretchy="false">(</mo>'),
     (r"\operatorname{ReLU}(h)", '<mi>ReLU</mi><mo stretchy="false">(</mo>'),
-    (r"w_{1}' = w_{1}", '<mrow><msub><mi>w</mi><mrow><mn>1</mn></mrow></msub><mo lspace="0" rspace="0">\u2032</mo>'
-                        "</mrow><mo>=</mo>"),
+    (r"w_{1}' = w_{1}", '<msubsup><mi>w</mi><mrow><mn>1</mn></mrow><mpadded voffset="-0.45em" height="0.3em">'
+                        '<mo lspace="0" rspace="0" style="font-size: 133%">\u2032</mo></mpadded></msubsup><mo>=</mo>'),
     (r"\theta'", '<mrow><mi>\u03b8</mi><mo lspace="0" rspace="0">\u2032</mo></mrow>'),
     (r"\bar{L}", '<mover accent="true"><mrow><mi>L</mi></mrow>'),
     (r"\sum_{k=1}^{3}", '<mi>k</mi><mo lspace="0" rspace="0">=</mo><mn>1</mn>'),

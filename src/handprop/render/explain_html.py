@@ -24,17 +24,23 @@ _LICENCE_NOTE = ("Formulas are set in Handprop Math, a subset of STIX Math embed
                  "Engineers, Inc.")
 
 _CSS = """
-:root { --text: #1b1d21; --muted: #5d6470; --tint: #f4f6f9; --accent: #1c5a8c; }
+:root { --text: #1b1d21; --muted: #5d6470; --tint: #f4f6f9; --accent: #1c5a8c; --ground: #fff; --rule: #e3e6ea;
+  --row-rule: #eceef1; color-scheme: light dark; }
+@media (prefers-color-scheme: dark) {
+  :root { --text: #e4e6ea; --muted: #a3aab5; --tint: #1c222b; --accent: #7db4e8; --ground: #14171b;
+    --rule: #333a44; --row-rule: #262c34; }
+  figure svg { border-radius: 6px; }  /* the drawing keeps its white ground, as on paper */
+}
 * { box-sizing: border-box; }
 html { -webkit-text-size-adjust: 100%; text-size-adjust: 100%; }
-body { margin: 0; background: #fff; color: var(--text);
+body { margin: 0; background: var(--ground); color: var(--text);
   font: 17px/1.6 Charter, "Bitstream Charter", Cambria, Georgia, "Times New Roman", "Liberation Serif",
     "DejaVu Serif", serif; }
 main { max-width: 48.5rem; margin: 0 auto; padding: 2.5rem 1.25rem 4rem; }
 h1 { font-size: 1.9rem; line-height: 1.2; margin: 0 0 1rem; }
 h2 { font-size: 1.4rem; line-height: 1.3; margin: 2.75rem 0 1rem; padding-bottom: 0.3rem;
   border-bottom: 2px solid var(--accent); }
-h3 { font-size: 1.3rem; line-height: 1.3; margin: 2rem 0 0.6rem; padding-top: 0.9rem; border-top: 1px solid #e3e6ea; }
+h3 { font-size: 1.3rem; line-height: 1.3; margin: 2rem 0 0.6rem; padding-top: 0.9rem; border-top: 1px solid var(--rule); }
 section { scroll-margin-top: 0.75rem; }
 p { margin: 0.8rem 0; }
 a { color: var(--accent); text-decoration-thickness: 1px; text-underline-offset: 0.15em; }
@@ -42,7 +48,8 @@ math { font-family: 'handprop-math', math; }
 h2 math, h3 math { math-style: normal; }
 mover[accent="true"] > mo { padding-block: 1px; }  /* Chromium may clip a bar accent whose box is 1px high */
 .summary { color: var(--muted); }
-.eq { margin: 0.6rem 0; padding: 0.25rem 0; overflow-x: auto; overflow-y: hidden; text-align: center; }
+.eq { margin: 0.6rem 0; padding: 0.25rem 0; overflow-x: auto; overflow-y: hidden; text-align: center;
+  max-width: 100%; }
 .eq > math { display: inline math; font-size: 1.05em; }
 .eq mtable { text-align: left; }
 .eq mtd { padding: 0.35em 0; }
@@ -64,11 +71,13 @@ table { border-collapse: collapse; margin: 0 auto; border-top: 1.5px solid var(-
   border-bottom: 1.5px solid var(--text); }
 th, td { padding: 0.2rem 0.9rem; line-height: 1.4; vertical-align: baseline; }
 thead th { border-bottom: 1px solid var(--text); font-weight: 600; }
-tbody tr + tr td { border-top: 1px solid #eceef1; }
+tbody tr + tr td { border-top: 1px solid var(--row-rule); }
 .l { text-align: left; }
 .r { text-align: right; font-variant-numeric: tabular-nums lining-nums; }
 figure { margin: 1.5rem 0; text-align: center; }
-figure svg { max-width: 100%; height: auto; }
+/* The drawing fills the column (its viewBox scales it), its labels in the formulas' font, else a serif. */
+figure svg { display: block; width: 100%; height: auto; font-family: 'handprop-math', 'STIX Two Math',
+  'STIX Two Text', 'Latin Modern Roman', Cambria, 'DejaVu Serif', serif; }
 figcaption { color: var(--muted); font-size: 0.92rem; margin-top: 0.4rem; }
 @media (max-width: 32rem) {
   body { font-size: 16px; }
@@ -78,6 +87,7 @@ figcaption { color: var(--muted); font-size: 0.92rem; margin-top: 0.4rem; }
   th, td { padding: 0.25rem 0.55rem; }
 }
 @media print {
+  :root { --text: #000; --ground: #fff; --muted: #000; --tint: #fff; --rule: #ccc; --row-rule: #ddd; }
   body, .summary, nav h2, figcaption { color: #000; background: #fff; }
   body { font-size: 11pt; }
   main { max-width: none; padding: 0; }
@@ -160,8 +170,26 @@ def _chain(block: Chain) -> str:
 
 # -- blocks -------------------------------------------------------------------------------------------
 
+# Formulas the Document's prose writes in ASCII (the losses' words, problem/layered.py's LOSSES), set as maths.
+_PROSE_MATHS = {
+    "-sum t ln y": r"-\sum_j t_j \ln y_j",
+    "-(t ln y + (1 - t) ln(1 - y))": r"-\bigl(t \ln y + (1 - t) \ln(1 - y)\bigr)",
+    "1/2 sum (y - t)^2": r"\tfrac{1}{2} \sum_j (y_j - t_j)^2",
+}
+_PROSE_PATTERN = re.compile("|".join(re.escape(k) for k in sorted(_PROSE_MATHS, key=len, reverse=True)))
+
+
+def _prose(text: str) -> str:
+    """Text, with any formula of _PROSE_MATHS in it as MathML."""
+    out, start = [], 0
+    for match in _PROSE_PATTERN.finditer(text):
+        out += [_text(text[start:match.start()]), _inline_math(_PROSE_MATHS[match.group()])]
+        start = match.end()
+    return "".join(out) + _text(text[start:])
+
+
 def _inline(parts) -> str:
-    return "".join(_text(p) if isinstance(p, str) else _inline_math(p.latex) for p in parts)
+    return "".join(_prose(p) if isinstance(p, str) else _inline_math(p.latex) for p in parts)
 
 
 def _paragraph(block: Paragraph, css_class: str | None = None) -> str:

@@ -73,19 +73,45 @@ def _mend(element, in_script: bool = False) -> None:
         element[-1].set("stretchy", "false")
     for i, child in enumerate(list(element)):
         if child.tag in ("msup", "msubsup") and child[-1].tag in ("mi", "mo") and child[-1].text in _PRIMES:
-            # A prime as a superscript <mi> comes out tiny; the font's prime is drawn raised already.
-            base = child[0] if child.tag == "msup" else _element("msub")
-            if child.tag == "msubsup":
-                base.extend(child[:2])
-            prime = _element("mo", child[-1].text, lspace="0", rspace="0")
-            if base.tag == "mrow" and len(base) and base[-1].text in _PRIMES:
-                base.append(prime)  # w'' comes as a prime on a primed w
-                element[i] = base
-            else:
-                element[i] = _row(base, prime)
+            element[i] = _primed(child)
     if element.tag in _ROWS:
         _mend_row(element)
         _group_matrices(element)
+
+
+def _primed(scripted):
+    """w'_1 as w′₁, the prime above the subscript as TeX sets it; c' as c′. The font's prime is drawn raised
+    already, at text size: as a superscript it would come out tiny, so it is set at the base's size (a script is
+    _SCRIPT_SCALE of it) and lowered by what the superscript's shift adds."""
+    primes = _PRIMES_OF[scripted[-1].text]
+    base, sub = scripted[0], scripted[1] if scripted.tag == "msubsup" else None
+    if scripted.tag == "msup" and base.tag == "msubsup" and _prime_script(base[2]):
+        primes += _PRIMES_OF[_prime_script(base[2])]  # w''_1 comes as a prime on a primed w_1
+        base, sub = base[0], base[1]
+    elif scripted.tag == "msup" and base.tag == "mrow" and len(base) and base[-1].text in _PRIMES:
+        primes += _PRIMES_OF[base[-1].text]  # c'' can come as a prime on a primed c
+        base = base[0] if len(base) == 2 else _row(*base[:-1])
+    text = _PRIME_TEXT[min(primes, len(_PRIME_TEXT)) - 1]
+    prime = _element("mo", text, lspace="0", rspace="0")
+    if sub is None:
+        return _row(base, prime)
+    prime.set("style", f"font-size: {100 / _SCRIPT_SCALE:.0f}%")
+    script = _element("mpadded", voffset="-0.45em", height="0.3em")
+    script.append(prime)
+    result = _element("msubsup")
+    result.extend([base, sub, script])
+    return result
+
+
+_PRIME_TEXT = ("\u2032", "\u2033", "\u2034")
+_PRIMES_OF = {text: k for k, text in enumerate(_PRIME_TEXT, 1)}
+
+
+def _prime_script(script) -> str | None:
+    """The primes of a superscript _primed made, or None."""
+    if script.tag == "mpadded" and len(script) == 1 and script[0].text in _PRIMES:
+        return script[0].text
+    return None
 
 
 def _mend_row(row) -> None:
