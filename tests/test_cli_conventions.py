@@ -195,3 +195,29 @@ def test_the_readme_says_which_extra_each_optional_command_needs():
         for package in packages:
             assert re.match(r"[A-Za-z0-9_.-]+", package).group(0).lower() in row.lower(), (extra, package)
     assert any("train --plot" in r and "`plot`" in r for r in rows)
+
+
+# --- CSV with ; and decimal commas ----------------------------------------------------------------------------------
+
+EQUATIONS = ('title = "eu"\n[network]\nequations = """\no = w1*x1 + w2*x2\nL = (o - t)**2\n"""\n'
+             '[parameters]\nw1 = 0.5\nw2 = 0.5\n[data]\nfile = "data.csv"\n[optimizer]\nlr = 0.1\n')
+
+
+def test_a_semicolon_csv_with_decimal_commas_is_read_as_the_comma_one(cli, tmp_path):
+    (tmp_path / "problem.toml").write_text(EQUATIONS)
+    (tmp_path / "data.csv").write_text("x1,x2,t\n0.26,0.33,1\n0.1,0.2,0\n")
+    plain = cli(["solve", str(tmp_path / "problem.toml"), "--format", "json"])
+    (tmp_path / "data.csv").write_text("x1;x2;t\n0,26;0,33;1\n0,1;0,2;0\n")
+    european = cli(["solve", str(tmp_path / "problem.toml"), "--format", "json"])
+    assert plain.status == european.status == 0, european.err
+    assert european.out == plain.out
+
+
+def test_grade_reads_answers_separated_by_semicolons_with_decimal_commas(cli, tmp_path):
+    answers = tmp_path / "answers.csv"
+    answers.write_text("name,value\nout1,0.53\nloss,0.64\ndL/dw1,0.01\nw1',0.09\n")
+    plain = cli(["grade", "homework", str(answers), "--format", "json"])
+    answers.write_text("name;value\nout1;0,53\nloss;0,64\ndL/dw1;0,01\nw1';0,09\n")
+    european = cli(["grade", "homework", str(answers), "--format", "json"])
+    assert european.status == plain.status == 0, european.err
+    assert european.out == plain.out

@@ -1,7 +1,8 @@
 """Data files: a CSV table -> the problem's data, one tuple of numbers per data name.
 
 A data file is CSV (the standard csv module's default dialect: commas, double quotes) in UTF-8, with a
-header row naming the columns. Blank lines are skipped. Only the columns a problem reads are turned into
+header row naming the columns; or, as European spreadsheets write it, cells separated by `;` with decimal
+commas (`x1;x2;t` then `0,26;0,33;1`), told apart by the header (sniff_delimiter). Blank lines are skipped. Only the columns a problem reads are turned into
 numbers, so other columns (an id, a note) may hold anything. Every error names the CSV file as the
 problem file writes it, and the line and column (or the column) it is about.
 
@@ -84,6 +85,31 @@ def _number(text: str) -> float | None:
         return None
 
 
+def sniff_delimiter(header: str) -> str:
+    """The cells' separator, told from the header line: `;` when it has a `;` and no `,` (a spreadsheet saved
+    where the decimal mark is a comma, whose numbers are then written 0,26), else `,`.
+
+    >>> sniff_delimiter("x1;x2;t"), sniff_delimiter("x1,x2,t"), sniff_delimiter("name;note, free")
+    (';', ',', ',')
+    """
+    return ";" if ";" in header and "," not in header else ","
+
+
+def decimal_point(cell: str) -> str:
+    """A number written with a decimal comma (0,26, -1,5e-3), with a point instead; any other cell unchanged.
+    Only for cells separated by `;`, where a comma cannot separate cells.
+
+    >>> decimal_point("0,26"), decimal_point("-1,5e-3"), decimal_point("1,234,5"), decimal_point("dog")
+    ('0.26', '-1.5e-3', '1,234,5', 'dog')
+    """
+    import re
+
+    text = cell.strip()
+    if re.fullmatch(r"[+\-\u2212]?[0-9]*,[0-9]+(?:[eE][+-]?[0-9]+)?", text):
+        return text.replace(",", ".")
+    return cell
+
+
 def read_table(written: str, *, folder: Path | None = None) -> DataTable:
     """Read a CSV file; a relative path is found in `folder` (default: the working directory).
 
@@ -121,7 +147,9 @@ def _parse(written: str, text: str) -> DataTable:
     import csv  # only when a problem reads a file
     import io
 
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header_text = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = sniff_delimiter(header_text)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=delimiter)
     header: tuple | None = None
     header_line = 0
     rows: list[tuple] = []
@@ -143,11 +171,12 @@ def _parse(written: str, text: str) -> DataTable:
             if len(rows) == MAX_ROWS:
                 raise HandpropError(written, f"line {line}", f"more than {MAX_ROWS:,} data rows",
                                     f"at most {MAX_ROWS:,} rows")
-            rows.append(tuple(row))
+            rows.append(tuple(row) if delimiter == "," else tuple(decimal_point(cell) for cell in row))
             lines.append(line)
     except csv.Error as exc:
         raise HandpropError(written, f"line {reader.line_num}", f"cannot read CSV: {exc}",
-                            "well-formed CSV: cells separated by commas, quotes closed") from None
+                            "well-formed CSV: cells separated by commas (or by ; with decimal commas), quotes "
+                            "closed") from None
     if header is None:
         raise HandpropError(written, None, "empty file", "a header row naming the columns, then one row per sample")
     if all(_number(name) is not None for name in header):

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from ..core.errors import HandpropError
+from ..problem.data_files import decimal_point, sniff_delimiter
 from .names import Names, Quantity, clean_name
 
 NAME_HEADERS = ("name", "parameter", "quantity", "answer", "entry")
@@ -76,9 +77,12 @@ def _rows(text: str) -> tuple[str, list[tuple[int, list[str]]]]:
         result = [t for t in headed if {"gradient", "updated"} & set(_header(t[0][1]))]
         return "markdown", (result or headed or tables)[0]
     content = [(n, line) for n, line in enumerate(lines, 1) if line.strip() and not line.lstrip().startswith("#")]
-    delimiter = "\t" if content and "\t" in content[0][1] and "," not in content[0][1] else ","
-    return "csv", [(n, _bracketed([c.strip() for c in next(csv.reader([line], delimiter=delimiter))]))
-                   for n, line in content]
+    first = content[0][1] if content else ""
+    delimiter = "\t" if "\t" in first and "," not in first else sniff_delimiter(first)
+    rows = [(n, _bracketed([c.strip() for c in next(csv.reader([line], delimiter=delimiter))])) for n, line in content]
+    if delimiter == ";":  # a spreadsheet's, whose decimal mark is a comma: 0,53
+        rows = [(n, [decimal_point(c) for c in cells]) for n, cells in rows]
+    return "csv", rows
 
 
 def _bracketed(cells: list[str]) -> list[str]:
