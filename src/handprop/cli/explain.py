@@ -32,6 +32,8 @@ def add_parser(commands, *, arguments: bool = True) -> None:
                         help="also derive the gradient of every input, target and constant by the chain rule")
     parser.add_argument("--step", type=int, metavar="K",
                         help="write only step K's update (default: every step's, up to 50)")
+    parser.add_argument("--toc", action="store_true", default=None,
+                        help="LaTeX and PDF: open with a table of contents (default: only a long document has one)")
     parser.add_argument("--round-intermediate", type=int, metavar="K",
                         help="work it out as by hand: round every intermediate value to K decimals before use")
     options.add_output_options(parser)
@@ -49,6 +51,6 @@ def run(args) -> int:
     solution = solve(load(args.file), engine=args.engine, dtype=args.dtype, round_intermediate=places)
     document = explain(solution, format=format, decimals=decimals if decimals is not None else places,
                        expand=args.expand, sample=args.sample, notation=args.notation, step=args.step,
-                       inputs=args.inputs)
+                       inputs=args.inputs, toc=args.toc)
     options.write_output(document, args.output)
     return 0

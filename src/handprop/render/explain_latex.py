@@ -12,6 +12,8 @@ import re
 from .document import Chain, Document, Figure, Paragraph, Section, Table, display_width
 
 WIDE = 58  # a chain wider than this many characters, typeset, is set one step per line
+COLUMN = 40  # a step of a chain wider than this, typeset, does not fit a column of the two-column layout
+FOLD_ROWS, FOLD_CELLS = 10, 8  # a table of more rows, and no more than half this many columns, is set in parts
 TABLE_ROWS = 40  # rows per tabular: a tabular never breaks across pages
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
             "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"\textless{}",
@@ -100,31 +102,47 @@ def _inline(parts) -> str:
     return "".join(_text(p) if isinstance(p, str) else f"${latex_math(p.latex)}$" for p in parts)
 
 
-def _chain(block: Chain) -> list[str]:
+def _chain(block: Chain, wide: int = WIDE) -> list[str]:
     label = [f"% {block.anchor}"] if block.anchor else []
     lhs, steps = latex_math(block.lhs), tuple(latex_math(step) for step in block.steps)
-    if display_width(" = ".join((lhs,) + steps)) <= WIDE:
+    if display_width(" = ".join((lhs,) + steps)) <= wide:
         return label + [r"\[", " = ".join((lhs,) + steps), r"\]"]
     lines = [f"{lhs} &= {steps[0]}"] + [f"&= {step}" for step in steps[1:]]
     return label + [r"\begin{align*}", " \\\\\n".join(lines), r"\end{align*}"]
 
 
+def _folded(block: Table) -> tuple[int, list]:
+    """A long narrow table set as two or three side by side (the homework's 17 parameters as three of six rows),
+    so it takes a third of the page's height: how many, and the rows, each holding one row of every part."""
+    columns = len(block.header)
+    parts = max(1, min(3, FOLD_CELLS // columns))
+    if len(block.rows) <= FOLD_ROWS or parts == 1 or len(block.rows) > parts * TABLE_ROWS:
+        return 1, list(block.rows)
+    height = -(-len(block.rows) // parts)
+    empty = ((("",),) * columns)
+    rows = [sum((block.rows[k * height + i] if k * height + i < len(block.rows) else empty for k in range(parts)), ())
+            for i in range(height)]
+    return parts, rows
+
+
 def _table(block: Table) -> list[str]:
     lines = []
-    for start in range(0, max(len(block.rows), 1), TABLE_ROWS):
-        rows = block.rows[start:start + TABLE_ROWS]
-        lines += [r"\begin{center}", r"\begin{tabular}{" + "".join(block.align) + "}", r"\hline",
-                  " & ".join(_inline(c) for c in block.header) + r" \\", r"\hline"]
+    parts, all_rows = _folded(block)
+    align = r"@{\hspace{2.5em}}".join(["".join(block.align)] * parts)
+    for start in range(0, max(len(all_rows), 1), TABLE_ROWS):
+        rows = all_rows[start:start + TABLE_ROWS]
+        lines += [r"\begin{center}", r"\begin{tabular}{" + align + "}", r"\hline",
+                  " & ".join(_inline(c) for c in block.header * parts) + r" \\", r"\hline"]
         lines += [" & ".join(_inline(c) for c in row) + r" \\" for row in rows]
         lines += [r"\hline", r"\end{tabular}", r"\end{center}"]
     return lines
 
 
-def _block(block, figure: str | None = None) -> list[str]:
+def _block(block, figure: str | None = None, wide: int = WIDE) -> list[str]:
     if isinstance(block, Paragraph):
         return [_inline(block.parts), ""]
     if isinstance(block, Chain):
-        return _chain(block) + [""]
+        return _chain(block, wide) + [""]
     if isinstance(block, Table):
         return _table(block) + [""]
     if isinstance(block, Figure):
@@ -136,22 +154,39 @@ def _block(block, figure: str | None = None) -> list[str]:
         return [r"\begin{center}", r"\ifdefined\tikzpicture", figure, r"\else", missing, r"\fi", "",
                 r"\small " + _text(caption), r"\end{center}", ""]
     if isinstance(block, Section):
-        return _section(block, figure)
+        return _section(block, figure, wide)
     raise TypeError(type(block))
 
 
-def _section(section: Section, figure: str | None = None) -> list[str]:
+def _section(section: Section, figure: str | None = None, wide: int = WIDE) -> list[str]:
     lines = [f"\\{_HEADINGS[section.level]}{{{_inline(section.title)}}}", f"% anchor: {section.anchor}", ""]
     for block in section.blocks:
-        lines.extend(_block(block, figure))
+        if isinstance(block, Chain) and lines[-1] == "":
+            lines.pop()  # a display joins the paragraph before it: no empty line above it, no parskip
+        lines.extend(_block(block, figure, wide))
     return lines
+
+
+def _narrow(section: Section) -> bool:
+    """Whether a section reads well in a column: no figure, no table of more than three columns, no step of a
+    chain wider than COLUMN characters typeset (a chain wider than that is set a step per line)."""
+    for block in section.blocks:
+        if isinstance(block, Figure) or (isinstance(block, Table) and len(block.header) > 3):
+            return False
+        if isinstance(block, Chain) and any(display_width(latex_math(step)) > COLUMN
+                                            for step in (block.lhs,) + block.steps):
+            return False
+        if isinstance(block, Section) and not _narrow(block):
+            return False
+    return True
 
 
 # A4, 10 pt, margins of about 2.2 cm, set by hand (no geometry package); display and section spacing tightened so
 # the homework's worked solution fits on four pages.
 _PREAMBLE = r"""\documentclass[10pt,a4paper]{article}
 \usepackage{lmodern}% scalable: Figure 1's text at any size
-\usepackage{amsmath,amssymb}
+\usepackage{amsmath,amssymb,multicol}
+\setlength{\columnsep}{1.2cm}
 \IfFileExists{tikz.sty}{\usepackage{tikz}}{}% Figure 1; without TikZ, a line says so
 \setlength{\textwidth}{16.6cm}\setlength{\oddsidemargin}{-0.34cm}\setlength{\evensidemargin}{-0.34cm}
 \setlength{\textheight}{25.2cm}\setlength{\topmargin}{-0.8cm}\setlength{\headheight}{0pt}\setlength{\headsep}{0pt}
@@ -181,9 +216,15 @@ def render_latex_document(document: Document, *, figure: str | None = None, toc:
     body = []
     for paragraph in document.summary:
         body.extend(_block(paragraph))
-    sections = []
+    sections, columns = [], False
     for section in document.sections:
-        sections.extend(_section(section, figure))
+        narrow = _narrow(section)
+        if narrow != columns:  # a run of narrow sections is set in two columns
+            sections += [r"\begin{multicols}{2}\interdisplaylinepenalty=10000" if narrow else r"\end{multicols}", ""]
+            columns = narrow
+        sections.extend(_section(section, figure, COLUMN if narrow else WIDE))
+    if columns:
+        sections += [r"\end{multicols}", ""]
     if toc or (toc is None and len(sections) > TOC_LINES):
         body += [r"\tableofcontents", ""]
     lines = [_PREAMBLE, r"\begin{document}", "", r"\begin{center}", f"{{\\LARGE {_text(document.title)}}}",

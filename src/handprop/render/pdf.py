@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
+import unicodedata
 from pathlib import Path
 
 from ..core.errors import HandpropError
@@ -13,7 +15,8 @@ PDFLATEX_SECONDS = 120  # two runs of a long document on a slow machine
 
 
 def latex_to_pdf(latex: str) -> bytes:
-    """Compile the LaTeX twice (the second run fills the table of contents) and return the PDF's bytes."""
+    """Compile the LaTeX (twice when it has a table of contents, which the second run fills) and return the PDF's
+    bytes. A character pdflatex cannot typeset (Chinese, say) is named in the error."""
     pdflatex = shutil.which("pdflatex")
     if pdflatex is None:
         raise HandpropError(None, "--format pdf", "pdflatex is not installed",
@@ -22,7 +25,7 @@ def latex_to_pdf(latex: str) -> bytes:
     with tempfile.TemporaryDirectory(prefix="handprop-") as directory:
         source = Path(directory) / "solution.tex"
         source.write_text(latex, encoding="utf-8")
-        for _ in range(2):
+        for _ in range(2 if r"\tableofcontents" in latex else 1):
             try:
                 # -no-shell-escape: the document is handprop's own, but its text holds the problem's names
                 # and title, and no \write18 in it may run a command, whatever the TeX installation allows.
@@ -36,6 +39,13 @@ def latex_to_pdf(latex: str) -> bytes:
                 log = (Path(directory) / "solution.log")
                 text = log.read_text(errors="replace") if log.exists() else done.stdout.decode(errors="replace")
                 first = next((line for line in text.splitlines() if line.startswith("!")), "unknown error")
+                unicode = re.search(r"Unicode character .*?\(U\+([0-9A-Fa-f]{4,6})\)", first)
+                if unicode:
+                    character = chr(int(unicode.group(1), 16))
+                    name = unicodedata.name(character, "unnamed")
+                    raise HandpropError(None, "--format pdf", f"pdflatex cannot typeset the character {character} "
+                                        f"(U+{ord(character):04X}, {name})",
+                                        "a title and names without it, or --format html")
                 raise HandpropError(None, "--format pdf", f"pdflatex failed: {first.lstrip('! ')}",
                                     "a document pdflatex can compile; --format latex writes the source")
         return (Path(directory) / "solution.pdf").read_bytes()

@@ -16,7 +16,7 @@ from .explain_latex import latex_text
 from .scene import Scene, Text
 
 TEXT_WIDTH_PT = 470.0  # the documents' \textwidth, 16.6 cm (explain_latex._PREAMBLE): never wider
-MAX_HEIGHT_PT = 330.0  # at most about half a page, so the problem section still starts on page 1
+MAX_HEIGHT_PT = 290.0  # at most about 40 % of a page, so the problem section starts on page 1
 _ANCHORS = {"start": "base west", "middle": "base", "end": "base east"}
 
 
