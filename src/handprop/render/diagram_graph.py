@@ -15,6 +15,7 @@ from ..core.ops import OPS
 from ..core.program import Apply, Const, names_in
 from .diagram_layered import MARGIN, NEUTRAL, finish, gradient_number, gradient_words, number
 from .geometry import text_width
+from .numbers import significant
 from .scene import FONT_SIZE, LINE, Edge, Node, Text, name_runs
 
 LAYER_GAP = 70.0  # between the widest node of a layer and the next layer
@@ -33,7 +34,7 @@ ARITHMETIC_TEXT = {"add": "{0} + {1}", "sub": "{0} - {1}", "mul": "{0}\u00b7{1}"
 def expression_text(expr, parent: int = 0) -> str:
     """An expression in plain text, as a person types it: w*x + b, relu(h), elu(h, alpha=0.5)."""
     if isinstance(expr, Const):
-        return f"{expr.value:g}"
+        return significant(expr.value)
     if not isinstance(expr, Apply):
         return "".join(text for text, _ in name_runs(expr.name))  # a name's later version as c′, c″, c⁽³⁾
     op = OPS[expr.op]

@@ -13,7 +13,7 @@ import re
 from ..core.functions import LONG_SUM
 from ..core.ops import OPS
 from ..core.program import Apply, Const, Expr
-from .numbers import fixed
+from .numbers import fixed, significant
 
 GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu",
          "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega"}
@@ -81,7 +81,7 @@ class _Printer:
         """(text, bracket level used inside, is a number)"""
         if isinstance(expr, Const):
             value = expr.value
-            return (f"{value:g}" if value == int(value) or abs(value) >= 1e-4 else repr(value)), 0, True
+            return (significant(value) if value == int(value) or abs(value) >= 1e-4 else repr(value)), 0, True
         if self.values is not None and expr.name in self.values:
             return number_latex(self.values[expr.name], self.decimals), 0, True
         return name_latex(expr.name), 0, False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .numbers import DEFAULT_DECIMALS, exact, fixed
+from .numbers import DEFAULT_DECIMALS, exact, fixed, significant
 
 
 def _caption(result, problem) -> str:
@@ -19,7 +19,7 @@ def render_training_text(result, problem, *, decimals: int | None = None) -> str
                                                     else DEFAULT_DECIMALS)
     has_accuracy = any(entry.accuracy is not None for entry in result.log)
     header = ["step", "loss"] + (["accuracy"] if has_accuracy else [])
-    rows = [[str(e.step), f"{e.loss:.6g}"] + ([f"{100 * e.accuracy:.1f}%"] if has_accuracy else [])
+    rows = [[str(e.step), significant(e.loss)] + ([f"{100 * e.accuracy:.1f}%"] if has_accuracy else [])
             for e in result.log]
     lines = [_caption(result, problem)]
     if result.stopped:
