@@ -3,6 +3,7 @@ decimal commas, wide characters in tables, the progress bar, serve's log and bus
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import shutil
@@ -221,3 +222,43 @@ def test_grade_reads_answers_separated_by_semicolons_with_decimal_commas(cli, tm
     european = cli(["grade", "homework", str(answers), "--format", "json"])
     assert european.status == plain.status == 0, european.err
     assert european.out == plain.out
+
+
+# --- one TOML writer ------------------------------------------------------------------------------------------------
+
+TITLES = ['Übung "1"\nzweite Zeile', "back\\slash \\n not a newline", "∂L/∂w₁ — 隐藏层 😀", "tab\there\r\x01\x7f",
+          "'single' and \"\"\"triple\"\"\"", ""]
+
+
+@pytest.mark.parametrize("title", TITLES)
+def test_the_toml_writer_round_trips_any_title(title):
+    import tomllib
+
+    from handprop.problem.toml_writer import checked, toml_comment, toml_key, toml_value
+
+    text = checked(f"{toml_comment(title)}\ntitle = {toml_value(title)}\n{toml_key(title or 'x')} = "
+                   f"{toml_value([1, 0.1, -2.5e-07, True, {'a': title}])}\n")
+    read = tomllib.loads(text)
+    assert read["title"] == title
+    assert read[title or "x"] == [1, 0.1, -2.5e-07, True, {"a": title}]
+
+
+@pytest.mark.parametrize("like", ["homework", "cnn_homework"])
+def test_exercise_variants_of_a_problem_with_an_awkward_title_are_valid_toml(cli, tmp_path, like):
+    import tomllib
+
+    from handprop.problem.files import example_path
+    from handprop.problem.spec import load
+
+    title = 'Übung "1"\nline two \\ ∂L/∂w 隐藏'
+    source = example_path(like).read_text(encoding="utf-8")
+    mine = tmp_path / "mine.toml"
+    mine.write_text(re.sub(r'(?m)^title = ".*"$', lambda _: "title = " + json.dumps(title), source, count=1),
+                    encoding="utf-8")
+    assert load(str(mine)).title == title
+    result = cli(["exercise", "--like", str(mine), "--seed", "3", "-o", str(tmp_path / "out")])
+    assert result.status == 0, result.err
+    variant = next((tmp_path / "out").glob("variant-*.toml"))
+    read = tomllib.loads(variant.read_text(encoding="utf-8"))
+    assert read["title"].startswith(title)
+    assert load(str(variant)).title == read["title"]

@@ -77,9 +77,9 @@ def _plain(document) -> dict:
 
 def _text(document, kind: str) -> str:
     if kind == "toml":
-        import tomlkit
+        from ..problem.toml_writer import edited_text
 
-        return tomlkit.dumps(document)
+        return edited_text(document)
     if kind == "json":
         return _json(document) + "\n"
     import yaml

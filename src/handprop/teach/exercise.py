@@ -22,6 +22,7 @@ from ..problem.files import parse_text
 from ..core.ops import ACTIVATIONS, OPS
 from ..core.optim import OPTIMIZERS
 from ..problem.spec import Problem, from_dict
+from ..problem.toml_writer import checked, toml_comment, toml_key, toml_value
 
 HIDDEN_ACTIVATIONS = tuple(a for a in ACTIVATIONS if not OPS[a].multi_output)  # a unit of its own
 INACTIVE = ("any", "some", "none")
@@ -207,29 +208,18 @@ def degenerate(solution, spec: ExerciseSpec) -> str | None:
     return None
 
 
-def toml_value(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return repr(value)  # the shortest text that reads back as the number: 0.3, -0.2, 1
-
-
 def problem_text(raw: dict, title: str, comment: str) -> str:
     """The variant's problem file, as TOML, in the homework's layout."""
     network = raw["network"]
-    layers = ", ".join("{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in layer.items()) + " }"
-                       for layer in network["layers"])
-    lines = [f"# {comment}", f"title = {toml_value(title)}", "", "[network]",
+    layers = ", ".join(toml_value(layer) for layer in network["layers"])
+    lines = [toml_comment(comment), f"title = {toml_value(title)}", "", "[network]",
              f"inputs = {network['inputs']}", f"layers = [ {layers} ]", f"loss = {toml_value(network['loss'])}",
              f"naming = {toml_value(network['naming'])}", "", "[parameters]"]
-    lines += [f"{key} = {toml_value(value)}" for key, value in raw["parameters"].items()]
-    lines += ["", "[data]"] + [f"{key} = {toml_value(value)}" for key, value in raw["data"].items()]
-    lines += ["", "[optimizer]"] + [f"{key} = {toml_value(value)}" for key, value in raw["optimizer"].items()]
+    for table in ("parameters", "data", "optimizer"):
+        lines += ([] if table == "parameters" else ["", f"[{table}]"])
+        lines += [f"{toml_key(key)} = {toml_value(value)}" for key, value in raw[table].items()]
     lines += ["", "[display]", f"decimals = {raw['display']['decimals']}"]
-    return "\n".join(lines) + "\n"
+    return checked("\n".join(lines) + "\n")
 
 
 @dataclass(frozen=True)

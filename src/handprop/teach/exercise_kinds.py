@@ -29,7 +29,8 @@ from ..problem.kinds.stack import Stack, in_sample
 from ..problem.layered import NO_ACTIVATION
 from ..problem.spec import Problem
 from .exercise import (MAX_DECIMALS, PARAMETER_RANGE, PROBABILITY_LIMITS, Variant, drawn_variants, on_grid,
-                       optimizer_table, toml_value)
+                       optimizer_table)
+from ..problem.toml_writer import checked, toml_comment, toml_key, toml_value
 
 MAX_DRAWS = 300  # per variant: a draw is solved whole, and a usable one comes within a few
 MAX_NUMBERS = 2_000  # parameters and inputs of a network worked by hand
@@ -201,7 +202,7 @@ def tensor_text(key: str, values: list, shape: tuple) -> str:
         rows = [written(start + k * size, shape[1:], column + 1) for k in range(shape[0])]
         return "[" + (",\n" + " " * (column + 1)).join(rows) + "]"
 
-    return f"{key} = {written(0, shape, len(key) + 3)}"
+    return f"{toml_key(key)} = {written(0, shape, len(key) + 3)}"
 
 
 def draw(spec: StackSpec, rng: random.Random) -> dict:
@@ -234,21 +235,18 @@ def draw(spec: StackSpec, rng: random.Random) -> dict:
 
 def problem_text(spec: StackSpec, drawn: dict, title: str, comment: str) -> str:
     """The variant's problem file, as TOML, laid out as the packaged examples are."""
-    def entry(layer: dict) -> str:
-        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in layer.items()) + " }"
-
-    lines = [f"# {comment}", f"title = {toml_value(title)}", "", "[network]",
+    lines = [toml_comment(comment), f"title = {toml_value(title)}", "", "[network]",
              f"input_shape = {toml_value(list(spec.stack.input_shape))}", "layers = [",
-             *(f"  {entry(layer)}," for layer in spec.layers), "]", f"loss = {toml_value(spec.stack.loss)}", "",
+             *(f"  {toml_value(layer)}," for layer in spec.layers), "]", f"loss = {toml_value(spec.stack.loss)}", "",
              "[parameters]"]
     lines += [tensor_text(name, values, shape) for name, (shape, values) in drawn.items() if name not in ("x", "t")]
     lines += ["", "[data]", tensor_text("x", drawn["x"][1], drawn["x"][0])]
-    lines += [f"{key} = {toml_value(value)}" for key, value in spec.layer_data]
+    lines += [f"{toml_key(key)} = {toml_value(value)}" for key, value in spec.layer_data]
     lines += [tensor_text("t", drawn["t"][1], drawn["t"][0])]
-    lines += [f"{key} = {toml_value(value)}" for key, value in spec.training]
-    lines += ["", "[optimizer]"] + [f"{key} = {toml_value(value)}" for key, value in spec.optimizer.items()]
+    lines += [f"{toml_key(key)} = {toml_value(value)}" for key, value in spec.training]
+    lines += ["", "[optimizer]"] + [f"{toml_key(key)} = {toml_value(value)}" for key, value in spec.optimizer.items()]
     lines += ["", "[display]", f"decimals = {spec.answer_decimals}"]
-    return "\n".join(lines) + "\n"
+    return checked("\n".join(lines) + "\n")
 
 
 def degenerate(solution, spec: StackSpec) -> str | None:
