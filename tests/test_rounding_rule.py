@@ -116,7 +116,7 @@ def test_the_by_hand_table_agrees_with_the_normal_table():
     problem = eighth()
     full, by_hand = solve(problem), solve(problem, round_intermediate=2)
     assert by_hand.loss == 0.13
-    row = lambda text: next(line for line in text.splitlines() if line.startswith("loss"))  # noqa: E731
+    row = lambda text: next(line for line in text.splitlines() if line.startswith("loss"))
     assert row(render(full)).split()[1] == row(render(by_hand)).split()[1] == "0.13"
 
 
