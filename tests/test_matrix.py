@@ -418,7 +418,7 @@ def test_every_loss_and_output_is_worked_out(loss, output):
 def test_latex_compiles_and_every_line_fits_the_paper(tmp_path, name):
     solution = handprop.solve(PROBLEMS[name]())
     latex = explain(solution, format="latex", notation="matrix")
-    assert r"\usepackage{amsmath,amssymb}" in latex and r"\begin{bmatrix}" in latex
+    assert r"\usepackage{amsmath,amssymb" in latex and r"\begin{bmatrix}" in latex
     (tmp_path / "solution.tex").write_text(latex, encoding="utf-8")
     for _ in range(2):
         done = subprocess.run(["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",

@@ -47,6 +47,9 @@ _TEXT = {"\u2026": "\\ldots{}", "\u2013": "--", "\u2014": "---", "\u2018": "`", 
 _MINUS = re.compile(r"(?:^|(?<=[\s(\[=,;:/]))-(?=[0-9.])")
 
 
+_SCRIPT_RUNS = re.compile("[" + "".join(_SUPERSCRIPTS) + "]+|[" + "".join(_SUBSCRIPTS) + "]+|.", re.S)
+
+
 def _scripts(text: str, table: dict, mark: str) -> str:
     """Runs of Unicode super- or subscript characters as one LaTeX script: ⁽³⁾ -> ^{(3)}."""
     return re.sub("[" + "".join(table) + "]+", lambda m: f"{mark}{{{''.join(table[c] for c in m.group())}}}", text)
@@ -74,14 +77,18 @@ def latex_text(text: str) -> str:
 
     >>> latex_text("w1 = -0.05, \u2202L/\u2202w\u2081 & more")
     'w1 = $-$0.05, $\\\\partial $L/$\\\\partial $w$_{1}$ \\\\& more'
+    >>> latex_text("s\u207d\u00b3\u207e")  # a name's third version: one superscript
+    's$^{(3)}$'
     """
     out = []
     pieces = _MINUS.split(text)
     for k, piece in enumerate(pieces):
         if k:
             out.append("$-$")
-        for c in piece:
-            if c in _SPECIAL:
+        for c in _SCRIPT_RUNS.findall(piece):  # a character, or a run of super- or subscripts (⁽³⁾) as one
+            if len(c) > 1:
+                out.append(f"${latex_math(c)}$")
+            elif c in _SPECIAL:
                 out.append(_SPECIAL[c])
             elif c.isascii():
                 out.append(c)
