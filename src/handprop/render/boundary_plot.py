@@ -10,23 +10,13 @@ PLANE_LIGHTNESS = 0.55  # the plane's colours are the class colours this far tow
 
 def plot_boundary(grid, path: str, *, title: str | None = None) -> None:
     """Draw grid (a boundary.BoundaryGrid) to path, PNG or SVG by its extension; written whole or not at all."""
-    import io
-    import os
-
     import numpy as np
 
-    from ..problem.files import write_file
+    from .plots import pyplot, save_figure
 
-    try:
-        import matplotlib
+    plt = pyplot(path)
+    from matplotlib.colors import to_rgb
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        from matplotlib.colors import to_rgb
-    except ImportError:
-        from ..core.errors import HandpropError
-
-        raise HandpropError(path, None, "plotting needs matplotlib", "pip install 'handprop[plot]'") from None
     count = len(grid.classes)
     colours = np.array([to_rgb(CLASS_COLOURS[k % len(CLASS_COLOURS)]) for k in range(count)])  # (classes, 3)
     plane = grid.probabilities @ colours  # (rows, columns, 3): the colours mixed by probability
@@ -54,10 +44,4 @@ def plot_boundary(grid, path: str, *, title: str | None = None) -> None:
         axes.set_title(title, fontsize=10)
     axes.legend(title="class", loc="best", framealpha=0.85, fontsize=8, title_fontsize=8)
     figure.tight_layout()
-    # Drawn into memory first: savefig writing the file itself leaves an empty or partial one when it fails.
-    image = io.BytesIO()
-    try:
-        figure.savefig(image, format=path.rpartition(".")[2].lower() if "." in os.path.basename(path) else "png")
-    finally:
-        plt.close(figure)
-    write_file(path, image.getvalue())
+    save_figure(plt, figure, path)

@@ -90,20 +90,9 @@ def render_training_csv(result, problem, *, decimals: int | None = None) -> str:
 def plot_losses(result, path: str) -> None:
     """The loss curve to a PNG or SVG (by path's extension): each step's batch loss, and the logged loss over all
     the data. The file is written whole or not at all."""
-    import io
-    import os
+    from .plots import pyplot, save_figure
 
-    from ..problem.files import write_file
-
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        from ..core.errors import HandpropError
-
-        raise HandpropError(path, None, "plotting needs matplotlib", "pip install 'handprop[plot]'") from None
+    plt = pyplot(path)
     figure, axes = plt.subplots(figsize=(7, 4.2), dpi=120)
     steps = range(1, len(result.losses) + 1)
     axes.plot(steps, result.losses, color="#93c5fd", linewidth=1, label="batch loss, before each step's update")
@@ -118,10 +107,4 @@ def plot_losses(result, path: str) -> None:
     axes.grid(True, alpha=0.3)
     axes.legend(frameon=False)
     figure.tight_layout()
-    # Drawn into memory first: savefig writing the file itself leaves an empty or partial one when it fails.
-    image = io.BytesIO()
-    try:
-        figure.savefig(image, format=path.rpartition(".")[2].lower() if "." in os.path.basename(path) else "png")
-    finally:
-        plt.close(figure)
-    write_file(path, image.getvalue())
+    save_figure(plt, figure, path)
