@@ -40,6 +40,19 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 
 
+def chromium():
+    """Headless Chromium (the system's), for a module-scoped fixture: skips without playwright or Chromium."""
+    import shutil
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
 def served_page(text: str, label: str, width: int = 1400):
     """The local page serving the problem text, open in headless Chromium: a generator for a fixture (skips
     without playwright, Chromium or flask)."""

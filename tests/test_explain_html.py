@@ -7,21 +7,17 @@ them they skip. They leave screenshots in tests/artifacts/ for a person to look 
 from __future__ import annotations
 
 import base64
-import os
 import re
 from html.parser import HTMLParser
 
 import pytest
 
 import handprop
-from conftest import ARTIFACTS, ROOT
+from conftest import ARTIFACTS, ROOT, chromium
 from handprop.render import explain
 from handprop.render.document import Chain, Document, Figure, Math, Paragraph, Section, Table
 from handprop.render.explain_html import render_html_document
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 FONT = ROOT / "src" / "handprop" / "render" / "assets" / "math-font.woff2"
 PARAMETERS = [f"w{i}" for i in range(1, 13)] + [f"b{i}" for i in range(1, 6)]
 
@@ -210,13 +206,7 @@ def test_mathml_is_mended(latex, expected):
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    yield from chromium()
 
 
 class Visit:

@@ -3,20 +3,16 @@ prose formulas and the dark theme. Screenshots go to tests/artifacts/ for a pers
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
 
 import handprop
-from conftest import ARTIFACTS
+from conftest import ARTIFACTS, chromium
 from handprop.render import explain
 from handprop.render.explain_html import render_html_document
 from handprop.render.document import Chain, Document, Section
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 
 
 def page_of(example: str = "homework", **options) -> str:
@@ -25,13 +21,7 @@ def page_of(example: str = "homework", **options) -> str:
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    yield from chromium()
 
 
 def opened(browser, tmp_path, html: str, *, width: int, dark: bool = False, name: str = "page"):
