@@ -15,6 +15,7 @@ from handprop.core.errors import HandpropError  # noqa: E402
 from handprop.problem.files import example_path  # noqa: E402
 from handprop.render.numbers import fixed  # noqa: E402
 from handprop.serve.app import create_app  # noqa: E402
+from handprop.serve.form import written  # noqa: E402
 from handprop.serve.tasks import load_text  # noqa: E402
 from handprop.solver import solve  # noqa: E402
 
@@ -111,8 +112,11 @@ def test_step_rewrites_the_parameters_to_their_values_after_one_step(client, nam
     text = example_path(name).read_text(encoding="utf-8")
     answer = post(client, "/api/step", text).get_json()
     assert answer["ok"]
-    expected = {n: r.updated for n, r in solve(load_text(text), steps=1).parameters.items()}
-    assert load_text(answer["text"]).parameters == expected
+    problem = load_text(text)
+    expected = {n: r.updated for n, r in solve(problem, steps=1).parameters.items()}
+    # the text holds them at the decimals shown plus WRITTEN_EXTRA; the state, exactly
+    assert load_text(answer["text"]).parameters == {n: written(v, problem.decimals) for n, v in expected.items()}
+    assert {n: e["value"] for n, e in answer["state"]["parameters"].items()} == expected
     assert answer["text"].count("[parameters]") == 1 and "[optimizer]" in answer["text"]
 
 
@@ -120,7 +124,8 @@ def test_step_rewrites_the_parameters_to_their_values_after_one_step(client, nam
 def test_step_on_json_and_yaml(client, name, kind):
     text = example_path(name).read_text(encoding="utf-8")
     answer = client.post("/api/step", json={"text": text, "kind": kind, "label": name}).get_json()
-    expected = {n: r.updated for n, r in solve(load_text(text, kind=kind), steps=1).parameters.items()}
+    problem = load_text(text, kind=kind)
+    expected = {n: written(r.updated, problem.decimals) for n, r in solve(problem, steps=1).parameters.items()}
     assert answer["ok"] and load_text(answer["text"], kind=kind).parameters == expected
 
 

@@ -12,7 +12,7 @@ from handprop.core.errors import HandpropError  # noqa: E402
 from handprop.problem.files import example_path, parse_text  # noqa: E402
 from handprop.serve.tasks import load_text  # noqa: E402
 from handprop.serve.fields import fields  # noqa: E402
-from handprop.serve.form import MAX_FORM_PARAMETERS, edit_text, stepped_text  # noqa: E402
+from handprop.serve.form import MAX_FORM_PARAMETERS, edit_text, stepped_text, written  # noqa: E402
 from handprop.solver import solve  # noqa: E402
 
 HOMEWORK = example_path("homework").read_text(encoding="utf-8")
@@ -221,7 +221,9 @@ def test_one_more_step_in_every_kind(name):
     text, kind = example(name)
     problem = load_text(text, kind=kind)
     after = load_text(stepped_text(text, problem, kind=kind), kind=kind)
-    assert after.parameters == {n: r.updated for n, r in solve(problem, steps=1).parameters.items()}
+    # written at the decimals shown plus WRITTEN_EXTRA, by the rounding rule of every shown number
+    assert after.parameters == {n: written(r.updated, problem.decimals)
+                                for n, r in solve(problem, steps=1).parameters.items()}
 
 
 # -- the fields the page draws ------------------------------------------------------------------------------

@@ -20,9 +20,10 @@ from .turns import Superseded, Turns
 from .worker import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, Worker
 
 MAX_BODY_BYTES = 1_000_000  # as files.MAX_FILE_BYTES: a problem is a few kB
-MAX_BODY_NESTING = 10  # the page's bodies nest 3 deep ({edits: [{field, value}]})
+MAX_BODY_NESTING = 10  # the page's bodies nest 3 deep ({edits: [{field, value}]}), a step's state 5
 MAX_PAGE_ID = 100  # characters of the id a page names itself by
-ASSETS = {"app.js": "text/javascript", "fields.js": "text/javascript", "style.css": "text/css"}
+ASSETS = {"app.js": "text/javascript", "fields.js": "text/javascript", "answers.js": "text/javascript",
+          "boundary.js": "text/javascript", "style.css": "text/css"}
 READING = ("GET", "HEAD", "OPTIONS")  # the methods that neither compute nor write
 SUPERSEDED = {"ok": False, "superseded": True, "error": "a newer edit from this page replaced this one"}
 
@@ -53,7 +54,8 @@ def create_app(text: str, *, kind: str = "toml", label: str = "problem.toml", pa
     def compute(task: str, data: dict):
         page = data.get("page") if task == "solve" else None
         page = page if isinstance(page, str) and 0 < len(page) <= MAX_PAGE_ID else None
-        data = {key: data.get(key) for key in ("text", "kind", "label", "lr", "decimals", "by_hand", "edits", "what")}
+        data = {key: data.get(key) for key in ("text", "kind", "label", "lr", "decimals", "by_hand", "edits", "what",
+                                                  "state", "answers", "reveal")}
         with turns.turn(page):
             return worker.call(task, data) if worker is not None else TASKS[task](data)
 
@@ -138,6 +140,10 @@ def create_app(text: str, *, kind: str = "toml", label: str = "problem.toml", pa
             return answer(compute("solve", body()))
         except Superseded:
             return answer(SUPERSEDED)
+
+    @app.post("/api/check")
+    def check():
+        return answer(compute("check", body()))
 
     @app.post("/api/step")
     def step():

@@ -24,6 +24,7 @@ from ..core.errors import HandpropError, one_of
 
 MAX_FORM_PARAMETERS = 2_000  # shape edits stop here: a page of 2,000 derivations takes a few seconds
 MAX_FORM_CELLS = 600  # fields drawn for the parameters or the data; beyond this they are edited in the text
+WRITTEN_EXTRA = 4  # "One more step" writes decimals shown + this: no 17-digit floats, and the values read back near
 
 
 # --- reading values from a field ---------------------------------------------------------------------------
@@ -361,22 +362,39 @@ def _write_parameters(document, network, values: dict) -> None:
     document["parameters"] = table
 
 
-def stepped_text(text: str, problem, *, kind: str = "toml") -> str:
-    """The problem's text with its parameters replaced by their values after one more optimizer step.
+def stepped_text(text: str, problem, *, kind: str = "toml", values: dict | None = None,
+                 decimals: int | None = None) -> str:
+    """The problem's text with its parameters replaced by `values` (by default their values after one more
+    optimizer step), each written at the decimals shown plus WRITTEN_EXTRA (see written).
 
     >>> from handprop.problem.files import example_path
     >>> from handprop.serve.tasks import load_text
     >>> text = example_path("homework").read_text()
     >>> after = stepped_text(text, load_text(text))
-    >>> round(load_text(after).parameters["w1"], 4), "# w1..w12 and b1..b5" in after  # 0.1 - 0.5 * 0.0124
-    (0.0938, True)
+    >>> load_text(after).parameters["w1"], "# w1..w12 and b1..b5" in after  # the homework shows 2 decimals: 2 + 4
+    (0.093827, True)
     """
-    from ..solver import solve
+    if values is None:
+        from ..solver import solve
 
+        values = {name: record.updated for name, record in solve(problem, steps=1).parameters.items()}
     document = _document(text, kind, problem.source)
-    updated = {name: record.updated for name, record in solve(problem, steps=1).parameters.items()}
-    _set_parameters(document, problem, updated, problem.source)
+    shown = decimals if decimals is not None else problem.decimals
+    _set_parameters(document, problem, {name: written(value, shown) for name, value in values.items()},
+                    problem.source)
     return _text(document, kind)
+
+
+def written(value: float, shown: int | None) -> float:
+    """A stepped parameter as the text holds it: rounded to the decimals shown (the problem's, else
+    DEFAULT_DECIMALS) plus WRITTEN_EXTRA, by the rule every shown number follows (render/numbers.fixed).
+
+    >>> written(0.09379767441860465, None), written(-0.123456789, 2)
+    (0.09379767, -0.123457)
+    """
+    from ..render.numbers import DEFAULT_DECIMALS, fixed
+
+    return float(fixed(value, (DEFAULT_DECIMALS if shown is None else shown) + WRITTEN_EXTRA))
 
 
 # --- the network's shape ------------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ from ..core.errors import HandpropError
 from .form import refuse_data_file, stepped_text
 
 MAX_STEPS = 1_000  # each edit is worked out at once; `handprop train` takes longer runs
+BOUNDARY_CELLS = 40  # the page's decision boundary: a coarse grid, drawn as SVG rectangles
+MAX_CHECKED = 5_000  # answers in one check: the Result table's unknowns, for the largest problem with fields
 KINDS = ("toml", "json", "yaml")
 DOWNLOADS = {"explain.html": ("html", "text/html"), "explain.md": ("markdown", "text/markdown"),
              "explain.tex": ("latex", "application/x-tex"), "diagram.svg": (None, "image/svg+xml")}
@@ -114,14 +116,91 @@ def solve_answer(data: dict) -> dict:
     except HandpropError as error:
         return {"ok": False, "error": error.line(), "field": field, "text": text}
     return {"ok": True, "text": text, "fields": fields(problem, parse_text(text, kind, label)),
-            **solution_parts(solution, decimals=decimals)}
+            "boundary": boundary_part(solution), **solution_parts(solution, decimals=decimals)}
+
+
+def boundary_part(solution, *, cells: int = BOUNDARY_CELLS) -> dict | None:
+    """The decision boundary the page draws, at the parameters after the problem's steps: a coarse grid of
+    predicted classes (rows from the lowest second input up) with the data's points; None for a problem that
+    is not a 2-input classification, or whose samples are all of one class (no boundary to show).
+    """
+    from ..boundary import check_boundary, decision_grid
+
+    problem = solution.problem
+    try:
+        check_boundary(problem)
+    except HandpropError:
+        return None
+    network = problem.network
+    targets = [problem.data[t] for t in network.targets]
+    labels = {(targets[0][k] > 0.5 if len(targets) == 1 else max(range(len(targets)), key=lambda j: targets[j][k]))
+              for k in range(problem.batch_size)}
+    if len(labels) < 2:
+        return None
+    grid = decision_grid(problem, {name: record.updated if record.updated is not None else record.initial
+                                   for name, record in solution.parameters.items()}, resolution=cells)
+    confidence = grid.probabilities.max(axis=2)
+    return {"inputs": list(grid.inputs), "classes": list(grid.classes), "steps": problem.optimizer.steps,
+            "x": [float(v) for v in grid.x], "y": [float(v) for v in grid.y],
+            "predicted": grid.predicted.tolist(), "confidence": confidence.round(3).tolist(),
+            "points": grid.points.tolist(), "labels": grid.labels.tolist()}
+
+
+def check_answer(data: dict) -> dict:
+    """The answer to /api/check: each typed answer marked as `handprop grade` marks it.
+
+    `answers` is {name: typed text}, named as in an answers file (out1, loss, loss', dL/dw1, w1'); blank
+    ones are left out. Each answer gets {status, mistake, follows_from}: status correct, carried_forward,
+    wrong, or not_a_number (text that is not a number, marked, not an error); `expected` (the right value)
+    only when `reveal` is true.
+    """
+    from ..teach.answers import Answer, number
+    from ..teach.grading import grade
+    from ..teach.names import Names
+
+    text, kind, label = _request(data)
+    typed = data.get("answers")
+    if not isinstance(typed, dict) or not all(isinstance(v, str) for v in typed.values()):
+        raise HandpropError(label, None, "answers is not an object of texts", "{name: typed text}, such as out1: 0.53")
+    if len(typed) > MAX_CHECKED:
+        raise HandpropError(label, None, f"{len(typed)} answers", f"at most {MAX_CHECKED}")
+    problem = load_text(text, kind=kind, label=label, lr=data.get("lr"))
+    names = Names(problem, label)
+    marks, answers = {}, []
+    for line, (name, written) in enumerate(typed.items(), 1):
+        if not written.strip():
+            continue
+        parsed = number(written)
+        if parsed is None:
+            marks[name] = {"status": "not_a_number", "mistake": "not a number"}
+            continue
+        quantity, shown = names.resolve(name, line)
+        answers.append(Answer(quantity, shown, written.strip(), parsed[0], parsed[1], line))
+    report = grade(problem, answers) if answers else None
+    for answer, graded in zip(answers, report.grades if report else ()):
+        mark = {"status": graded.status, "mistake": graded.cause, "follows_from": list(graded.follows_from)}
+        if data.get("reveal") is True:
+            mark["expected"] = graded.expected
+        marks[list(typed)[answer.line - 1]] = mark
+    return {"ok": True, "answers": marks}
 
 
 def step_answer(data: dict) -> dict:
-    """The answer to /api/step: the text with its parameters after one more optimizer step."""
+    """The answer to /api/step: the text with its parameters after one more optimizer step, written at the
+    decimals shown plus a few, and the optimizer's state after it, for the page to send with its next step
+    (steps.py: two steps so taken are `steps = 2`)."""
+    from .form import written
+    from .steps import one_more_step
+
     text, kind, label = _request(data)
-    return {"ok": True, "text": stepped_text(text, load_text(text, kind=kind, label=label, lr=data.get("lr")),
-                                             kind=kind)}
+    problem = load_text(text, kind=kind, label=label, lr=data.get("lr"))
+    decimals = _decimals(data)
+    after, state = one_more_step(problem, data.get("state"))
+    shown = decimals if decimals is not None else problem.decimals
+    for name, entry in state["parameters"].items():
+        entry["written"] = written(after[name], shown)
+    return {"ok": True, "text": stepped_text(text, problem, kind=kind, values=after, decimals=decimals),
+            "state": state}
 
 
 def download_answer(data: dict) -> dict:
@@ -140,4 +219,4 @@ def download_answer(data: dict) -> dict:
     return {"content": content, "mimetype": mimetype, "filename": f"{stem}.{data['what'].split('.')[1]}"}
 
 
-TASKS = {"solve": solve_answer, "step": step_answer, "download": download_answer}
+TASKS = {"solve": solve_answer, "step": step_answer, "download": download_answer, "check": check_answer}
