@@ -65,12 +65,12 @@ def test_homework_has_each_parameter_name_exactly_once(bias):
 
 def test_values_gradients_and_updates_are_the_engines():
     solution = handprop.solve(handprop.load("homework"))
-    for show, field, mark in (("values", "initial", "="), ("gradients", "gradient", "\u2207"),
-                              ("updates", "updated", "\u2192")):
+    for show, field, label in (("values", "initial", "{} = "), ("gradients", "gradient", "\u2202L/\u2202{} = "),
+                               ("updates", "updated", "{}\u2032 = ")):
         shown = texts(diagram(solution, show=show, decimals=4))
         for name, record in solution.parameters.items():
-            expected = f"{name} {mark} {getattr(record, field):.4f}".replace("-", "\u2212")
-            assert expected in shown or f"+ {expected}" in shown, (show, expected)
+            expected = (label.format(name) + f"{getattr(record, field):.4f}").replace("-", "\u2212")
+            assert expected in shown or f"+ {expected}" in shown or f"+ {name}, {expected}" in shown, (show, expected)
 
 
 def test_node_values_are_the_engines():

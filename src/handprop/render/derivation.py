@@ -82,6 +82,15 @@ class _Builder(BackwardSections, UpdateSection):
                                   "rounded ones.",)),)
         return Document(self.solution.title, summary, tuple(sections))
 
+    def graph_caption(self) -> str:
+        """Figure 1's caption for an equations problem, saying which gradients its nodes carry."""
+        loss, size = self.program.loss, self.solution.batch_size
+        if size == 1:
+            return f"Figure 1. The computation graph: each node with its value and its gradient \u2202{loss}/\u2202node."
+        return (f"Figure 1. The computation graph: gradients of the mean loss {loss} over the batch of {size}; "
+                f"nodes for sample 1 (each node's gradient \u2202{loss}/\u2202node carries the 1/{size}; summed over "
+                "the samples, they give the parameters').")
+
     def problem_section(self) -> Section:
         blocks: list = [Paragraph((self.network_description(),))]
         if self.problem.network is None:
@@ -90,7 +99,7 @@ class _Builder(BackwardSections, UpdateSection):
                 blocks.append(chain(", ".join(name_latex(t) for t in eq.targets), [self.symbolic_rhs(eq)]))
         blocks.append(Figure(self.figure, "Figure 1. The network, with each parameter's initial value on its edge "
                                           "(hover for every detail)." if self.problem.network is not None else
-                             "Figure 1. The computation graph: each node with its value and gradient."))
+                             self.graph_caption()))
         rows = tuple(((Math(name_latex(name)),), (given(value),)) for name, value in self.problem.parameters.items())
         blocks.append(Paragraph(("Initial parameters:",)))
         blocks.append(Table((("parameter",), ("initial value",)), rows, ("l", "r")))

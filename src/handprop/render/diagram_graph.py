@@ -1,6 +1,7 @@
 """An equation problem as its computation graph, laid out in layers from the inputs to the loss.
 
-One node per equation, showing its expression, value and gradient dL/dnode; parameters and data as
+One node per equation, showing its expression, value and gradient dL/dnode (L the loss, by its own
+name; for a batch, the mean loss, and the nodes at sample 1); parameters and data as
 leaves. The layout is the layered one of Sugiyama et al.: each equation one layer right of the deepest
 name it reads, each leaf just left of its first reader; an edge that spans several layers passes
 through a bend point in each, so no edge runs through a node; a name read more than SPAN layers to the
@@ -13,7 +14,8 @@ from __future__ import annotations
 from ..core.errors import HandpropError
 from ..core.ops import OPS
 from ..core.program import Apply, Const, names_in
-from .diagram_layered import MARGIN, NEUTRAL, finish, gradient_number, gradient_words, number
+from .diagram_layered import (MARGIN, NEUTRAL, batch_note, finish, gradient_runs, gradient_words, node_gradient,
+                              number)
 from .geometry import text_width
 from .numbers import significant
 from .scene import FONT_SIZE, LINE, Edge, Node, Text, name_runs
@@ -67,20 +69,25 @@ def graph_scene(solution, *, show: str = "names", decimals: int = 4, sweeps: int
     layer = _layers(program)
     owner = {t: eq.label for eq in program.equations for t in eq.targets}  # node name -> its equation's node
 
+    loss = program.loss
+    batch = solution.batch_size
     boxes: dict[str, tuple] = {}  # node id -> (lines of runs, fill, stroke, title)
+    # One convention throughout (batch_note): every gradient is of the batch's mean loss; a node's, at sample 1.
     for name in program.parameters:
         record = solution.parameters[name]
         lines = [name_runs(name), ((f"= {number(record.initial, decimals)}", 1.0),),
-                 ((f"\u2202{program.loss}/\u2202", 1.0),) + name_runs(name) + ((f" = {number(record.gradient, decimals)}", 1.0),)]
+                 gradient_runs(loss, name, record.gradient, decimals)]
         if show == "updates":
-            lines.append(((f"\u2192 {number(record.updated, decimals)}", 1.0),))
-        boxes[name] = (lines, "#eff6ff", "#2166ac", f"parameter {name} = {record.initial!r}; d{program.loss}/d{name} = "
-                                                     f"{record.gradient!r}; updated {record.updated!r}")
+            lines.append(name_runs(name + "'") + ((f" = {number(record.updated, decimals)}", 1.0),))
+        boxes[name] = (lines, "#eff6ff", "#2166ac", f"parameter {name} = {record.initial!r}; d{loss}/d{name} = "
+                                                     f"{record.gradient!r}" + (f" (mean {loss} over the batch of {batch})"
+                                                                               if batch > 1 else "")
+                       + f"; updated {record.updated!r}")
     for name in program.data:  # data: given, never updated, but with a gradient like any node
-        adjoint = trace.adjoints.get(name, 0.0)
+        gradient = node_gradient(solution, name)
         boxes[name] = ([name_runs(name), ((f"= {number(trace.values[name], decimals)}", 1.0),),
-                        ((f"\u2202{program.loss}/\u2202", 1.0),) + name_runs(name) + ((f" = {gradient_number(adjoint, decimals)}", 1.0),)],
-                       "#f3f4f6", "#6b7280", f"data {name} = {trace.values[name]!r}; d{program.loss}/d{name} = {gradient_words(adjoint)}")
+                        gradient_runs(loss, name, gradient, decimals)],
+                       "#f3f4f6", "#6b7280", f"data {name} = {trace.values[name]!r}; d{loss}/d{name} = {gradient_words(gradient)}")
     for eq in program.equations:
         text = expression_text(eq.expr)
         full = f"{eq.label} = {text}"
@@ -90,12 +97,11 @@ def graph_scene(solution, *, show: str = "names", decimals: int = 4, sweeps: int
         for t in eq.targets:
             lines.append(((f"= {number(trace.values[t], decimals)}", 1.0),) if len(eq.targets) == 1 else
                          name_runs(t) + ((f" = {number(trace.values[t], decimals)}", 1.0),))
-            lines.append(((f"\u2202{program.loss}/\u2202", 1.0),) + name_runs(t) +
-                         ((f" = {gradient_number(trace.adjoints[t], decimals)}", 1.0),))
-        is_loss = program.loss in eq.targets
+            lines.append(gradient_runs(loss, t, node_gradient(solution, t), decimals))
+        is_loss = loss in eq.targets
         boxes[eq.label] = (lines, "#fff7ed" if is_loss else "#ffffff", "#9a3412" if is_loss else "#1f2937",
-                           full + "; " + "; ".join(f"{t} = {trace.values[t]!r}, d{program.loss}/d{t} = {gradient_words(trace.adjoints[t])}"
-                                                  for t in eq.targets))
+                           full + "; " + "; ".join(f"{t} = {trace.values[t]!r}, d{loss}/d{t} = "
+                                                  f"{gradient_words(node_gradient(solution, t))}" for t in eq.targets))
 
     # Edges, each broken into one step per layer through bend points. A name read more than SPAN layers
     # to the right of where it is drawn (a leaf that every equation of a long chain reads) is drawn again,
@@ -211,11 +217,11 @@ def graph_scene(solution, *, show: str = "names", decimals: int = 4, sweeps: int
                     if name in trace.partials.get(t, {})]
         edges.append(Edge(f"edge-{name}-{target}", name, target, tuple(points), NEUTRAL, 1.3,
                           f"{name} \u2192 {target}; " + "; ".join(partials), arrow=True))
-    legend = [("note", f"each node: its expression, its value and its gradient \u2202{program.loss}/\u2202node"),
+    legend = [("note", f"each node: its expression, its value and its gradient \u2202{loss}/\u2202node"),
               ("note", "blue: parameters (trained); grey: data")]
     if copies:
         legend.append(("note", "a small box without a gradient: a name drawn again beside a reader far from it "
                                "(its gradient is on the original)"))
-    if solution.batch_size > 1:
-        legend.append(("note", f"values: sample 1 of {solution.batch_size}"))
+    if batch > 1:
+        legend.append(("note", batch_note(solution)))
     return finish(nodes, edges, [], legend, problem.title)

@@ -24,7 +24,9 @@ TOP = 64.0  # room for the layer titles
 GAP_MIN, GAP_STEP, GAP_MAX = 170.0, 20.0, 1400.0
 STRICT_EDGES, STRICT_GAP_MAX = 24, 600.0  # gaps this sparse get labels that no other edge runs through
 POSITIVE, NEGATIVE, NEUTRAL = "#2166ac", "#c2410c", "#6b7280"
-_FRACTIONS = [0.5, 0.42, 0.58, 0.34, 0.66, 0.46, 0.54, 0.38, 0.62, 0.3, 0.7, 0.26, 0.74, 0.22, 0.78, 0.18, 0.82]
+# Where along its edge a label may sit, the middle first; the ends last, for dense gaps of long labels (∂L/∂w₃₆ = …).
+_FRACTIONS = [0.5, 0.42, 0.58, 0.34, 0.66, 0.46, 0.54, 0.38, 0.62, 0.3, 0.7, 0.26, 0.74, 0.22, 0.78, 0.18, 0.82,
+              0.14, 0.86, 0.1, 0.9]
 
 
 def number(value: float, decimals: int) -> str:
@@ -41,6 +43,22 @@ def gradient_number(value: float, decimals: int) -> str:
 def gradient_words(value: float) -> str:
     """A node's gradient for a tooltip: its digits, or why there are none."""
     return repr(value) if math.isfinite(value) else "beyond a float (the output underflowed to 0; see its logit's)"
+
+
+def node_gradient(solution, name: str, sample: int = 0) -> float:
+    """A node's gradient as the diagrams show it: of the batch's mean loss (the records' own, carrying the 1/batch
+    factor), at one sample, so that with the parameters' gradients (of the mean loss too) the chain rule
+    multiplies out; NaN where it is no finite number."""
+    record = solution.nodes.get(name)
+    if record is None:  # a name the records do not keep: the sample's own adjoint, of its own loss
+        return solution.traces[sample].adjoints.get(name, 0.0) / solution.batch_size
+    value = record.gradients[sample]
+    return math.nan if value is None else value
+
+
+def gradient_runs(loss: str, name: str, value: float, decimals: int) -> tuple:
+    """∂L/∂w₁ = 0.01, with the loss's own name."""
+    return ((f"\u2202{loss}/\u2202", 1.0),) + name_runs(name) + ((" = " + gradient_number(value, decimals), 1.0),)
 
 
 def edge_color(value: float) -> str:
@@ -131,12 +149,20 @@ def layered_scene(solution, *, show: str = "names", bias: str = "units", decimal
     largest = max((abs(v) for v in problem.parameters.values()), default=0.0) or 1.0
     labelled = max(network.widths()) <= MAX_LABELLED_UNITS
 
-    def label_runs(name: str) -> tuple:
+    loss = problem.program.loss
+
+    def label_runs(name: str, *, bias: bool = False) -> tuple:
+        """A parameter's label as a textbook writes it: w₁ = 0.10, ∂L/∂w₁ = 0.01, w₁′ = 0.09 after the update;
+        a bias written under its unit (`bias`) keeps its name first: + b₁, ∂L/∂b₁ = 0.01."""
         record = records[name]
-        extra = {"names": None, "values": " = " + number(record.initial, decimals),
-                 "gradients": " \u2207 " + number(record.gradient, decimals),
-                 "updates": " \u2192 " + number(record.updated, decimals)}[show]
-        return name_runs(name) + (((extra, 1.0),) if extra else ())
+        if show == "names":
+            return name_runs(name)
+        if show == "values":
+            return name_runs(name) + ((" = " + number(record.initial, decimals), 1.0),)
+        if show == "updates":
+            return name_runs(name + "'") + ((" = " + number(record.updated, decimals), 1.0),)
+        gradient = gradient_runs(loss, name, record.gradient, decimals)
+        return name_runs(name) + ((", ", 1.0),) + gradient if bias else gradient
 
     def value_line(name: str) -> tuple:
         return name_runs(name) + ((" = " + number(trace.values[name], decimals), 1.0),)
@@ -144,25 +170,23 @@ def layered_scene(solution, *, show: str = "names", bias: str = "units", decimal
     def input_lines(x: str) -> list:
         lines = [value_line(x)]
         if show == "gradients":  # an input is given, not trained, but the loss has a gradient with respect to it
-            lines.append((("\u2202L/\u2202", 1.0),) + name_runs(x) +
-                         ((" = " + gradient_number(trace.adjoints.get(x, 0.0), decimals), 1.0),))
+            lines.append(gradient_runs(loss, x, node_gradient(solution, x), decimals))
         return lines
 
-    columns = [_Column([(x, input_lines(x), f"input {x} = {trace.values[x]!r}; dL/d{x} = "
-                                            f"{gradient_words(trace.adjoints.get(x, 0.0))}") for x in network.inputs],
+    columns = [_Column([(x, input_lines(x), f"input {x} = {trace.values[x]!r}; d{loss}/d{x} = "
+                                            f"{gradient_words(node_gradient(solution, x))}") for x in network.inputs],
                        "bias-1" if as_node[0] else None)]
     for index, layer in enumerate(network.layers):
         cells = []
         for j, (h, a) in enumerate(units[index]):
             lines = [value_line(h), value_line(a)]
             if show == "gradients":
-                lines.append((("\u2202L/\u2202", 1.0),) + name_runs(a) +
-                             ((" = " + gradient_number(trace.adjoints[a], decimals), 1.0),))
+                lines.append(gradient_runs(loss, a, node_gradient(solution, a), decimals))
             if not as_node[index] and biases[index][j] is not None:
-                lines.insert(0, (("+ ", 1.0),) + label_runs(biases[index][j]))
+                lines.insert(0, (("+ ", 1.0),) + label_runs(biases[index][j], bias=True))
             title = (f"{h} = {trace.values[h]!r}; {a} = {OPS[layer.activation].words}({h}) = "
-                     f"{trace.values[a]!r}; dL/d{a} = {gradient_words(trace.adjoints[a])}; dL/d{h} = "
-                     f"{gradient_words(trace.adjoints[h])}")
+                     f"{trace.values[a]!r}; d{loss}/d{a} = {gradient_words(node_gradient(solution, a))}; "
+                     f"d{loss}/d{h} = {gradient_words(node_gradient(solution, h))}")
             cells.append((a, lines, title))
         last = index == len(network.layers) - 1
         columns.append(_Column(cells, None if last or not as_node[index + 1] else f"bias-{index + 2}"))
@@ -224,12 +248,11 @@ def layered_scene(solution, *, show: str = "names", bias: str = "units", decimal
                 edges.append(Edge(f"edge-{name}" + (f"-{unit}" if shared else ""), origin, unit,
                                   ((x0, y0), (x1, target.ys[j])), edge_color(value),
                                   1.0 + 3.0 * (abs(value) / largest),
-                                  f"{name}: from {origin} to {unit}; value {value!r}; gradient dL/d{name} = "
+                                  f"{name}: from {origin} to {unit}; value {value!r}; gradient d{loss}/d{name} = "
                                   f"{records[name].gradient!r}; after the update {records[name].updated!r}",
                                   label, dashed=origin == "1"))
 
     # The loss, to the right of the outputs.
-    loss = problem.program.loss
     outputs = columns[-1]
     loss_x = xs[-1] + 130
     loss_y = sum(outputs.ys) / len(outputs.ys)
@@ -254,9 +277,10 @@ def layered_scene(solution, *, show: str = "names", bias: str = "units", decimal
 
 
 def _legend(show: str, as_node: list, labelled: bool, solution) -> list[tuple]:
+    loss = solution.problem.program.loss
     shown = {"names": "the parameter's name", "values": "the parameter's name and value",
-             "gradients": "the parameter's name and its gradient \u2207 = dL/d\u03b8",
-             "updates": "the parameter's name and its value after the update (\u2192)"}[show]
+             "gradients": f"the loss's gradient with respect to the parameter (\u2202{loss}/\u2202w = \u2026)",
+             "updates": "the parameter's value after the update (w\u2032 = \u2026)"}[show]
     legend = [("positive", "positive weight"), ("negative", "negative weight"),
               ("width", "line width grows with the weight's size")]
     legend.append(("note", f"edge labels: {shown}" if labelled else
@@ -273,8 +297,17 @@ def _legend(show: str, as_node: list, labelled: bool, solution) -> list[tuple]:
     if "none" in kinds:
         legend.append(("note", "a layer without bias: no + b"))
     if solution.batch_size > 1:
-        legend.append(("note", f"node values: sample 1 of {solution.batch_size}"))
+        legend.append(("note", batch_note(solution, gradients=show == "gradients")))
     return legend
+
+
+def batch_note(solution, *, gradients: bool = True) -> str:
+    """The diagrams' one convention for a batch, in words."""
+    loss, size = solution.problem.program.loss, solution.batch_size
+    if not gradients:
+        return f"node values: sample 1 of {size}"
+    return (f"gradients of the mean loss {loss} over the batch of {size}; nodes for sample 1 (their gradients "
+            f"carry the 1/{size}: summed over the samples they give the parameters')")
 
 
 def finish(nodes, edges, texts, legend, title: str, description: str = "") -> Scene:
