@@ -14,8 +14,7 @@ from __future__ import annotations
 from ..core.errors import HandpropError
 from ..core.ops import OPS
 from ..core.program import Apply, Const, names_in
-from .diagram_layered import (MARGIN, NEUTRAL, batch_note, finish, gradient_runs, gradient_words, node_gradient,
-                              number)
+from .diagram_layered import MARGIN, NEUTRAL, batch_note, finish, gradient_runs, gradient_words, node_gradient, number
 from .geometry import text_width
 from .numbers import significant
 from .scene import FONT_SIZE, LINE, Edge, Node, Text, name_runs
