@@ -140,7 +140,7 @@ def boundary_part(solution, *, cells: int = BOUNDARY_CELLS) -> dict | None:
     grid = decision_grid(problem, {name: record.updated if record.updated is not None else record.initial
                                    for name, record in solution.parameters.items()}, resolution=cells)
     confidence = grid.probabilities.max(axis=2)
-    return {"inputs": list(grid.inputs), "classes": list(grid.classes), "steps": problem.optimizer.steps,
+    return {"inputs": list(grid.inputs), "classes": list(grid.classes), "steps": solution.steps,
             "x": [float(v) for v in grid.x], "y": [float(v) for v in grid.y],
             "predicted": grid.predicted.tolist(), "confidence": confidence.round(3).tolist(),
             "points": grid.points.tolist(), "labels": grid.labels.tolist()}
