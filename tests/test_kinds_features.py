@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from handprop.problem.files import EXAMPLES_DIR
+from handprop.serve.form import written
 from handprop.serve.tasks import TASKS, load_text
 from handprop.solver import solve
 
@@ -69,10 +70,12 @@ def test_one_more_step_writes_the_updated_tensors():
     pytest.importorskip("tomlkit")  # the page edits TOML with it
     stepped = TASKS["step"]({"text": CNN, "kind": "toml"})
     assert stepped["ok"]
-    updated = solve(load_text(CNN)).parameters
+    problem = load_text(CNN)
+    updated = solve(problem).parameters
     after = load_text(stepped["text"]).parameters
-    for name, record in updated.items():
-        assert after[name] == record.updated, name
+    for name, record in updated.items():  # at the decimals shown plus WRITTEN_EXTRA; the page's state, exactly
+        assert after[name] == written(record.updated, problem.decimals), name
+        assert stepped["state"]["parameters"][name]["value"] == record.updated, name
 
 
 def test_a_layer_s_own_data_and_unknown_cells_are_refused_in_one_line():

@@ -69,7 +69,8 @@ def one_more_step(problem, state: dict | None) -> tuple[dict, dict]:
 
 
 def checked_state(state, problem) -> dict | None:
-    """The state the page sent back, checked: None to start afresh (none sent, or another optimizer's).
+    """The state the page sent back, checked: None to start afresh (none sent, another optimizer's, or
+    another network's).
 
     >>> from handprop.problem.spec import load
     >>> checked_state({"optimizer": "sgd", "t": "x", "parameters": {}}, load("homework"))
@@ -92,8 +93,10 @@ def checked_state(state, problem) -> dict | None:
     if isinstance(t, bool) or not isinstance(t, int) or not 1 <= t <= MAX_STATE_STEPS:
         refuse(f"t '{str(t)[:20]}' is not a whole number of steps", f"1 to {MAX_STATE_STEPS:,}")
     entries = state["parameters"]
-    if not isinstance(entries, dict) or set(entries) != set(problem.parameters):
-        refuse("its parameters are not the problem's", "one entry per parameter; or none to start afresh")
+    if not isinstance(entries, dict):
+        refuse("its parameters are not an object", "{name: {value, written, kept}}")
+    if set(entries) != set(problem.parameters):  # the network was reshaped since: a new start, as a new file's
+        return None
     kept = set(TORCH_STATE[problem.optimizer.name])
     for name, entry in entries.items():
         if not isinstance(entry, dict) or set(entry) != {"value", "written", "kept"} or not isinstance(entry["kept"], dict):

@@ -6,6 +6,9 @@
   const text = $("text"), decimals = $("decimals"), error = $("error"), status = $("status"), form = $("fields");
   let source = { text: initial.text, kind: initial.kind, label: initial.label, canSave: initial.can_save };
   let timer = null, biasUnits = {};
+  // Undo/redo: the problem text's states, each with the optimizer's state after the step that made it (kept
+  // by the edits after it), sent back with the next "One more step" so Adam's m and v carry on.
+  let history = [], at = -1;
   // The server makes field edits on the text. A solve sends the text with every edit not yet in it,
   // those of earlier solves still unanswered included, so none is lost; only the newest solve's answer
   // is shown. Each solve names this page: the server drops this page's older solves still waiting for
@@ -62,6 +65,8 @@
     $("title").textContent = answer.title;
     document.title = `${answer.title} · handprop`;
     fields.render(answer.fields);
+    window.handpropBoundary($("boundary"), answer.boundary);
+    answers.shown();
   }
 
   async function solve() {
@@ -82,6 +87,7 @@
     answered = number;
     unanswered = [];
     if (edits.length && typeof answer.text === "string") text.value = answer.text;
+    remember(text.value);
     if (!answer.ok) {
       showError(answer.error, answer.field);
       status.textContent = "error; the last good solution is shown";
@@ -108,6 +114,8 @@
 
   // The fields the user is typing in keep their text when an answer comes.
   const fields = window.handpropFields(form, edit, (id) => pending.some((e) => e.field === id));
+  // "Check my answers" (answers.js) turns the table's unknowns into inputs marked as they are typed.
+  const answers = window.handpropAnswers($("table"), $("worked"), request, post);
 
   async function settle() {  // until every edit made so far has its answer
     while (answered !== sent || pending.length) await new Promise((done) => setTimeout(done, 20));
@@ -118,7 +126,38 @@
     text.value = from.text;
     pending = [];
     unanswered = [];
+    history = [];
+    at = -1;
+    remember(from.text);
     $("save").hidden = !from.canSave;
+    solve();
+  }
+
+  // A new state of the text (after an answer, a step or a load); the states after the current one are dropped.
+  function remember(value, step) {
+    const current = history[at];
+    if (current && current.text === value && step === undefined) return;
+    history = history.slice(0, at + 1);
+    history.push({ text: value, step: step === undefined ? (current ? current.step : null) : step });
+    at = history.length - 1;
+    showHistory();
+  }
+
+  function showHistory() {
+    $("undo").disabled = at <= 0;
+    $("redo").disabled = at >= history.length - 1;
+    const step = history[at] && history[at].step;
+    $("history").textContent = `state ${at + 1} of ${history.length}` + (step ? ` · after step ${step.t}` : "");
+  }
+
+  function travel(by) {  // undo (-1) or redo (+1)
+    if (at + by < 0 || at + by >= history.length) return;
+    at += by;
+    clearTimeout(timer);
+    pending = [];
+    unanswered = [];
+    text.value = history[at].text;
+    showHistory();
     solve();
   }
 
@@ -177,6 +216,7 @@
     const section = document.getElementById(`param-${slug(parameter)}`);
     if (section) {
       section.classList.add("path");
+      section.style.scrollMarginTop = `${$("figure").getBoundingClientRect().height + 8}px`;  // below the sticky diagram
       section.scrollIntoView({ block: "start" });
     }
   }
@@ -198,11 +238,20 @@
   $("reset").addEventListener("click", () => load(source));
   $("step").addEventListener("click", async () => {
     await settle();
-    const answer = await post("/api/step", request());
+    const answer = await post("/api/step", { ...request(), state: history[at].step });
     if (!answer.ok) { showError(answer.error); status.textContent = "error"; return; }
     text.value = answer.text;
+    remember(answer.text, answer.state);
     solve();
   });
+  $("undo").addEventListener("click", () => travel(-1));
+  $("redo").addEventListener("click", () => travel(1));
+  document.addEventListener("keydown", (event) => {
+    if (!(event.ctrlKey || event.metaKey) || event.altKey || event.key.toLowerCase() !== "z") return;
+    event.preventDefault();  // the page's undo, over the text's states, in the fields and the text alike
+    travel(event.shiftKey ? 1 : -1);
+  });
+  window.handpropHistory = () => ({ states: history, at });  // for the tests: each state's text and step state
   $("save").addEventListener("click", async () => {
     const answer = await post("/api/save", { text: text.value });
     status.textContent = answer.ok ? `saved to ${answer.saved}` : "";
