@@ -127,11 +127,12 @@ def _binary_cross_entropy(ys, ts) -> Expr:
 class Loss:
     """A layered network's loss: its per-sample equation, and the words and choices that go with it."""
 
-    def __init__(self, build, description: str, words: str, short: str, sheet: str, output: str,
+    def __init__(self, build, description: str, words: str, formula: str, short: str, sheet: str, output: str,
                  classes: str | None = None, targets: tuple[float, float] | None = None):
         self.build = build  # (output names, target names) -> the per-sample loss expression
         self.description = description  # its formula, and torch's name for it
-        self.words = words  # in the worked solution's description of the network
+        self.words = words  # its name, in the worked solution's description of the network
+        self.formula = formula  # its per-sample formula as LaTeX, set as maths beside the words (n: the outputs)
         self.short = short  # on the diagram
         self.sheet = sheet  # on a problem sheet
         self.output = output  # the output activation an exercise pairs it with
@@ -141,19 +142,23 @@ class Loss:
 
 LOSSES = {
     "cross_entropy": Loss(_cross_entropy, "-sum_i t_i ln y_i per sample (torch.nn.CrossEntropyLoss on the logits "
-                                          "when the outputs are a softmax)", "cross-entropy, -sum t ln y",
-                          "cross-entropy", "cross-entropy, L = −Σ t_j ln y_j", "softmax", "categorical"),
+                                          "when the outputs are a softmax)", "cross-entropy",
+                          r"-\sum_j t_j \ln y_j", "cross-entropy", "cross-entropy, L = −Σ t_j ln y_j",
+                          "softmax", "categorical"),
     "binary_cross_entropy": Loss(_binary_cross_entropy, "-(t ln y + (1 - t) ln(1 - y)), logs clamped at -100, mean "
                                                         "over outputs (torch.nn.BCELoss)",
-                                 "binary cross-entropy, -(t ln y + (1 - t) ln(1 - y)) averaged over the outputs",
+                                 "binary cross-entropy",
+                                 r"-\frac{1}{n} \sum_{j=1}^{n} \bigl(t_j \ln y_j + (1 - t_j) \ln(1 - y_j)\bigr)",
                                  "binary cross-entropy", "binary cross-entropy, averaged over the outputs", "sigmoid",
                                  "binary", targets=(0.0, 1.0)),
     "mse": Loss(lambda ys, ts: _mean_of_squares(ys, ts, float(len(ys))),
-                "mean over outputs of (y - t)^2 (torch.nn.MSELoss)", "mean squared error over the outputs",
-                "mean squared error", "mean squared error over the outputs", "sigmoid"),
+                "mean over outputs of (y - t)^2 (torch.nn.MSELoss)", "mean squared error",
+                r"\frac{1}{n} \sum_{j=1}^{n} (y_j - t_j)^2", "mean squared error",
+                "mean squared error over the outputs", "sigmoid"),
     "half_sse": Loss(lambda ys, ts: _mean_of_squares(ys, ts, 2.0), "1/2 sum over outputs of (y - t)^2",
-                     "half the sum of squared errors, 1/2 sum (y - t)^2", "half sum of squared errors",
-                     "half the sum of squared errors, ½ Σ (y_j − t_j)²", "sigmoid"),
+                     "half the sum of squared errors", r"\tfrac{1}{2} \sum_j (y_j - t_j)^2",
+                     "half sum of squared errors", "half the sum of squared errors, ½ Σ (y_j − t_j)²",
+                     "sigmoid"),
 }
 NAMINGS = ("sequential", "layered")
 

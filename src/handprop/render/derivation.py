@@ -15,11 +15,10 @@ import re
 from ..core.errors import HandpropError
 from ..core.ops import OPS
 from ..core.optim import OPTIMIZER_NAMES
-from ..problem.layered import LOSSES
 from ..core.program import Apply, Ref
 from ..core.symbolic import ExpansionTooLarge, expanded_adjoints, softmax_cross_entropy, symbolic_partials
 from . import table
-from .derivation_backward import BackwardSections, bracketed, chain, slug
+from .derivation_backward import BackwardSections, bracketed, chain, loss_parts, slug
 from .derivation_update import UpdateSection
 from .document import Chain, Document, Figure, Math, Paragraph, Section, Table
 from .mathtex import name_latex, to_latex
@@ -92,7 +91,7 @@ class _Builder(BackwardSections, UpdateSection):
                 "the samples, they give the parameters').")
 
     def problem_section(self) -> Section:
-        blocks: list = [Paragraph((self.network_description(),))]
+        blocks: list = [Paragraph(self.network_description())]
         if self.problem.network is None:
             blocks.append(Paragraph(("The network is given by these equations:",)))
             for eq in self.program.equations:
@@ -122,15 +121,16 @@ class _Builder(BackwardSections, UpdateSection):
                                                                           if self.batch > 1 else "") + frozen + ".")))
         return Section(("The problem",), "problem", tuple(blocks))
 
-    def network_description(self) -> str:
+    def network_description(self) -> tuple:
+        """The network in words, as a paragraph's parts (the loss's formula set as maths)."""
         network = self.problem.network
         if network is None:
             count, parameters = len(self.program.equations), len(self.program.parameters)
             if not self.solution.trained:
                 return (f"A function given as {count} equation{'s' * (count != 1)} of {parameters} parameter"
-                        f"{'s' * (parameters != 1)}; its value is {self.loss}, and the question is its gradients.")
+                        f"{'s' * (parameters != 1)}; its value is {self.loss}, and the question is its gradients.",)
             return (f"A network given as {count} equations with {parameters} trained parameters; the loss is "
-                    f"{self.loss}.")
+                    f"{self.loss}.",)
         parts = [f"{len(network.inputs)} input{'s' * (len(network.inputs) != 1)} ({', '.join(network.inputs)})"]
         for index, layer in enumerate(network.layers):
             kind = "an output layer" if index == len(network.layers) - 1 else "a hidden layer"
@@ -139,7 +139,7 @@ class _Builder(BackwardSections, UpdateSection):
                                  for name, value in layer.params)
             parts.append(f"{kind} of {layer.units} unit{'s' * (layer.units != 1)} with "
                          f"{op.activation_words or op.words}" + (f" ({settings})" if settings else ""))
-        return f"A layered network: {'; '.join(parts)}; loss: {LOSSES[network.loss].words}, averaged over the batch."
+        return (f"A layered network: {'; '.join(parts)}; loss: ", *loss_parts(network.loss), ", averaged over the batch.")
 
     def symbolic_rhs(self, eq, target_index: int = 0) -> str:
         expr = eq.expr

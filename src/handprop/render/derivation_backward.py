@@ -16,6 +16,7 @@ from ..core.functions import LONG_SUM, summed_latex
 from ..core.ops import OPS
 from ..core.program import Apply
 from ..core.symbolic import JacobianRow
+from ..problem.layered import LOSSES
 from .document import Chain, Math, Paragraph, Section
 from .mathtex import name_latex, partial, to_latex
 
@@ -42,6 +43,19 @@ def slug(name: str) -> str:
     name = re.sub(r"\^\((\d+)\)$", r" prime\1", name)
     name = re.sub(r"('+)$", lambda m: f" prime{len(m.group(1))}", name)
     return "-".join("".join(c if c.isalnum() else " " for c in name).split()) or "node"
+
+
+def loss_parts(loss: str) -> tuple:
+    """A layered network's loss as a paragraph's parts: its words, and its formula set as maths.
+
+    >>> loss_parts("cross_entropy")
+    ('cross-entropy, ', Math(latex='-\\\\sum_j t_j \\\\ln y_j'))
+    """
+    spec = LOSSES[loss]
+    parts: tuple = (f"{spec.words}, ", Math(spec.formula))
+    if "{n}" in spec.formula:  # a mean over the outputs
+        parts += (", with ", Math("n"), " the number of outputs")
+    return parts
 
 
 def _factor(expr, **options) -> str:

@@ -19,8 +19,7 @@ from __future__ import annotations
 from ..core.ops import OPS
 from ..core.optim import OPTIMIZER_NAMES
 from ..problem.kinds.base import describe_shape
-from ..problem.layered import LOSSES
-from .derivation_backward import chain, slug
+from .derivation_backward import chain, loss_parts, slug
 from .derivation_kinds_backward import KindsBackward
 from .derivation_kinds_batch import batch_layers
 from .derivation_kinds_more import MoreKinds
@@ -113,7 +112,7 @@ class _KindsBuilder(KindsBackward, MoreKinds):
         g = self.g
         stack = g.problem.stack
         blocks: list = [Paragraph((f"A network of layer kinds on an input of shape {describe_shape(stack.input_shape)}"
-                                   f"; loss: {LOSSES[stack.loss].words}" +
+                                   "; loss: ", *loss_parts(stack.loss),
                                    (", averaged over the batch." if g.batch > 1 else ".") +
                                    " Each layer's output has the shape after it ((C, H, W): channels, rows, "
                                    "columns).",))]

@@ -25,8 +25,8 @@ from ..problem.kinds import KINDS
 from ..problem.kinds.base import describe_shape, grid_names
 from ..problem.kinds.norms import BatchNorm
 from ..problem.kinds.stack import in_sample
-from ..problem.layered import LOSSES, NO_ACTIVATION
-from .derivation_backward import bracketed, chain
+from ..problem.layered import NO_ACTIVATION
+from .derivation_backward import bracketed, chain, loss_parts
 from .derivation_kinds_grids import KindsLayer, grid_symbol, letter
 from .document import Figure, Math, Paragraph, Section, Table
 from .mathtex import name_latex
@@ -124,8 +124,8 @@ class BatchWriting:
         stack = g.problem.stack
         batch = stack.batch
         blocks: list = [Paragraph((f"A network of layer kinds on a batch of {batch} samples, each of shape "
-                                   f"{describe_shape(stack.input_shape)}; loss: {LOSSES[stack.loss].words}, averaged "
-                                   "over the batch. Batch normalisation couples the samples (each one's output "
+                                   f"{describe_shape(stack.input_shape)}; loss: ", *loss_parts(stack.loss),
+                                   ", averaged over the batch. Batch normalisation couples the samples (each one's output "
                                    "depends on the others' through the batch's mean and variance), so the whole batch "
                                    "is worked at once: every node carries its sample first (",
                                    Math(r"x_{s,\dots}"), "), ", Math(r"L_{s}"), " is sample s's loss and ",

@@ -17,9 +17,8 @@ from ..core.errors import HandpropError
 from ..core.ops import OPS
 from ..core.optim import OPTIMIZER_NAMES
 from ..core.symbolic import softmax_cross_entropy
-from ..problem.layered import LOSSES
 from .derivation import result_section
-from .derivation_backward import BackwardSections, bracketed, chain
+from .derivation_backward import BackwardSections, bracketed, chain, loss_parts
 from .derivation_matrix_backward import MatrixBackward
 from .derivation_matrix_update import MatrixUpdate
 from .derivation_update import UpdateSection
@@ -157,8 +156,8 @@ class _MatrixBuilder(MatrixBackward, MatrixUpdate, BackwardSections, UpdateSecti
                          f"unit{'s' * (units != 1)} with {op.activation_words or op.words}"
                          + (f" ({settings})" if settings else "") + f", a {units} × {len(layer.inputs)} weight "
                          f"matrix and {bias}")
-        blocks: list = [Paragraph(("; ".join(words) + f"; loss: {LOSSES[network.loss].words}, averaged over the "
-                                   "batch.",))]
+        blocks: list = [Paragraph(("; ".join(words) + "; loss: ", *loss_parts(network.loss),
+                                   ", averaged over the batch."))]
         blocks.append(Paragraph(self.notation()))
         blocks.append(Figure(self.figure, "Figure 1. The network, with each parameter's initial value on its edge "
                                           "(hover for every detail)."))

@@ -170,26 +170,8 @@ def _chain(block: Chain) -> str:
 
 # -- blocks -------------------------------------------------------------------------------------------
 
-# Formulas the Document's prose writes in ASCII (the losses' words, problem/layered.py's LOSSES), set as maths.
-_PROSE_MATHS = {
-    "-sum t ln y": r"-\sum_j t_j \ln y_j",
-    "-(t ln y + (1 - t) ln(1 - y))": r"-\bigl(t \ln y + (1 - t) \ln(1 - y)\bigr)",
-    "1/2 sum (y - t)^2": r"\tfrac{1}{2} \sum_j (y_j - t_j)^2",
-}
-_PROSE_PATTERN = re.compile("|".join(re.escape(k) for k in sorted(_PROSE_MATHS, key=len, reverse=True)))
-
-
-def _prose(text: str) -> str:
-    """Text, with any formula of _PROSE_MATHS in it as MathML."""
-    out, start = [], 0
-    for match in _PROSE_PATTERN.finditer(text):
-        out += [_text(text[start:match.start()]), _inline_math(_PROSE_MATHS[match.group()])]
-        start = match.end()
-    return "".join(out) + _text(text[start:])
-
-
 def _inline(parts) -> str:
-    return "".join(_prose(p) if isinstance(p, str) else _inline_math(p.latex) for p in parts)
+    return "".join(_text(p) if isinstance(p, str) else _inline_math(p.latex) for p in parts)
 
 
 def _paragraph(block: Paragraph, css_class: str | None = None) -> str:
