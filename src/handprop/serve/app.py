@@ -23,7 +23,7 @@ MAX_BODY_BYTES = 1_000_000  # as files.MAX_FILE_BYTES: a problem is a few kB
 MAX_BODY_NESTING = 10  # the page's bodies nest 3 deep ({edits: [{field, value}]}), a step's state 5
 MAX_PAGE_ID = 100  # characters of the id a page names itself by
 ASSETS = {"app.js": "text/javascript", "fields.js": "text/javascript", "answers.js": "text/javascript",
-          "boundary.js": "text/javascript", "style.css": "text/css"}
+          "boundary.js": "text/javascript", "steps.js": "text/javascript", "style.css": "text/css"}
 READING = ("GET", "HEAD", "OPTIONS")  # the methods that neither compute nor write
 SUPERSEDED = {"ok": False, "superseded": True, "error": "a newer edit from this page replaced this one"}
 

@@ -53,10 +53,12 @@ def load_text(text: str, *, kind: str = "toml", label: str = "<text>", lr: str |
 
 
 def solution_parts(solution, *, decimals: int | None = None) -> dict:
-    """The page's three pieces: the diagram (SVG), the Result table and the worked solution (HTML)."""
+    """The page's pieces: the diagram (SVG), the Result table, the worked solution (HTML) and the step-through
+    over them (walk.py)."""
     from ..render import diagram
     from ..render.derivation import build
     from ..display import result_table_html, sections_html
+    from .walk import walk
 
     # Where each bias drawn on its unit enters the diagram, for the page to trace its chain-rule path.
     units = {}
@@ -66,9 +68,10 @@ def solution_parts(solution, *, decimals: int | None = None) -> dict:
 
         for layer_biases, layer_units in zip(bias_names(network), unit_names(network)):
             units.update({b: post for b, (_, post) in zip(layer_biases, layer_units)})
-    return {"diagram": diagram(solution, show="values", decimals=decimals), "bias_units": units,
-            "table": result_table_html(solution, decimals=decimals),
-            "html": sections_html(build(solution, decimals=decimals)),
+    svg = diagram(solution, show="values", decimals=decimals)
+    html = sections_html(build(solution, decimals=decimals))
+    return {"diagram": svg, "bias_units": units, "table": result_table_html(solution, decimals=decimals),
+            "html": html, "walk": walk(solution, html=html, svg=svg, decimals=decimals),
             "title": solution.title, "lr": solution.problem.optimizer.lr}
 
 

@@ -67,6 +67,7 @@
     fields.render(answer.fields);
     window.handpropBoundary($("boundary"), answer.boundary);
     answers.shown();
+    walk.reset(answer.walk);  // a new solution starts the step-through again
   }
 
   async function solve() {
@@ -116,6 +117,9 @@
   const fields = window.handpropFields(form, edit, (id) => pending.some((e) => e.field === id));
   // "Check my answers" (answers.js) turns the table's unknowns into inputs marked as they are typed.
   const answers = window.handpropAnswers($("table"), $("worked"), request, post);
+  // Step-through (steps.js): Play / Next / Previous and ←/→ along the walk the server sends with each solution.
+  const walk = window.handpropSteps($("walk"), $("diagram"), $("worked"), $("figure"));
+  window.handpropWalk = () => walk.state();  // for the tests: the current step
 
   async function settle() {  // until every edit made so far has its answer
     while (answered !== sent || pending.length) await new Promise((done) => setTimeout(done, 20));
