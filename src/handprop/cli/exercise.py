@@ -10,8 +10,9 @@ def add_parser(commands, *, arguments: bool = True) -> None:
         description="Draw random variants of a problem, in its style: weights, biases and inputs on a coarse "
                     "grid, one-hot targets for classification, the same optimizer. For each variant NN, write "
                     "variant-NN.toml (the problem), variant-NN-sheet.md/.html (the problem sheet, with an empty "
-                    "Result table) and variant-NN-key.md/.html (the worked solution) into DIR. The same seed "
-                    "gives the same files.",
+                    "Result table) and variant-NN-key.md/.html (the worked solution) into DIR; with --latex, "
+                    "variant-NN-sheet.tex and variant-NN-key.tex too (Figure 1 in TikZ), with --pdf, those and "
+                    "their PDFs (pdflatex). The same seed gives the same files.",
         epilog="example: handprop exercise --count 5 --seed 7 --inactive some -o variants")
     if not arguments:
         return
@@ -35,6 +36,10 @@ def add_parser(commands, *, arguments: bool = True) -> None:
                              "decimals (default: 1, as the homework)")
     parser.add_argument("--inactive", metavar="any|some|none",
                         help="ReLU units with h <= 0: any (default), some (at least one), none")
+    parser.add_argument("--latex", action="store_true",
+                        help="also write each sheet and key as LaTeX (.tex), Figure 1 drawn in TikZ")
+    parser.add_argument("--pdf", action="store_true",
+                        help="also write each sheet and key as LaTeX and PDF (.tex and .pdf); needs pdflatex")
     parser.add_argument("-o", "--output", required=True, metavar="DIR",
                         help="folder to write the variants into (made if missing); files of the same names in it "
                              "are replaced")
@@ -58,6 +63,7 @@ def run(args) -> int:
     else:
         spec = spec_from(like, layers=args.layers, activation=args.activation, loss=args.loss,
                          decimals=args.decimals, inactive=args.inactive or "any")
-    for path in write_exercises(spec, args.output, seed=args.seed, count=args.count):
+    for path in write_exercises(spec, args.output, seed=args.seed, count=args.count, latex=args.latex,
+                                 pdf=args.pdf):
         print(path)
     return 0

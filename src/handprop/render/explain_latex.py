@@ -210,10 +210,11 @@ _PREAMBLE = r"""\documentclass[10pt,a4paper]{article}
 \allowdisplaybreaks"""
 
 
-def render_latex_document(document: Document, *, figure: str | None = None, toc: bool | None = None) -> str:
+def render_latex_document(document: Document, *, figure: str | None = None, toc: bool | None = None,
+                          columns: bool = True) -> str:
     """The document as LaTeX source; figure, a tikzpicture (tikz.py), is set where the document has Figure 1.
     A table of contents opens a long document (over TOC_LINES lines of LaTeX), or any with toc=True; never
-    with toc=False.
+    with toc=False. With columns, a run of narrow sections is set in two columns; without, all at full width.
 
     >>> from handprop import load, solve
     >>> from handprop.render.derivation import build
@@ -223,14 +224,14 @@ def render_latex_document(document: Document, *, figure: str | None = None, toc:
     body = []
     for paragraph in document.summary:
         body.extend(_block(paragraph))
-    sections, columns = [], False
+    sections, in_columns = [], False
     for section in document.sections:
-        narrow = _narrow(section)
-        if narrow != columns:  # a run of narrow sections is set in two columns
+        narrow = columns and _narrow(section)
+        if narrow != in_columns:  # a run of narrow sections is set in two columns
             sections += [r"\begin{multicols}{2}\interdisplaylinepenalty=10000" if narrow else r"\end{multicols}", ""]
-            columns = narrow
+            in_columns = narrow
         sections.extend(_section(section, figure, COLUMN if narrow else WIDE))
-    if columns:
+    if in_columns:
         sections += [r"\end{multicols}", ""]
     if toc or (toc is None and len(sections) > TOC_LINES):
         body += [r"\tableofcontents", ""]

@@ -14,14 +14,16 @@ from ..core.errors import HandpropError
 PDFLATEX_SECONDS = 120  # two runs of a long document on a slow machine
 
 
-def latex_to_pdf(latex: str) -> bytes:
+def latex_to_pdf(latex: str, *, option: str = "--format pdf") -> bytes:
     """Compile the LaTeX (twice when it has a table of contents, which the second run fills) and return the PDF's
-    bytes. A character pdflatex cannot typeset (Chinese, say) is named in the error."""
+    bytes. A character pdflatex cannot typeset (Chinese, say) is named in the error; option, the command-line
+    option that asked for the PDF, is the error's place."""
+    source = "--format latex" if option == "--format pdf" else "--latex"  # what writes the LaTeX alone
     pdflatex = shutil.which("pdflatex")
     if pdflatex is None:
-        raise HandpropError(None, "--format pdf", "pdflatex is not installed",
+        raise HandpropError(None, option, "pdflatex is not installed",
                             "install TeX Live (Debian: apt-get install texlive-latex-base "
-                            "texlive-latex-recommended), or write --format latex and compile it elsewhere")
+                            f"texlive-latex-recommended), or use {source} and compile it elsewhere")
     with tempfile.TemporaryDirectory(prefix="handprop-") as directory:
         source = Path(directory) / "solution.tex"
         source.write_text(latex, encoding="utf-8")
@@ -33,8 +35,8 @@ def latex_to_pdf(latex: str) -> bytes:
                                        source.name],
                                       cwd=directory, capture_output=True, timeout=PDFLATEX_SECONDS)
             except subprocess.TimeoutExpired:
-                raise HandpropError(None, "--format pdf", f"pdflatex took over {PDFLATEX_SECONDS} s",
-                                    "a smaller problem, or --format latex") from None
+                raise HandpropError(None, option, f"pdflatex took over {PDFLATEX_SECONDS} s",
+                                    f"a smaller problem, or {source}") from None
             if done.returncode != 0:
                 log = (Path(directory) / "solution.log")
                 text = log.read_text(errors="replace") if log.exists() else done.stdout.decode(errors="replace")
@@ -43,9 +45,9 @@ def latex_to_pdf(latex: str) -> bytes:
                 if unicode:
                     character = chr(int(unicode.group(1), 16))
                     name = unicodedata.name(character, "unnamed")
-                    raise HandpropError(None, "--format pdf", f"pdflatex cannot typeset the character {character} "
+                    raise HandpropError(None, option, f"pdflatex cannot typeset the character {character} "
                                         f"(U+{ord(character):04X}, {name})",
                                         "a title and names without it, or --format html")
-                raise HandpropError(None, "--format pdf", f"pdflatex failed: {first.lstrip('! ')}",
-                                    "a document pdflatex can compile; --format latex writes the source")
+                raise HandpropError(None, option, f"pdflatex failed: {first.lstrip('! ')}",
+                                    f"a document pdflatex can compile; {source} writes the source")
         return (Path(directory) / "solution.pdf").read_bytes()

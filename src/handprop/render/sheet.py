@@ -54,7 +54,7 @@ def blank(solution):
                                for n, r in solution.parameters.items()})
 
 
-def _decimals(solution) -> int:
+def decimals_of(solution) -> int:
     return solution.decimals if solution.decimals is not None else 2
 
 
@@ -91,13 +91,13 @@ def wiring(solution) -> list[str]:
     return lines
 
 
-def _given_rows(solution) -> list[tuple[str, str]]:
+def given_rows(solution) -> list[tuple[str, str]]:
     problem = solution.problem
     rows = [(name, given(values[0])) for name, values in problem.data.items()]
     return rows + [("learning rate γ", f"{problem.optimizer.lr:g}")]
 
 
-def _result_rows(solution) -> list[tuple[str, str, str, str]]:
+def result_rows(solution) -> list[tuple[str, str, str, str]]:
     """name | initial | gradient | updated: the cells to fill in empty (with "?" for a network of layer kinds,
     whose sheet marks every unknown so)."""
     unknown = "?" if solution.problem.stack is not None else ""
@@ -127,7 +127,7 @@ def _slices(name: str, shape: tuple, values: list) -> list[tuple[str, list]]:
     return found
 
 
-def _stack_tensors(solution) -> tuple[list, list, list]:
+def stack_tensors(solution) -> tuple[list, list, list]:
     """The given tensors of a network of layer kinds as (caption, slices): each sample's input and targets, and
     each parameter tensor; and the layers' own data (a recurrent layer's initial state) as (name, value) rows."""
     from ..problem.kinds.stack import in_sample
@@ -158,7 +158,7 @@ def _stack_tensors(solution) -> tuple[list, list, list]:
     return sample_data, parameters, rows + [("learning rate γ", f"{problem.optimizer.lr:g}")]
 
 
-def _stack_layers(solution) -> list[tuple[str, str, str, str]]:
+def stack_layers(solution) -> list[tuple[str, str, str, str]]:
     """layer | kind and settings | activation | shape after it."""
     from ..problem.kinds.base import describe_shape
 
@@ -178,7 +178,7 @@ def _stack_layers(solution) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def _slices_note(solution) -> list[str]:
+def slices_note(solution) -> list[str]:
     """How a tensor of more than two axes is shown, with the first such tensor as the example; none if none."""
     stack = solution.problem.stack
     for name, shape in [("x", stack.input_shape)] + [(t.name, t.shape) for t in stack.tensors()]:
@@ -199,12 +199,12 @@ def _stack_markdown(solution, html_file: str) -> list[str]:
             for label, rows in slices) + "$$"
 
     stack = solution.problem.stack
-    sample_data, parameters, rows = _stack_tensors(solution)
+    sample_data, parameters, rows = stack_tensors(solution)
     lines = ["## The network", "", f"Figure 1, the network with its values, is in the HTML sheet ({html_file}).", "",
              f"A network of layer kinds; the loss is {LOSSES[stack.loss].sheet}.", "",
              "| layer | kind | activation | shape after it |", "|:---|:---|:---|---:|"]
-    lines += [f"| {' | '.join(row)} |" for row in _stack_layers(solution)]
-    lines += [""] + [line + "\n" for line in _slices_note(solution)] + ["## The sample", ""]
+    lines += [f"| {' | '.join(row)} |" for row in stack_layers(solution)]
+    lines += [""] + [line + "\n" for line in slices_note(solution)] + ["## The sample", ""]
     for caption, slices in sample_data:
         lines += [f"{caption}:", "", matrices(slices), ""]
     lines += ["| given | value |", "|:---|---:|"] + [f"| {name} | {value} |" for name, value in rows]
@@ -222,10 +222,10 @@ def _stack_html(solution) -> list[str]:
             "</tbody></table></span>" for label, rows in slices) + "</div>"
 
     stack = solution.problem.stack
-    sample_data, parameters, rows = _stack_tensors(solution)
+    sample_data, parameters, rows = stack_tensors(solution)
     body = [f"<p>A network of layer kinds; the loss is {html.escape(LOSSES[stack.loss].sheet)}.</p>",
-            *_table(("layer", "kind", "activation", "shape after it"), _stack_layers(solution), left=3),
-            *[f"<p>{html.escape(line)}</p>" for line in _slices_note(solution)], "<h2>The sample</h2>"]
+            *_table(("layer", "kind", "activation", "shape after it"), stack_layers(solution), left=3),
+            *[f"<p>{html.escape(line)}</p>" for line in slices_note(solution)], "<h2>The sample</h2>"]
     for caption, slices in sample_data:
         body += [f"<p>{html.escape(caption)}:</p>", matrices(slices)]
     body += [*_table(("given", "value"), rows), "<h2>The parameters</h2>"]
@@ -233,7 +233,7 @@ def _stack_html(solution) -> list[str]:
     return body
 
 
-def _description(solution) -> str:
+def description(solution) -> str:
     network = solution.problem.network
     parts = [f"{len(network.inputs)} inputs" if len(network.inputs) != 1 else "1 input"]
     for index, layer in enumerate(network.layers):
@@ -245,7 +245,7 @@ def _description(solution) -> str:
 
 def render_sheet_markdown(solution, *, problem_file: str, html_file: str) -> str:
     """The problem sheet in Markdown; its Result table is what `handprop grade` reads back, filled in."""
-    places = _decimals(solution)
+    places = decimals_of(solution)
     lines = [f"# {solution.title}", "", "## Problem", "",
              "Given the network in Figure 1 and the sample below, compute:", ""]
     lines += [f"{k}. {q}" for k, q in enumerate(questions(solution), 1)]
@@ -254,14 +254,14 @@ def render_sheet_markdown(solution, *, problem_file: str, html_file: str) -> str
         lines += _stack_markdown(solution, html_file)
     else:
         figure = f"Figure 1, the network with its initial weights, is in the HTML sheet ({html_file})."
-        lines += ["## The network", "", figure, "", _description(solution), ""]
+        lines += ["## The network", "", figure, "", description(solution), ""]
         lines += [f"- {line}" for line in wiring(solution)]
         lines += ["", "## The sample", "", "| given | value |", "|:---|---:|"]
-        lines += [f"| {name} | {value} |" for name, value in _given_rows(solution)]
+        lines += [f"| {name} | {value} |" for name, value in given_rows(solution)]
         lines += [""]
     lines += ["## Result", "", "Outputs and the loss go in the initial column.", "",
               "| name | initial | gradient | updated |", "|:---|---:|---:|---:|"]
-    lines += [f"| {' | '.join(row)} |" for row in _result_rows(solution)]
+    lines += [f"| {' | '.join(row)} |" for row in result_rows(solution)]
     lines += ["", f"Check the filled-in table with `handprop grade {problem_file} answers.md`.", ""]
     return "\n".join(lines)
 
@@ -310,7 +310,7 @@ def render_sheet_html(solution) -> str:
 
     figure = diagram(blank(solution), show="values")
     figure = figure.replace(' xmlns="http://www.w3.org/2000/svg"', "", 1)
-    places = _decimals(solution)
+    places = decimals_of(solution)
     title = html.escape(solution.title)
     body = [f"<h1>{title}</h1>", "<h2>Problem</h2>",
             "<p>Given the network in Figure 1 and the sample below, compute:</p>", "<ol>"]
@@ -322,11 +322,11 @@ def render_sheet_html(solution) -> str:
                  *_stack_html(solution)]
     else:
         body += [(f"<figure>\n{figure}\n<figcaption>Figure 1. The network, each edge labelled with its weight; "
-                  "? marks a value to find.</figcaption>\n</figure>"), f"<p>{html.escape(_description(solution))}</p>",
+                  "? marks a value to find.</figcaption>\n</figure>"), f"<p>{html.escape(description(solution))}</p>",
                  "<ul>", *[f"<li>{html.escape(line)}</li>" for line in wiring(solution)], "</ul>",
-                 "<h2>The sample</h2>", *_table(("given", "value"), _given_rows(solution))]
+                 "<h2>The sample</h2>", *_table(("given", "value"), given_rows(solution))]
     body += ["<h2>Result</h2>", "<p>Outputs and the loss go in the initial column.</p>",
-             *_table(("name", "initial", "gradient", "updated"), _result_rows(solution), "answers")]
+             *_table(("name", "initial", "gradient", "updated"), result_rows(solution), "answers")]
     head = ['<meta charset="utf-8">', '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f"<title>{title}</title>", f"<style>{_CSS}</style>"]
     return "\n".join(["<!DOCTYPE html>", '<html lang="en">', "<head>", *head, "</head>", "<body>", "<main>", *body,

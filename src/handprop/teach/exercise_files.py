@@ -3,6 +3,8 @@
     variant-01.toml                      the problem file (handprop solve variant-01.toml)
     variant-01-sheet.md, -sheet.html     the problem sheet, with an empty Result table
     variant-01-key.md, -key.html         the answer key: the worked solution
+    variant-01-sheet.tex, -key.tex       with latex (or pdf): both in LaTeX, Figure 1 drawn in TikZ
+    variant-01-sheet.pdf, -key.pdf       with pdf: both compiled by pdflatex
 
 No timestamps and no random names: the same seed and options give byte-identical files.
 """
@@ -17,22 +19,35 @@ from .exercise_kinds import StackSpec
 from .exercise_kinds import variants as stack_variants
 
 
-def files_of(variant) -> list[tuple[str, str]]:
-    """(file name, text) of each file a variant is written as."""
+def files_of(variant, *, latex: bool = False, pdf: bool = False) -> list[tuple[str, str | bytes]]:
+    """(file name, text) of each file a variant is written as; with latex, the sheet and key in LaTeX too;
+    with pdf, in LaTeX and PDF (the PDF as bytes)."""
     from ..render import explain
     from ..render.sheet import render_sheet_html, render_sheet_markdown
 
     stem, solution = variant.stem, variant.solution
-    return [(f"{stem}.toml", variant.text),
-            (f"{stem}-sheet.md", render_sheet_markdown(solution, problem_file=f"{stem}.toml",
-                                                       html_file=f"{stem}-sheet.html")),
-            (f"{stem}-sheet.html", render_sheet_html(solution)),
-            (f"{stem}-key.md", explain(solution, format="markdown")),
-            (f"{stem}-key.html", explain(solution, format="html"))]
+    files: list[tuple[str, str | bytes]] = [
+        (f"{stem}.toml", variant.text),
+        (f"{stem}-sheet.md", render_sheet_markdown(solution, problem_file=f"{stem}.toml",
+                                                   html_file=f"{stem}-sheet.html")),
+        (f"{stem}-sheet.html", render_sheet_html(solution)),
+        (f"{stem}-key.md", explain(solution, format="markdown")),
+        (f"{stem}-key.html", explain(solution, format="html"))]
+    if latex or pdf:
+        from ..render.pdf import latex_to_pdf
+        from ..render.sheet_latex import render_sheet_latex
+
+        for part, source in (("sheet", render_sheet_latex(solution)), ("key", explain(solution, format="latex"))):
+            files.append((f"{stem}-{part}.tex", source))
+            if pdf:
+                files.append((f"{stem}-{part}.pdf", latex_to_pdf(source, option="--pdf")))
+    return files
 
 
-def write_exercises(spec: ExerciseSpec | StackSpec, directory: str, *, seed: int = 0, count: int = 1) -> list[str]:
-    """Draw the variants and write their files into directory (made if need be); returns the paths written.
+def write_exercises(spec: ExerciseSpec | StackSpec, directory: str, *, seed: int = 0, count: int = 1,
+                    latex: bool = False, pdf: bool = False) -> list[str]:
+    """Draw the variants and write their files into directory (made if need be); returns the paths written. With
+    latex, each sheet and key in LaTeX too; with pdf, in LaTeX and PDF (pdflatex must be installed).
 
     Every variant is drawn and rendered before the first file is written, so bad options leave no files; each
     file is written whole or not at all, so a failure (a full disk) leaves no half-written one. A file of the
@@ -41,7 +56,7 @@ def write_exercises(spec: ExerciseSpec | StackSpec, directory: str, *, seed: int
     from ..problem.files import write_file
 
     drawn = stack_variants if isinstance(spec, StackSpec) else variants  # a network of layer kinds, or of dense layers
-    contents = [item for variant in drawn(spec, seed=seed, count=count) for item in files_of(variant)]
+    contents = [item for variant in drawn(spec, seed=seed, count=count) for item in files_of(variant, latex=latex, pdf=pdf)]
     try:
         if os.path.exists(directory) and not os.path.isdir(directory):
             raise HandpropError(directory, None, "is a file, not a folder", "a folder to write the variants into")
