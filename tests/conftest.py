@@ -110,6 +110,17 @@ def trained_on_both_engines(cli, target: str, steps: int) -> tuple[dict, dict]:
     return results["scalar"], results["numpy"]
 
 
+def chains_of(blocks):
+    """Every Chain of a worked solution's Document blocks, sections opened."""
+    from handprop.render.document import Chain, Section
+
+    for block in blocks:
+        if isinstance(block, Section):
+            yield from chains_of(block.blocks)
+        elif isinstance(block, Chain):
+            yield block
+
+
 def run_process(args, stdin: str | None = None, cwd=None) -> Result:
     """Run `python -m handprop` as its own process, as a user would."""
     done = subprocess.run([sys.executable, "-m", "handprop", *args], input=stdin, capture_output=True, text=True,

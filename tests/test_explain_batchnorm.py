@@ -7,12 +7,13 @@ import random
 
 import pytest
 
+from conftest import chains_of
+
 from handprop import load, solve
 from handprop.cli import main
 from handprop.problem.spec import from_dict
 from handprop.render import explain
 from handprop.render.derivation import build
-from handprop.render.document import Chain, Section
 from handprop.render.mathtex import name_latex
 from handprop.render.numbers import fixed
 
@@ -51,12 +52,7 @@ def _solved(problem):
     return solve(from_dict(problem)) if isinstance(problem, dict) else solve(load(problem))
 
 
-def _chains(blocks):
-    for block in blocks:
-        if isinstance(block, Section):
-            yield from _chains(block.blocks)
-        elif isinstance(block, Chain):
-            yield block
+_chains = chains_of
 
 
 def _by_lhs(solution) -> dict:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import chains_of
+
 from handprop import load, solve
 from handprop.problem.spec import from_dict
 from handprop.render import explain
 from handprop.render.derivation import build
 from handprop.render.derivation_backward import slug
-from handprop.render.document import Chain, Section
 from handprop.render.numbers import fixed
 
 GRU = {"network": {"input_shape": [2, 2], "layers": [{"type": "gru", "hidden": 2, "return": "all"},
@@ -33,12 +34,7 @@ def _solved(name):
     return solve(from_dict(name)) if isinstance(name, dict) else solve(load(name))
 
 
-def _chains(blocks):
-    for block in blocks:
-        if isinstance(block, Section):
-            yield from _chains(block.blocks)
-        elif isinstance(block, Chain):
-            yield block
+_chains = chains_of
 
 
 def _document(solution):

@@ -116,12 +116,7 @@ class _KindsBuilder(KindsBackward, MoreKinds):
                                    (", averaged over the batch." if g.batch > 1 else ".") +
                                    " Each layer's output has the shape after it ((C, H, W): channels, rows, "
                                    "columns).",))]
-        rows = [(("input",), ("the input",), ("",), (describe_shape(stack.input_shape),))]
-        rows += [((str(layer.number),), (self.words(layer),), (self.activation_words(layer),),
-                  (describe_shape(layer.layer.shape_out),)) for layer in self.layers]
-        blocks.append(Table((("layer",), ("kind",), ("activation",), ("shape after it",)), tuple(rows),
-                            ("l", "l", "l", "r")))
-        blocks.append(Figure(g.figure, "Figure 1. The network, with each value on its node."))
+        blocks += self.layers_and_figure(stack)
         inputs = self.layers[0].inputs
         which = f" (sample {g.k + 1} of {g.batch})" if g.batch > 1 else ""
         blocks.append(Paragraph((f"The input{which}, a channel at a time:",)))
@@ -144,6 +139,14 @@ class _KindsBuilder(KindsBackward, MoreKinds):
                                       for n in others), ("l", "r")))
         blocks.append(self.optimizer_paragraph())
         return Section(("The problem",), "problem", tuple(blocks))
+
+    def layers_and_figure(self, stack) -> list:
+        """The table of the layers (kind, activation, the shape after each) and Figure 1."""
+        rows = [(("input",), ("the input",), ("",), (describe_shape(stack.input_shape),))]
+        rows += [((str(layer.number),), (self.words(layer),), (self.activation_words(layer),),
+                  (describe_shape(layer.layer.shape_out),)) for layer in self.layers]
+        return [Table((("layer",), ("kind",), ("activation",), ("shape after it",)), tuple(rows), ("l", "l", "l", "r")),
+                Figure(self.g.figure, "Figure 1. The network, with each value on its node.")]
 
     def optimizer_paragraph(self) -> Paragraph:
         g = self.g

@@ -28,7 +28,7 @@ from ..problem.kinds.stack import in_sample
 from ..problem.layered import NO_ACTIVATION
 from .derivation_backward import bracketed, chain, loss_parts
 from .derivation_kinds_grids import KindsLayer, grid_symbol, letter
-from .document import Figure, Math, Paragraph, Section, Table
+from .document import Math, Paragraph, Section
 from .mathtex import name_latex
 from .matrices import bmatrix, side_limit
 from .numbers import given
@@ -130,12 +130,7 @@ class BatchWriting:
                                    "is worked at once: every node carries its sample first (",
                                    Math(r"x_{s,\dots}"), "), ", Math(r"L_{s}"), " is sample s's loss and ",
                                    Math("L"), " their mean.",))]
-        rows = [(("input",), ("the input",), ("",), (describe_shape(stack.input_shape),))]
-        rows += [((str(layer.number),), (self.words(layer),), (self.activation_words(layer),),
-                  (describe_shape(layer.layer.shape_out),)) for layer in self.layers]
-        blocks.append(Table((("layer",), ("kind",), ("activation",), ("shape after it",)), tuple(rows),
-                            ("l", "l", "l", "r")))
-        blocks.append(Figure(g.figure, "Figure 1. The network, with each value on its node."))
+        blocks += self.layers_and_figure(stack)
         inputs = self.layers[0].inputs
         blocks.append(Paragraph(("The inputs, one row per sample" +
                                  (" (its entries in C order)" if len(stack.input_shape) > 1 else "") + ":",)))
