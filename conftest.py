@@ -6,6 +6,7 @@ import importlib.util
 
 NEEDS = {  # doctest files -> the optional module their examples use
     "src/handprop/engine/numpy_*.py": "numpy",
+    "src/handprop/boundary.py": "numpy",
     "src/handprop/pytorch/oracle.py": "torch",
     "src/handprop/pytorch/modules.py": "torch",
     "src/handprop/pytorch/ops.py": "torch",
