@@ -83,16 +83,28 @@ def questions(problem) -> list[Quantity]:
     return asked
 
 
-class _Grader:
-    def __init__(self, problem, answers: list[Answer], tolerance: float | None):
+class ProblemWork:
+    """What grading needs of a problem whatever the answers: its right values, worked by hand at each precision,
+    and the mistake scenarios. Made once per problem and shared by every student graded against it (a class)."""
+
+    def __init__(self, problem):
         from ..solver import solve
 
         self.problem = problem
-        self.answers = answers
-        self.tolerance = tolerance
         self.reference = answer_values(solve(problem))
         self.by_hand: dict = {}  # decimals -> answer values worked by hand
         self.scenarios: dict = {}  # decimals or None -> scenarios
+
+
+class _Grader:
+    def __init__(self, problem, answers: list[Answer], tolerance: float | None, work: ProblemWork | None = None):
+        self.problem = problem
+        self.answers = answers
+        self.tolerance = tolerance
+        self.work = work if work is not None and work.problem is problem else ProblemWork(problem)
+        self.reference = self.work.reference
+        self.by_hand = self.work.by_hand
+        self.scenarios = self.work.scenarios
         self.student = StudentWork(problem, {a.quantity: a.value for a in answers})
         self.tolerances = {a.quantity: self.tolerance_of(a) for a in answers}
         self.status: dict = {}
@@ -206,8 +218,10 @@ class _Grader:
         return unique
 
 
-def grade(problem, answers, *, tolerance: float | None = None, answers_file: str = "<answers>") -> GradeReport:
-    """Grade answers (a list of Answer, or the text of an answers file) against the problem.
+def grade(problem, answers, *, tolerance: float | None = None, answers_file: str = "<answers>",
+          work: ProblemWork | None = None) -> GradeReport:
+    """Grade answers (a list of Answer, or the text of an answers file) against the problem. work, the
+    ProblemWork(problem) of an earlier call, saves working the problem out again for each student of a class.
 
     >>> from handprop import load
     >>> report = grade(load("homework"), "out1,0.53\\ndL/dw1,-0.01\\nw1',0.11\\n")
@@ -218,7 +232,7 @@ def grade(problem, answers, *, tolerance: float | None = None, answers_file: str
         raise HandpropError(None, "--tolerance", f"{tolerance!r} is not a tolerance", "a number of 0 or more")
     if isinstance(answers, str):
         answers = read_answers(answers, problem, file=answers_file)
-    grades = _Grader(problem, answers, tolerance).grade_all()
+    grades = _Grader(problem, answers, tolerance, work).grade_all()
     given = {a.quantity for a in answers}
     unanswered = tuple(label(q, problem) for q in questions(problem) if q not in given)
     return GradeReport(problem.title, problem.source, answers_file, tuple(grades[a.quantity] for a in answers),
