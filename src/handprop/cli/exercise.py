@@ -40,6 +40,13 @@ def add_parser(commands, *, arguments: bool = True) -> None:
                         help="also write each sheet and key as LaTeX (.tex), Figure 1 drawn in TikZ")
     parser.add_argument("--pdf", action="store_true",
                         help="also write each sheet and key as LaTeX and PDF (.tex and .pdf); needs pdflatex")
+    parser.add_argument("--roster", metavar="CSV",
+                        help="one variant per student of a CSV roster with an id column (other columns kept): "
+                             "drawn from --seed and the id alone, its files named by id, and DIR/roster.csv "
+                             "mapping each id to its variant, problem file and key (--count is not used)")
+    parser.add_argument("--lms", action="append", metavar="NAME",
+                        help="also export the variants to a learning-management system: gradescope "
+                             "(DIR/gradescope-autograder.zip), moodle, canvas; repeat it or give a comma list")
     parser.add_argument("-o", "--output", required=True, metavar="DIR",
                         help="folder to write the variants into (made if missing); files of the same names in it "
                              "are replaced")
@@ -63,7 +70,13 @@ def run(args) -> int:
     else:
         spec = spec_from(like, layers=args.layers, activation=args.activation, loss=args.loss,
                          decimals=args.decimals, inactive=args.inactive or "any")
+    lms = tuple(dict.fromkeys(name.strip() for given in args.lms or () for name in given.split(",")))
+    roster = None
+    if args.roster is not None:
+        from ..teach.roster import read_roster_file
+
+        roster = read_roster_file(args.roster)
     for path in write_exercises(spec, args.output, seed=args.seed, count=args.count, latex=args.latex,
-                                 pdf=args.pdf):
+                                 pdf=args.pdf, roster=roster, lms=lms):
         print(path)
     return 0

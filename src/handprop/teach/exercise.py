@@ -245,23 +245,40 @@ def variants(spec: ExerciseSpec, *, seed: int = 0, count: int = 1) -> list[Varia
                           lambda solution: degenerate(solution, spec), exhausted)
 
 
-def drawn_variants(like: str, seed: int, count: int, text_of, degenerate_of, exhausted: HandpropError) -> list[Variant]:
-    """count variants like the problem titled `like`: each drawn as text_of(rng, title, comment), solved, and
-    drawn again while degenerate_of(solution) says why it is no exercise (at most MAX_DRAWS times, then
-    `exhausted` is raised)."""
-    from ..solver import solve
+@dataclass(frozen=True)
+class Draw:
+    """One variant to draw: its file stem, title, comment, and the random stream it is drawn from."""
 
+    stem: str
+    title: str
+    comment: str
+    rng: random.Random
+
+
+def numbered(like: str, seed: int, count: int):
+    """The draws of `count` numbered variants, all from one random.Random(seed) stream, in turn."""
     if not 1 <= count <= MAX_COUNT:
         raise HandpropError(None, "--count", f"{count} variants", f"1 to {MAX_COUNT}")
     if seed < 0:
         raise HandpropError(None, "--seed", f"{seed} is negative", "a whole number of 0 or more")
     rng = random.Random(seed)
     width = max(2, len(str(count)))
-    found = []
     for number in range(1, count + 1):
-        stem = f"variant-{number:0{width}d}"
-        title = f"{like}, variant {number:0{width}d}"
-        comment = f"Variant {number} of {count} (seed {seed}), drawn by handprop exercise in the style of {like}"
+        yield Draw(f"variant-{number:0{width}d}", f"{like}, variant {number:0{width}d}",
+                   f"Variant {number} of {count} (seed {seed}), drawn by handprop exercise in the style of {like}", rng)
+
+
+def drawn_variants(like: str, seed: int, count: int, text_of, degenerate_of, exhausted: HandpropError, *,
+                   draws=None) -> list[Variant]:
+    """count variants like the problem titled `like`: each drawn as text_of(rng, title, comment), solved, and
+    drawn again while degenerate_of(solution) says why it is no exercise (at most MAX_DRAWS times, then
+    `exhausted` is raised). The variants are numbered(like, seed, count), or the Draws given (a roster's: one
+    random stream each)."""
+    from ..solver import solve
+
+    found = []
+    for number, each in enumerate(numbered(like, seed, count) if draws is None else draws, 1):
+        stem, title, comment, rng = each.stem, each.title, each.comment, each.rng
         for _ in range(MAX_DRAWS):
             text = text_of(rng, title, comment)
             problem = from_dict(parse_text(text, "toml", f"{stem}.toml"), label=f"{stem}.toml", text=text)

@@ -45,18 +45,30 @@ def files_of(variant, *, latex: bool = False, pdf: bool = False) -> list[tuple[s
 
 
 def write_exercises(spec: ExerciseSpec | StackSpec, directory: str, *, seed: int = 0, count: int = 1,
-                    latex: bool = False, pdf: bool = False) -> list[str]:
+                    latex: bool = False, pdf: bool = False, roster=None, lms: tuple = ()) -> list[str]:
     """Draw the variants and write their files into directory (made if need be); returns the paths written. With
     latex, each sheet and key in LaTeX too; with pdf, in LaTeX and PDF (pdflatex must be installed).
 
     Every variant is drawn and rendered before the first file is written, so bad options leave no files; each
     file is written whole or not at all, so a failure (a full disk) leaves no half-written one. A file of the
     same name is replaced.
+
+    With a roster (teach.roster.Roster), one variant per student, named by id, and roster.csv mapping each student
+    to their files. With lms, the names of learning-management systems (LMS_NAMES) to export the variants to.
     """
     from ..problem.files import write_file
 
-    drawn = stack_variants if isinstance(spec, StackSpec) else variants  # a network of layer kinds, or of dense layers
-    contents = [item for variant in drawn(spec, seed=seed, count=count) for item in files_of(variant, latex=latex, pdf=pdf)]
+    lms_writers = [lms_writer(name) for name in lms]  # an unknown name refused before anything is drawn
+    if roster is not None:
+        from .roster import roster_csv, roster_variants
+
+        drawn_list = roster_variants(spec, roster, seed=seed)
+    else:
+        drawn = stack_variants if isinstance(spec, StackSpec) else variants  # layer kinds, or dense layers
+        drawn_list = drawn(spec, seed=seed, count=count)
+    contents = [item for variant in drawn_list for item in files_of(variant, latex=latex, pdf=pdf)]
+    if roster is not None:
+        contents.append(("roster.csv", roster_csv(roster, drawn_list)))
     try:
         if os.path.exists(directory) and not os.path.isdir(directory):
             raise HandpropError(directory, None, "is a file, not a folder", "a folder to write the variants into")
@@ -68,4 +80,38 @@ def write_exercises(spec: ExerciseSpec | StackSpec, directory: str, *, seed: int
         path = os.path.join(directory, name)
         write_file(path, text)
         written.append(path)
+    if lms_writers:
+        found = entries(drawn_list, spec.answer_decimals)
+        for write in lms_writers:
+            written.append(str(write(found, directory)))
     return written
+
+
+LMS_NAMES = ("gradescope", "moodle", "canvas")
+
+
+def lms_writer(name: str):
+    """The write(entries, folder) of a learning-management system's export (teach/lms_<name>.py)."""
+    from ..core.errors import one_of
+
+    if name == "gradescope":
+        from .lms_gradescope import write
+    elif name == "moodle":
+        from .lms_moodle import write
+    elif name == "canvas":
+        from .lms_canvas import write
+    else:
+        raise HandpropError(None, "--lms", f"unknown learning-management system '{name}'", one_of(LMS_NAMES, name))
+    return write
+
+
+def entries(drawn: list, decimals: int) -> list:
+    """An LmsEntry per variant (its id the variant's stem: the student's id with a roster), its questions to be
+    answered to `decimals` places, as the sheet asks."""
+    from ..render import explain
+    from ..render.sheet import render_sheet_html
+    from .lms import LmsEntry, questions, sheet_figure
+
+    return [LmsEntry(v.stem, v.problem.title, f"{v.stem}.toml", v.text, render_sheet_html(v.solution),
+                     explain(v.solution, format="html"), sheet_figure(v.solution), questions(v.solution, decimals))
+            for v in drawn]

@@ -50,3 +50,11 @@ def questions(solution, decimals: int) -> tuple:
     for name, record in solution.parameters.items():
         found.append(Question(label(Quantity("updated", name), problem), record.updated, tolerance))
     return tuple(found)
+
+
+def sheet_figure(solution) -> str:
+    """Figure 1 of the problem sheet: the network with its given numbers and `?` for the unknowns, as SVG."""
+    from ..render import diagram
+    from ..render.sheet import blank
+
+    return diagram(blank(solution), show="values")
