@@ -96,3 +96,70 @@ def test_moodle_category_is_the_common_title():
     assert lms_moodle.category_of([entry, replace(entry, title="XOR, variant 12")]) == "XOR"
     assert lms_moodle.category_of([replace(entry, title="a/b")]) == "a-b"
     assert lms_moodle.category_of([entry, replace(entry, title="CNN, variant 01")]) == "XOR"
+
+
+# Canvas
+
+QTI = "{http://www.imsglobal.org/xsd/ims_qtiasiv1p2}"
+CP = "{http://www.imsglobal.org/xsd/imsccv1p1/imscp_v1p1}"
+
+
+def test_canvas_package_has_a_manifest_an_assessment_and_the_figures(entries, tmp_path):
+    from handprop.teach import lms_canvas
+
+    path = lms_canvas.write(entries, tmp_path)
+    assert path == tmp_path / "quiz.canvas-qti.zip"
+    import zipfile
+
+    with zipfile.ZipFile(path) as package:
+        names = package.namelist()
+        manifest = ET.fromstring(package.read("imsmanifest.xml"))
+        listed = [f.get("href") for f in manifest.iter(f"{CP}file")]
+        assert sorted(listed) == sorted(n for n in names if n != "imsmanifest.xml")  # every file, and no other
+        quiz = next(r for r in manifest.iter(f"{CP}resource") if r.get("type") == "imsqti_xmlv1p2")
+        root = ET.fromstring(package.read(quiz.get("href")))
+        assert root.tag == f"{QTI}questestinterop"
+        assessment = root.find(f"{QTI}assessment")
+        assert assessment.get("title") == "Machine Learning Homework 1"
+        sections = assessment.findall(f"{QTI}section/{QTI}section")
+        assert len(sections) == len(entries)
+        for section, entry in zip(sections, entries):
+            items = section.findall(f"{QTI}item")
+            assert len(items) == len(entry.questions)
+            for item, question in zip(items, entry.questions):
+                fields = {f.findtext(f"{QTI}fieldlabel"): f.findtext(f"{QTI}fieldentry")
+                          for f in item.iter(f"{QTI}qtimetadatafield")}
+                assert fields["question_type"] == "numerical_question"
+                assert item.find(f".//{QTI}render_fib").get("fibtype") == "Decimal"
+                condition = item.find(f"{QTI}resprocessing/{QTI}respcondition/{QTI}conditionvar")
+                assert float(condition.findtext(f".//{QTI}varequal")) == question.value
+                low, high = float(condition.findtext(f".//{QTI}vargte")), float(condition.findtext(f".//{QTI}varlte"))
+                assert low == pytest.approx(question.value - question.tolerance, abs=1e-12)
+                assert high == pytest.approx(question.value + question.tolerance, abs=1e-12)
+                assert question.name in item.findtext(f".//{QTI}mattext")
+            first = items[0].findtext(f"{QTI}presentation/{QTI}material/{QTI}mattext")
+            figure = f"figures/{entry.id}-figure1.svg"
+            assert f'src="$IMS-CC-FILEBASE$/{figure}"' in first and "<svg" not in first
+            assert package.read(figure).decode() == entry.figure_svg
+            assert ET.fromstring(package.read(figure)).tag == "{http://www.w3.org/2000/svg}svg"
+            assert items[0].find(f"{QTI}itemfeedback").get("ident") == "general_fb"
+        for name in names:
+            if name.endswith(".svg"):
+                assert any(f"$IMS-CC-FILEBASE$/{name}" in (t.text or "") for t in root.iter(f"{QTI}mattext"))
+
+
+def test_canvas_package_escapes_and_is_byte_identical(entries, tmp_path):
+    from handprop.teach import lms_canvas
+    import zipfile
+
+    nasty = [replace(e, title=NASTY, id=f"a&b<{n}>") for n, e in enumerate(entries[:2])]
+    first = lms_canvas.write(nasty, tmp_path).read_bytes()
+    (tmp_path / "again").mkdir()
+    again = lms_canvas.write(nasty, tmp_path / "again").read_bytes()
+    assert first == again
+    with zipfile.ZipFile(tmp_path / "quiz.canvas-qti.zip") as package:
+        root = ET.fromstring(package.read("handprop-quiz/handprop-quiz.xml"))
+        assert root.find(f"{QTI}assessment").get("title") == NASTY
+        titles = [s.get("title") for s in root.iter(f"{QTI}section")][1:]
+        assert titles == [f"{NASTY} (a&b<0>)", f"{NASTY} (a&b<1>)"]
+        assert all(n.startswith(("figures/a_b_", "imsmanifest", "handprop-quiz/")) for n in package.namelist())
