@@ -6,6 +6,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
 
 import pytest
 
@@ -45,8 +50,8 @@ def test_a_roster_gives_a_variant_per_student_named_by_id(cli, tmp_path):
 
 def test_the_roster_is_deterministic_and_a_new_student_changes_nobody_else(cli, tmp_path):
     first, again, more, other = (tmp_path / n for n in ("first", "again", "more", "other"))
-    exercise(cli, first, "--roster", roster(tmp_path, ROSTER), "--seed", "5")
-    exercise(cli, again, "--roster", roster(tmp_path, ROSTER), "--seed", "5")
+    exercise(cli, first, "--roster", roster(tmp_path, ROSTER), "--seed", "5", "--lms", "gradescope")
+    exercise(cli, again, "--roster", roster(tmp_path, ROSTER), "--seed", "5", "--lms", "gradescope")
     assert files(first) == files(again)
     exercise(cli, more, "--roster", roster(tmp_path, "id,name\ns0,Grace Hopper\n" + ROSTER.split("\n", 1)[1]),
              "--seed", "5")
@@ -92,3 +97,70 @@ def test_a_missing_roster_and_an_unknown_lms_are_one_line_and_exit_2(cli, tmp_pa
     result = cli(["exercise", "--lms", "blackboard", "-o", str(tmp_path / "out")])
     assert result.status == 2 and "unknown learning-management system 'blackboard'" in result.err
     assert result.err.count("\n") == 1 and not (tmp_path / "out").exists()
+
+
+def autograder(cli, tmp_path):
+    """The roster's variants with --lms gradescope, the zip unpacked into a folder laid out as Gradescope's."""
+    out = tmp_path / "out"
+    exercise(cli, out, "--roster", roster(tmp_path, ROSTER), "--seed", "5", "--lms", "gradescope")
+    root = tmp_path / "autograder"
+    for folder in ("source", "submission", "results"):
+        (root / folder).mkdir(parents=True)
+    with zipfile.ZipFile(out / "gradescope-autograder.zip") as archive:
+        assert {"setup.sh", "run_autograder", "variants/index.csv", "variants/s1.toml", "variants/s2.toml",
+                "handprop-src/pyproject.toml", "handprop-src/src/handprop/__init__.py"} <= set(archive.namelist())
+        archive.extractall(root / "source")
+    return out, root
+
+
+def right_answers(problem_file) -> dict:
+    from handprop import load, solve
+    from handprop.teach.lms import questions
+
+    problem = load(str(problem_file))
+    return {q.name: round(q.value, problem.decimals) for q in questions(solve(problem), problem.decimals)}
+
+
+def run_autograder(root, answers: dict, *, sid: str | None, extra: str = "") -> dict:
+    text = extra + "".join(f"{name},{value}\n" for name, value in answers.items())
+    (root / "submission" / "answers.csv").write_text(text)
+    users = [{"email": "student@example.com", "id": 1234, "name": "A Student", "sid": sid}] if sid else []
+    (root / "submission_metadata.json").write_text(json.dumps({"id": 1, "users": users}))
+    done = subprocess.run([sys.executable, str(root / "source" / "run_autograder")], capture_output=True, text=True,
+                          env={**os.environ, "AUTOGRADER_ROOT": str(root)}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads((root / "results" / "results.json").read_text())
+
+
+def test_run_autograder_grades_a_correct_submission_against_the_students_variant(cli, tmp_path):
+    out, root = autograder(cli, tmp_path)
+    answers = right_answers(out / "s2.toml")
+    results = run_autograder(root, answers, sid="s2")
+    assert len(results["tests"]) == len(answers) and results["score"] == len(answers)
+    assert [t["name"] for t in results["tests"]] == list(answers)
+    assert all(t["score"] == t["max_score"] == 1 and t["status"] == "passed" for t in results["tests"])
+    # The same answers are another student's wrong ones: graded against s1's variant, they fail.
+    assert run_autograder(root, answers, sid="s1")["score"] < len(answers) / 2
+
+
+def test_run_autograder_names_the_mistake_of_a_partly_wrong_submission(cli, tmp_path):
+    out, root = autograder(cli, tmp_path)
+    answers = right_answers(out / "s1.toml")
+    flipped = next(name for name, value in answers.items() if name.startswith("dL/dw") and abs(value) >= 0.05)
+    answers[flipped] = -answers[flipped]
+    del answers["b5'"]
+    results = run_autograder(root, answers, sid="s1")
+    tests = {t["name"]: t for t in results["tests"]}
+    assert tests[flipped]["score"] == 0 and tests[flipped]["status"] == "failed"
+    assert "sign flipped" in tests[flipped]["output"]
+    assert tests["b5'"]["score"] == 0 and tests["b5'"]["output"] == "not answered"
+    assert results["score"] == sum(t["score"] for t in results["tests"]) <= len(tests) - 2
+
+
+def test_run_autograder_finds_the_variant_named_in_the_file_or_says_it_cannot(cli, tmp_path):
+    out, root = autograder(cli, tmp_path)
+    answers = right_answers(out / "s1.toml")
+    results = run_autograder(root, answers, sid=None, extra="variant,s1\n")
+    assert results["score"] == len(answers)
+    results = run_autograder(root, answers, sid="nobody")
+    assert results["score"] == 0 and results["tests"] == [] and results["output"].startswith("not graded: ")
