@@ -144,3 +144,22 @@ def test_renderers_without_students_graded(tmp_path):
     report = grade_class("homework", str(tmp_path / "s"))
     assert not report.graded and report.not_graded[0].reason
     assert "x" in render_class_csv(report) and "<html" in render_class_html(report)
+
+
+def test_a_roster_s_keys_graded_as_submissions_score_every_question_and_no_more(cli, tmp_path):
+    # The key also answers the loss after the update, which the sheet does not ask: 37 of 37, not 38 of 37.
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\ns1,Ada\ns2,Bo\n")
+    out, submissions = tmp_path / "out", tmp_path / "submissions"
+    assert cli(["exercise", "--roster", str(roster), "-o", str(out), "--seed", "3"]).status == 0
+    submissions.mkdir()
+    for student in ("s1", "s2"):
+        (submissions / f"{student}.md").write_text((out / f"{student}-key.md").read_text())
+    result = cli(["grade", str(out), str(submissions), "--format", "json"])
+    import json
+
+    report = json.loads(result.out)
+    assert result.status == 0, result.err
+    assert report["title"] == "Machine Learning Homework 1"
+    assert [(s["id"], s["correct"], s["questions"], s["score"]) for s in report["students"]] == [
+        ("s1", 37, 37, 1.0), ("s2", 37, 37, 1.0)]

@@ -41,7 +41,7 @@ def render_class_text(report) -> str:
             lines.append(f"  {s.id}: not graded: {s.reason}")
             continue
         r = s.report
-        lines.append(f"  {s.id}{f' ({s.variant})' if s.variant else ''}: {_percent(s.score)}, {r.count('correct')} "
+        lines.append(f"  {s.id}{f' ({s.variant})' if s.variant else ''}: {_percent(s.score)}, {s.correct} "
                      f"of {s.asked} correct, {r.count('carried_forward')} carried forward, {r.count('wrong')} wrong")
         lines += [f"      {g.label} = {g.answer.text}: {g.cause or 'no common mistake gives this number'}"
                   for g in _wrong(s)]
@@ -67,7 +67,7 @@ def render_class_csv(report) -> str:
             writer.writerow([s.id, s.variant or "", "no", "", "", "", "", "", "", s.reason])
             continue
         r = s.report
-        writer.writerow([s.id, s.variant or "", "yes", f"{s.score:.4f}", r.count("correct"), r.count("carried_forward"),
+        writer.writerow([s.id, s.variant or "", "yes", f"{s.score:.4f}", s.correct, r.count("carried_forward"),
                          r.count("wrong"), len(r.unanswered), _wrong_text(s), ""])
     return stream.getvalue()
 
@@ -82,7 +82,7 @@ def class_document(report) -> dict:
         else:
             r = s.report
             entry.update({
-                "score": s.score, "questions": s.asked, "correct": r.count("correct"),
+                "score": s.score, "questions": s.asked, "correct": s.correct,
                 "carried_forward": r.count("carried_forward"), "wrong": r.count("wrong"),
                 "not_answered": len(r.unanswered),
                 "wrong_answers": [{"name": g.label, "given": _number(g.answer.value), "given_text": g.answer.text,
@@ -153,7 +153,7 @@ def render_class_html(report) -> str:
         figures = "<p>The charts need matplotlib (pip install 'handprop[plot]'); the tables are below.</p>"
     else:
         figures = f'<figure class="scores">{drawn[0]}</figure><figure class="mistakes">{drawn[1]}</figure>'
-    students = [[s.id, s.variant or "", _percent(s.score), s.report.count("correct"),
+    students = [[s.id, s.variant or "", _percent(s.score), s.correct,
                  s.report.count("carried_forward"), s.report.count("wrong"), _wrong_text(s)]
                 if s.graded else [s.id, s.variant or "", "not graded", "", "", "", s.reason] for s in report.students]
     questions = [[q.label, *(_percent(q.share(c)) for c in COLUMNS)] for q in report.questions]

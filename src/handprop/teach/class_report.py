@@ -23,6 +23,7 @@ from ..problem.data_files import sniff_delimiter
 from .answers import MAX_ANSWER_BYTES
 from .grading import STATUSES, GradeReport, ProblemWork, grade, questions
 from .mistakes import MISTAKES, ORDER
+from .lms import exercise_title
 from .names import label
 
 ANSWER_SUFFIXES = (".csv", ".md", ".txt", ".tsv")
@@ -40,6 +41,7 @@ class StudentResult:
     report: GradeReport | None = None
     asked: int = 0  # the questions on the student's sheet
     reason: str | None = None  # why the submission was not graded
+    asked_labels: frozenset = frozenset()  # their names: an answer to another quantity (loss') is not scored
 
     @property
     def graded(self) -> bool:
@@ -50,7 +52,14 @@ class StudentResult:
         """The share of the sheet's questions answered correctly (unanswered ones count as not correct)."""
         if self.report is None:
             return None
-        return self.report.count("correct") / self.asked if self.asked else 0.0
+        return self.correct / self.asked if self.asked else 0.0
+
+    @property
+    def correct(self) -> int:
+        """The sheet's questions answered correctly (an answer to a quantity it does not ask is not counted)."""
+        if self.report is None:
+            return 0
+        return sum(1 for g in self.report.grades if g.status == "correct" and g.label in self.asked_labels)
 
 
 @dataclass(frozen=True)
@@ -112,7 +121,7 @@ class _Variants:
         if not os.path.isdir(problem_or_dir):
             problem = load(problem_or_dir)  # a bad problem is the command's own bad input: exit 2
             self.single = (problem, ProblemWork(problem))
-            self.title = problem.title
+            self.title = exercise_title(problem.title)
             return
         roster = os.path.join(problem_or_dir, ROSTER)
         if os.path.isfile(roster):
@@ -157,7 +166,7 @@ class _Variants:
             try:
                 problem = self.load(self.paths[variant])
                 self.loaded[variant] = (problem, ProblemWork(problem))
-                self.title = self.title or problem.title
+                self.title = self.title or exercise_title(problem.title)
             except HandpropError as exc:
                 self.loaded[variant] = f"its variant {variant} does not load: {exc.line()}"
         return self.loaded[variant]
@@ -204,7 +213,7 @@ def _folder_submissions(folder: str) -> list[_Submission]:
     names = sorted(n for n in os.listdir(folder)
                    if n.lower().endswith(ANSWER_SUFFIXES) and not n.startswith(".") and n != ROSTER)
     if not names:
-        raise HandpropError(folder, None, "no answer files", f"one file per student, <id>.csv or <id>.md")
+        raise HandpropError(folder, None, "no answer files", "one file per student, <id>.csv or <id>.md")
     found = []
     for name in names:
         path = os.path.join(folder, name)
@@ -285,7 +294,9 @@ def grade_class(problem_or_dir: str, submissions: str, *, tolerance: float | Non
         except HandpropError as exc:
             students.append(StudentResult(submission.id, submission.source, variant, reason=exc.line()))
             continue
-        students.append(StudentResult(submission.id, submission.source, variant, report, len(questions(problem))))
+        asked = questions(problem)
+        students.append(StudentResult(submission.id, submission.source, variant, report, len(asked),
+                                      asked_labels=frozenset(label(q, problem) for q in asked)))
     students.sort(key=lambda s: s.id)
     title = variants.title or (first_problem.title if first_problem else "")
     order = [label(q, first_problem) for q in questions(first_problem)] if first_problem else []

@@ -4,9 +4,22 @@ LmsEntry and a folder."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from .names import Quantity, label
+from .names import label
+
+
+_VARIANT = re.compile(r",\s*variant\s+(?:for\s+.+|\d+)$")  # "<title>, variant 01" or "<title>, variant for s1"
+
+
+def exercise_title(title: str) -> str:
+    """A variant's title without its variant: the exercise's.
+
+    >>> exercise_title("Machine Learning Homework 1, variant 03"), exercise_title("A CNN, variant for s1")
+    ('Machine Learning Homework 1', 'A CNN')
+    """
+    return _VARIANT.sub("", title)
 
 
 @dataclass(frozen=True)
@@ -29,27 +42,22 @@ class LmsEntry:
 
 
 def questions(solution, decimals: int) -> tuple:
-    """The Result table's unknowns of a solved variant, each to be answered to `decimals` places: every sample's
-    outputs, the loss and the loss after the update, and each parameter's gradient and updated value.
+    """The problem sheet's unknowns of a solved variant (grading.questions: every sample's outputs, the loss, each
+    parameter's gradient and, for one step, its updated value), each to be answered to `decimals` places.
 
     >>> from handprop import load, solve
     >>> found = questions(solve(load("homework")), 2)
-    >>> [(q.name, round(q.value, 2), q.tolerance) for q in found[:3]], found[-1].name
-    ([('out1', 0.53, 0.005), ('out2', 0.47, 0.005), ('loss', 0.64, 0.005)], "b5'")
+    >>> [(q.name, round(q.value, 2), q.tolerance) for q in found[:3]], found[-1].name, len(found)
+    ([('out1', 0.53, 0.005), ('out2', 0.47, 0.005), ('loss', 0.64, 0.005)], "b5'", 37)
     """
+    from .grading import questions as asked
+    from .mistakes import answer_values
+
     problem = solution.problem
     tolerance = 0.5 * 10.0 ** -decimals
-    found = []
-    for k, row in enumerate(solution.output_values):
-        for name, value in zip(solution.output_names, row):
-            found.append(Question(label(Quantity("value", name, k), problem), value, tolerance))
-    found.append(Question("loss", solution.loss, tolerance))
-    found.append(Question("loss'", solution.loss_after, tolerance))
-    for name, record in solution.parameters.items():
-        found.append(Question(label(Quantity("gradient", name), problem), record.gradient, tolerance))
-    for name, record in solution.parameters.items():
-        found.append(Question(label(Quantity("updated", name), problem), record.updated, tolerance))
-    return tuple(found)
+    values = answer_values(solution)
+    return tuple(Question(label(quantity, problem), values[quantity], tolerance) for quantity in asked(problem))
+
 
 
 def sheet_figure(solution) -> str:

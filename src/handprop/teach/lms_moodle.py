@@ -16,12 +16,11 @@ import html
 import re
 from pathlib import Path
 
-from .lms import LmsEntry
+from .lms import LmsEntry, exercise_title
 
 FILE_NAME = "quiz.moodle.xml"
 SVG_NAMESPACE = ' xmlns="http://www.w3.org/2000/svg"'
 _SVG = re.compile(r"<svg\b.*?</svg>", re.DOTALL)
-_VARIANT = re.compile(r",\s*variant\s+\d+$")  # exercise.py titles each variant "<title>, variant 01"
 _MAIN = re.compile(r"<main[^>]*>(.*)</main>", re.DOTALL)
 _BODY = re.compile(r"<body[^>]*>(.*)</body>", re.DOTALL)
 
@@ -101,7 +100,7 @@ def question_xml(entry: LmsEntry) -> list[str]:
 
 def category_of(entries: list[LmsEntry]) -> str:
     """The exercise's name: the variants' common title, less exercise.py's ", variant 01"."""
-    titles = [_VARIANT.sub("", e.title) for e in entries]
+    titles = [exercise_title(e.title) for e in entries]
     common = titles[0] if titles else "handprop"
     for title in titles[1:]:
         while not title.startswith(common):
