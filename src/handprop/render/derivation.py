@@ -18,7 +18,7 @@ from ..core.optim import OPTIMIZER_NAMES
 from ..core.program import Apply, Ref
 from ..core.symbolic import ExpansionTooLarge, expanded_adjoints, softmax_cross_entropy, symbolic_partials
 from . import table
-from .derivation_backward import BackwardSections, bracketed, chain, loss_parts, slug
+from .derivation_backward import BackwardSections, bracketed, chain, loss_parts, precision_note, slug
 from .derivation_update import UpdateSection
 from .document import Chain, Document, Figure, Math, Paragraph, Section, Table
 from .mathtex import name_latex, to_latex
@@ -71,15 +71,8 @@ class _Builder(BackwardSections, UpdateSection):
         if self.solution.trained:
             sections.append(self.update_section())
         sections.append(self.result_section())
-        places = f"{self.decimals} decimal{'s' * (self.decimals != 1)}"
-        summary = (Paragraph((f"Numbers are shown to {places} but carried at full precision: each value is "
-                              "computed from the unrounded values before it.",)),)
-        if self.solution.rounding is not None:
-            k = self.solution.rounding
-            summary = (Paragraph((f"Worked out as by hand with a calculator: every intermediate value is rounded to "
-                                  f"{k} decimal{'s' * (k != 1)} before it is used, and the next computed from the "
-                                  "rounded ones.",)),)
-        return Document(self.solution.title, summary, tuple(sections))
+        return Document(self.solution.title, (Paragraph((precision_note(self.solution, self.decimals),)),),
+                        tuple(sections))
 
     def graph_caption(self) -> str:
         """Figure 1's caption for an equations problem, saying which gradients its nodes carry."""

@@ -287,3 +287,14 @@ def _sum(terms: list[str]) -> str:
         else:
             text += " + " + term
     return text
+
+
+def precision_note(solution, decimals: int) -> str:
+    """What a worked solution says first: the decimals its numbers are shown to and carried at, or that it is
+    worked out as by hand, every value rounded before it is used."""
+    if solution.rounding is not None:
+        k = solution.rounding
+        return (f"Worked out as by hand with a calculator: every intermediate value is rounded to {k} "
+                f"decimal{'s' * (k != 1)} before it is used, and the next computed from the rounded ones.")
+    return (f"Numbers are shown to {decimals} decimal{'s' * (decimals != 1)} but carried at full precision: each "
+            "value is computed from the unrounded values before it.")

@@ -19,7 +19,7 @@ from __future__ import annotations
 from ..core.ops import OPS
 from ..core.optim import OPTIMIZER_NAMES
 from ..problem.kinds.base import describe_shape
-from .derivation_backward import chain, loss_parts, slug
+from .derivation_backward import chain, loss_parts, slug, precision_note
 from .derivation_kinds_backward import KindsBackward
 from .derivation_kinds_batch import batch_layers
 from .derivation_kinds_more import MoreKinds
@@ -70,15 +70,7 @@ class _KindsBuilder(KindsBackward, MoreKinds):
         if g.solution.trained:
             sections.append(g.update_section())
         sections.append(g.result_section())
-        places = f"{g.decimals} decimal{'s' * (g.decimals != 1)}"
-        summary = (Paragraph((f"Numbers are shown to {places} but carried at full precision: each value is "
-                              "computed from the unrounded values before it.",)),)
-        if g.solution.rounding is not None:
-            k = g.solution.rounding
-            summary = (Paragraph((f"Worked out as by hand with a calculator: every intermediate value is rounded to "
-                                  f"{k} decimal{'s' * (k != 1)} before it is used, and the next computed from the "
-                                  "rounded ones.",)),)
-        return Document(g.solution.title, summary, tuple(sections))
+        return Document(g.solution.title, (Paragraph((precision_note(g.solution, g.decimals),)),), tuple(sections))
 
     # -- the problem ------------------------------------------------------------------------
 

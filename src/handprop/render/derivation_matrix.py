@@ -18,7 +18,7 @@ from ..core.ops import OPS
 from ..core.optim import OPTIMIZER_NAMES
 from ..core.symbolic import softmax_cross_entropy
 from .derivation import result_section
-from .derivation_backward import BackwardSections, bracketed, chain, loss_parts
+from .derivation_backward import BackwardSections, bracketed, chain, loss_parts, precision_note
 from .derivation_matrix_backward import MatrixBackward
 from .derivation_matrix_update import MatrixUpdate
 from .derivation_update import UpdateSection
@@ -131,13 +131,7 @@ class _MatrixBuilder(MatrixBackward, MatrixUpdate, BackwardSections, UpdateSecti
         if self.solution.trained:
             sections.append(self.update_section())
         sections.append(self.result_section())
-        places = f"{self.decimals} decimal{'s' * (self.decimals != 1)}"
-        numbers = (f"Numbers are shown to {places} but carried at full precision: each value is computed from "
-                   "the unrounded values before it.")
-        if self.solution.rounding is not None:
-            k = self.solution.rounding
-            numbers = (f"Worked out as by hand with a calculator: every intermediate value is rounded to {k} "
-                       f"decimal{'s' * (k != 1)} before it is used, and the next computed from the rounded ones.")
+        numbers = precision_note(self.solution, self.decimals)
         form = ("Written in matrix form: vectors are columns, and each layer's units are worked out at once"
                 + (", for every sample of the batch, one column each." if self.batch > 1 else "."))
         return Document(self.solution.title, (Paragraph((numbers,)), Paragraph((form,))), tuple(sections))
