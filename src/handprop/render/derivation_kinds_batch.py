@@ -336,10 +336,7 @@ class BatchWriting:
 
     def running_section(self) -> Section:
         values = self.trace.values
-        blocks: list = [Paragraph(("In training mode batch normalisation also updates its running statistics (the "
-                                   "ones evaluation mode uses), with its momentum ", Math("m"), " and the unbiased "
-                                   "variance, ", Math(r"\frac{N}{N - 1} \sigma^2"), ". They are no parameters: the "
-                                   "loss does not depend on them.",))]
+        blocks: list = [running_intro("N")]
         for layer in self.layers:
             if not isinstance(KINDS[layer.type], BatchNorm):
                 continue
@@ -360,3 +357,11 @@ class BatchWriting:
                     rf"{m:g} \cdot \frac{{{count}}}{{{count - 1}}} \cdot {self.n(values[f'var{n}[{c}]'])} + "
                     rf"{1 - m:g} \cdot {bracketed(given(old_var[k]))}", self.n(values[var])]))
         return Section(("Running statistics",), "running", tuple(blocks))
+
+
+def running_intro(count: str) -> Paragraph:
+    """The running statistics' opening words, `count` the symbol of the entries per channel (N, M)."""
+    return Paragraph(("In training mode batch normalisation also updates its running statistics (the ones evaluation "
+                      "mode uses), with its momentum ", Math("m"), " and the unbiased variance, ",
+                      Math(rf"\frac{{{count}}}{{{count} - 1}} \sigma^2"), ". They are no parameters: the loss does not "
+                      "depend on them."))

@@ -23,7 +23,7 @@ import math
 from ..problem.kinds import KINDS
 from ..problem.kinds.norms import BatchNorm
 from .derivation_backward import chain
-from .derivation_kinds_batch import BatchLayer, batch_layers
+from .derivation_kinds_batch import BatchLayer, batch_layers, running_intro
 from .derivation_matrix_kinds_more import MatrixKindsMore
 from .derivation_matrix_kinds_update import KindsUpdate
 from .document import Document, Math, Paragraph, Section
@@ -280,10 +280,7 @@ class MatrixKindsBatch(MatrixKindsMore):
     # -- the running statistics -----------------------------------------------------------------
 
     def running_matrices(self, section: Section) -> Section:
-        blocks: list = [Paragraph(("In training mode batch normalisation also updates its running statistics (the "
-                                   "ones evaluation mode uses), with its momentum ", Math("m"), " and the unbiased "
-                                   "variance, ", Math(r"\frac{M}{M - 1} \sigma^2"), ". They are no parameters: the "
-                                   "loss does not depend on them.",))]
+        blocks: list = [running_intro("M")]
         for layer in self.layers:
             if not isinstance(KINDS[layer.type], BatchNorm):
                 continue
