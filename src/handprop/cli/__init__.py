@@ -1,7 +1,7 @@
 """The command line: a thin shell over the library, one module per command, all alike.
 
     handprop [solve] [FILE] [--format table|markdown|csv|json] [--decimals N] [--nodes] [-o OUT]
-    handprop explain|diagram|train|verify|exercise|grade|export|serve|examples ...
+    handprop explain|diagram|train|verify|exercise|grade|export|serve|site|examples ...
 
 Each command's module has `add_parser(commands)` (its options, help and example) and `run(args)` (the
 exit status); options.py holds the options they share. Bad input is one line on standard error,
@@ -15,13 +15,13 @@ import os
 import sys
 
 from ..core.errors import HandpropError
-from . import completion, diagram, examples, exercise, explain, export, grade, serve, solve, train, verify
+from . import completion, diagram, examples, exercise, explain, export, grade, serve, site, solve, train, verify
 
-COMMANDS = ("solve", "explain", "diagram", "train", "verify", "exercise", "grade", "export", "serve", "examples",
-            "completion")
+COMMANDS = ("solve", "explain", "diagram", "train", "verify", "exercise", "grade", "export", "serve", "site",
+            "examples", "completion")
 _MODULES = {"solve": solve, "explain": explain, "diagram": diagram, "train": train, "verify": verify,
-            "exercise": exercise, "grade": grade, "export": export, "serve": serve, "examples": examples,
-            "completion": completion}
+            "exercise": exercise, "grade": grade, "export": export, "serve": serve, "site": site,
+            "examples": examples, "completion": completion}
 
 
 class _Formatter(argparse.HelpFormatter):
