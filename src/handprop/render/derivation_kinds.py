@@ -240,8 +240,9 @@ class _KindsBuilder(KindsBackward, MoreKinds):
                                    " at position " + ("(p, q)" if dims == 2 else "p") + ",")),
                         chain(rf"{out}_{{o,{','.join(variables)}}}", [formula]),
                         Paragraph((f"with indices from 1.{padded} With the numbers:",))]
+        pre = set(layer.pre)  # once: a set per equation made this quadratic in the positions
         blocks += [self.value_chain(eq, i == 0) for i, eq in enumerate(eq for eq in layer.equations
-                                                                           if eq.target in set(layer.pre))]
+                                                                           if eq.target in pre)]
         blocks.append(Paragraph(("The feature map" + ("s" if layer.layer.shape_out[0] > 1 else "") + ":",)))
         blocks += self.grid_chains(layer.pre, layer.layer.shape_out, lambda name: self.n(self.trace.values[name]))
         return blocks

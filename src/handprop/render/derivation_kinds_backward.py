@@ -319,7 +319,8 @@ class KindsBackward:
         first = self.layers[0]
         blocks: list = [Paragraph(("The data are fixed, but the loss depends on them as on anything it reads.",))]
         blocks += self.grid_chains(first.inputs, g.problem.stack.input_shape, self.adjoint_entry, self.partial_grid)
-        rest = [name for name in g.program.data if name not in set(first.inputs)]
+        inputs = set(first.inputs)
+        rest = [name for name in g.program.data if name not in inputs]
         blocks += [self.node(name) for name in rest]
         return Section(("Gradients of the inputs",), "inputs", tuple(blocks), level=3)
 

@@ -14,7 +14,7 @@ import re
 
 from .document import Chain, Document, Figure, Paragraph, Section, Table, display_width
 from .explain_markdown import WIDE
-from .mathml import mathml_row as _mrow, serialize as _serialize
+from .mathml import mathml_text
 
 _NEGATIVE = re.compile(r"^-(?=[0-9.])")  # a negative number in a table cell, written with a true minus
 
@@ -145,7 +145,7 @@ def _font_face() -> str:
 @functools.lru_cache(maxsize=20_000)
 def _mathml(latex: str, display: str) -> str:
     """One formula's MathML, remembered: a page, and the next page of an edited problem, repeat many."""
-    return _serialize(_mrow(latex, display))
+    return mathml_text(latex, display)
 
 
 def _inline_math(latex: str) -> str:
@@ -159,10 +159,9 @@ def _chain(block: Chain) -> str:
         # One row per step, aligned on "=": latex2mathml writes no table for \begin{aligned}.
         rows = []
         for i, step in enumerate(block.steps):
-            lhs = _serialize(_mrow(block.lhs, "block")) if i == 0 else ""
-            rhs = _mrow("= " + step, "block")
-            rhs[0].set("form", "infix")  # first in its row, but a relation, spaced as one
-            rows.append(f'<mtr><mtd class="lhs">{lhs}</mtd><mtd class="rhs">{_serialize(rhs)}</mtd></mtr>')
+            lhs = _mathml(block.lhs, "block") if i == 0 else ""
+            rhs = mathml_text("= " + step, "block", relation_first=True)  # "=" spaced as a relation
+            rows.append(f'<mtr><mtd class="lhs">{lhs}</mtd><mtd class="rhs">{rhs}</mtd></mtr>')
         inner = f'<mtable displaystyle="true">{"".join(rows)}</mtable>'
     anchor = f' id="{_attribute(block.anchor)}"' if block.anchor else ""
     return f'<div class="eq"{anchor}><math display="block">{inner}</math></div>'

@@ -11,7 +11,9 @@ letters, as MathML Core draws no mathvariant but normal; and capital Greek stand
 
 from __future__ import annotations
 
+import functools
 import html
+import re
 
 _ROWS = {"math", "mrow", "mtd", "mstyle", "mpadded", "mphantom", "msqrt", "menclose"}  # children laid out in a row
 _OPENING = {"(", "[", "{", "\u27e8", "\u230a", "\u2308"}
@@ -31,10 +33,65 @@ _CELL = "padding: 0.2em 0.45em"
 _CELL_EDGE = "0.1em"
 
 
+# -- formulas of one shape, converted once ----------------------------------------------------------------
+# A worked solution writes thousands of formulas that differ only in their digits (h_{12} = 0.25 ... and
+# h_{13} = 0.75 ...). latex2mathml treats every digit alike (its tokens match \d, whatever the digit's value), so a
+# formula is converted once per shape: with its k-th digit replaced by the k-th of the markers below (decimal
+# digits of other scripts, which match \d as well and appear nowhere else), then each marker by the digit it
+# stands for. A shape whose markers do not come through exactly once each (or a formula with a font command, whose
+# digits could be drawn in bold) is converted as it is.
+_DIGIT = re.compile(r"[0-9]")
+_ZEROS = (0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6, 0x0D66, 0x0DE6,
+          0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90, 0x1B50, 0x1BB0,
+          0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0)
+_MARKERS = "".join(chr(zero + k) for zero in _ZEROS for k in range(10))
+_MARKER_SET = frozenset(_MARKERS)
+_UNSHAPED = re.compile(r"\\(?:math|bold|bm\b|bf\b|skew|mkern|kern|hspace|mspace|def\b|newcommand|rule)")
+conversions = 0  # latex2mathml's conversions so far (tests count them: one per shape, not one per formula)
+
+
+def mathml_text(latex: str, display: str, relation_first: bool = False) -> str:
+    """The formula's mended MathML as text (serialize(mathml_row(...))); relation_first spaces the row's first
+    operator as a relation (a chain's "= ..." row). Converted once per shape (see above)."""
+    digits = _DIGIT.findall(latex)
+    if (not digits or len(digits) > len(_MARKERS) or _UNSHAPED.search(latex)
+            or (not latex.isascii() and not _MARKER_SET.isdisjoint(latex))):
+        return _converted(latex, display, relation_first)
+    template = _shape(_DIGIT.sub("0", latex), display, relation_first)
+    if template is None:
+        return _converted(latex, display, relation_first)
+    texts, places = template
+    return texts[0] + "".join(digits[place] + text for place, text in zip(places, texts[1:]))
+
+
+@functools.lru_cache(maxsize=20_000)
+def _shape(shape: str, display: str, relation_first: bool) -> tuple | None:
+    """The MathML of a shape (its digits all 0) as the texts between its digits and, for each digit in the
+    MathML, which of the formula's digits it is; None if a marker does not come through exactly once."""
+    count = iter(range(len(_MARKERS)))
+    marked = _DIGIT.sub(lambda _: _MARKERS[next(count)], shape)
+    template = _converted(marked, display, relation_first)
+    used = _MARKERS[:next(count)]
+    if not all(template.count(marker) == 1 for marker in used):
+        return None
+    parts = re.split(f"([{used}])", template)
+    place = {marker: k for k, marker in enumerate(used)}
+    return tuple(parts[0::2]), tuple(place[marker] for marker in parts[1::2])
+
+
+def _converted(latex: str, display: str, relation_first: bool) -> str:
+    row = mathml_row(latex, display)
+    if relation_first:
+        row[0].set("form", "infix")  # first in its row, but a relation, spaced as one
+    return serialize(row)
+
+
 def mathml_row(latex: str, display: str):
     """latex2mathml's <mrow> for the LaTeX, mended."""
     from latex2mathml.converter import convert_to_element  # only when a page is written
 
+    global conversions
+    conversions += 1
     row = convert_to_element(latex, display=display)[0]
     _mend(row)
     return row
