@@ -125,7 +125,8 @@ def solve_answer(data: dict) -> dict:
 def boundary_part(solution, *, cells: int = BOUNDARY_CELLS) -> dict | None:
     """The decision boundary the page draws, at the parameters after the problem's steps: a coarse grid of
     predicted classes (rows from the lowest second input up) with the data's points; None for a problem that
-    is not a 2-input classification, or whose samples are all of one class (no boundary to show).
+    is not a 2-input classification, or whose samples are all of one class (no boundary to show), and where
+    NumPy is not installed.
     """
     from ..boundary import check_boundary, decision_grid
 
@@ -139,6 +140,10 @@ def boundary_part(solution, *, cells: int = BOUNDARY_CELLS) -> dict | None:
     labels = {(targets[0][k] > 0.5 if len(targets) == 1 else max(range(len(targets)), key=lambda j: targets[j][k]))
               for k in range(problem.batch_size)}
     if len(labels) < 2:
+        return None
+    try:  # the browser's Python of `handprop site` has no NumPy: its page shows no boundary
+        import numpy  # noqa: F401
+    except ImportError:
         return None
     grid = decision_grid(problem, {name: record.updated if record.updated is not None else record.initial
                                    for name, record in solution.parameters.items()}, resolution=cells)

@@ -1,8 +1,8 @@
 // handprop serve: "Check my answers". The Result table's unknowns (the outputs, the loss, each parameter's
 // gradient and updated value) become inputs, the answers and the worked solution stay hidden until asked,
-// and each typed answer is marked as `handprop grade` marks it (POST /api/check), a moment after typing.
+// and each typed answer is marked as `handprop grade` marks it (the check task), a moment after typing.
 "use strict";
-window.handpropAnswers = function (table, worked, request, post) {
+window.handpropAnswers = function (table, worked, request, call) {
   const MARKS = { correct: "\u2713", wrong: "\u2717", carried_forward: "\u21b3", not_a_number: "\u2717" };
   const typed = new Map();  // answer name -> text typed, kept across new tables
   let checking = false, revealed = false, timer = null, sent = 0;
@@ -79,7 +79,7 @@ window.handpropAnswers = function (table, worked, request, post) {
     for (const [name, value] of typed) if (value.trim()) answers[name] = value;
     const inputs = Array.from(table.querySelectorAll("input.answer"));
     if (!Object.keys(answers).length) { for (const input of inputs) mark(input, null); return; }
-    const answer = await post("/api/check", { ...request(), answers, reveal: revealed });
+    const answer = await call("check", { ...request(), answers, reveal: revealed });
     if (number !== sent || !checking) return;  // a newer check is on its way
     for (const input of inputs) mark(input, answer.ok ? answer.answers[input.dataset.answer] : null, answer.error);
   }

@@ -1,4 +1,6 @@
-// handprop serve: the editor posts the text; the server works it out and answers with HTML pieces.
+// handprop serve: the editor sends the text; handprop works it out and answers with HTML pieces. The page's
+// tasks (solve, check, step, download) go through one transport: HTTP to `handprop serve` (below), or, in the
+// static site (`handprop site`), site.js's, which runs the same Python tasks in the browser.
 "use strict";
 (function () {
   const initial = JSON.parse(document.getElementById("initial").textContent);
@@ -37,6 +39,29 @@
       return { ok: false, error: `the server answered ${response.status}` };
     }
   }
+
+  // The transport: window.handpropTransport when the page is a static site's, else `handprop serve`'s routes.
+  const transport = window.handpropTransport || {
+    call: (task, body) => post(`/api/${task}`, body),
+    save: (body) => post("/api/save", body),
+    examples: () => fetch("/api/examples").then((r) => r.json()).then((answer) => answer.examples || []),
+    example: (name) => fetch(`/api/examples/${encodeURIComponent(name)}`).then((r) => r.json()),
+    // The server takes JSON only (another site's page cannot send it), so a download is fetched, then saved.
+    download: async (what, body) => {
+      let response;
+      try {
+        response = await fetch(`/api/${what}`, { method: "POST", headers: { "Content-Type": "application/json" },
+                                                body: JSON.stringify(body) });
+      } catch (e) {
+        return { ok: false, error: "the server cannot be reached" };
+      }
+      if (!response.ok) {
+        return await response.json().catch(() => ({ ok: false, error: `the server answered ${response.status}` }));
+      }
+      const named = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+      return { ok: true, name: named ? named[1] : what, blob: await response.blob() };
+    },
+  };
 
   // An error goes just under the field it came from (its row or its table), else under the buttons.
   function showError(message, field) {
@@ -83,7 +108,7 @@
     unanswered = edits;
     pending = [];
     status.textContent = "working…";
-    const answer = await post("/api/solve", { ...request(), edits, page: pageId });
+    const answer = await transport.call("solve", { ...request(), edits, page: pageId });
     if (number !== sent || answer.superseded) return;  // a newer solve is on its way: its answer counts
     answered = number;
     unanswered = [];
@@ -116,7 +141,7 @@
   // The fields the user is typing in keep their text when an answer comes.
   const fields = window.handpropFields(form, edit, (id) => pending.some((e) => e.field === id));
   // "Check my answers" (answers.js) turns the table's unknowns into inputs marked as they are typed.
-  const answers = window.handpropAnswers($("table"), $("worked"), request, post);
+  const answers = window.handpropAnswers($("table"), $("worked"), request, transport.call);
   // Step-through (steps.js): Play / Next / Previous and ←/→ along the walk the server sends with each solution.
   const walk = window.handpropSteps($("walk"), $("diagram"), $("worked"), $("figure"));
   window.handpropWalk = () => walk.state();  // for the tests: the current step
@@ -242,7 +267,7 @@
   $("reset").addEventListener("click", () => load(source));
   $("step").addEventListener("click", async () => {
     await settle();
-    const answer = await post("/api/step", { ...request(), state: history[at].step });
+    const answer = await transport.call("step", { ...request(), state: history[at].step });
     if (!answer.ok) { showError(answer.error); status.textContent = "error"; return; }
     text.value = answer.text;
     remember(answer.text, answer.state);
@@ -257,47 +282,38 @@
   });
   window.handpropHistory = () => ({ states: history, at });  // for the tests: each state's text and step state
   $("save").addEventListener("click", async () => {
-    const answer = await post("/api/save", { text: text.value });
-    status.textContent = answer.ok ? `saved to ${answer.saved}` : "";
+    const answer = await transport.save({ text: text.value }, fileName());
+    status.textContent = answer.ok ? answer.said || `saved to ${answer.saved}` : "";
     if (!answer.ok) showError(answer.error);
   });
   $("download").addEventListener("click", () => download(fileName(), new Blob([text.value], { type: "text/plain" })));
-  // The server takes JSON only (another site's page cannot send it), so a download is fetched, then saved.
   for (const button of document.querySelectorAll("button[data-download]")) {
     button.addEventListener("click", async () => {
-      const what = button.dataset.download;
-      let response;
-      try {
-        response = await fetch(`/api/${what}`, { method: "POST", headers: { "Content-Type": "application/json" },
-                                                body: JSON.stringify(request()) });
-      } catch (e) {
-        showError("the server cannot be reached");
-        return;
-      }
-      if (!response.ok) {
-        const answer = await response.json().catch(() => ({ error: `the server answered ${response.status}` }));
-        showError(answer.error);
-        return;
-      }
-      const named = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
-      download(named ? named[1] : what, await response.blob());
+      const answer = await transport.download(button.dataset.download, request());
+      if (answer.ok) download(answer.name, answer.blob);
+      else showError(answer.error);
     });
   }
   $("example").addEventListener("change", async (event) => {
     const name = event.target.value;
     if (!name) { load({ ...initial, canSave: initial.can_save }); return; }
-    const answer = await fetch(`/api/examples/${encodeURIComponent(name)}`).then((r) => r.json());
+    const answer = await transport.example(name);
     if (answer.ok) load({ text: answer.text, kind: answer.kind, label: answer.label, canSave: false });
     else showError(answer.error);
   });
 
-  fetch("/api/examples").then((r) => r.json()).then((answer) => {
-    for (const example of answer.examples || []) {
+  transport.examples().then((examples) => {
+    for (const example of examples) {
       const option = document.createElement("option");
       option.value = example.name;
       option.textContent = `${example.name} — ${example.title}`;
       $("example").appendChild(option);
     }
   });
-  load(source);
+  // The static site opens on a shared link's problem, and opens files and saves them in the browser.
+  if (transport.attach) {
+    transport.attach({ load, showError, current: () => ({ text: text.value, kind: source.kind, label: source.label }),
+                       say: (message) => { status.textContent = message; } });
+  }
+  Promise.resolve(transport.start ? transport.start(source) : source).then(load);
 })();
