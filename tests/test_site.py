@@ -72,7 +72,7 @@ def test_the_first_answer_is_the_task_the_browser_runs(cli, tmp_path):
 def test_example_and_problem_choose_the_first_problem(cli, tmp_path):
     assert cli(["site", "-o", str(tmp_path / "a"), "--example", "logistic_bce"]).status == 0
     start = json.loads((tmp_path / "a" / "start.json").read_text())
-    assert start["request"]["label"] == "logistic_bce.json" and start["answer"]["ok"]
+    assert start["request"]["label"] == "logistic_bce" and start["answer"]["ok"]
     mine = write(tmp_path, "mine.yaml", (Path(__file__).parent.parent / "src/handprop/examples/regression_batch.yaml")
                  .read_text())
     assert cli(["site", "-o", str(tmp_path / "b"), "--problem", mine]).status == 0

@@ -47,7 +47,7 @@ def run(args) -> int:
             path = example_path(name)
         except KeyError:
             raise HandpropError(name, "--example", "no such example", one_of(example_names(), name)) from None
-        label, text, kind = path.name, path.read_text(encoding="utf-8"), EXTENSIONS[path.suffix]
+        label, text, kind = name, path.read_text(encoding="utf-8"), EXTENSIONS[path.suffix]  # named as the CLI names it
     try:
         raw = parse_text(text, kind, label)
     except HandpropError:

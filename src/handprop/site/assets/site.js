@@ -14,7 +14,8 @@
   // Python starts. Only that very request is answered from it; once Python is up, it works that problem out
   // once, unseen, so that its imports are done and its caches filled before the first edit.
   const prepared = fetch(absolute("start.json")).then((r) => r.json()).catch(() => null);
-  let started = false;
+  let started = false, answered = 0;
+  window.handpropSiteState = () => ({ ready, answered, waiting: queue.length, running: Boolean(current) });  // for the tests
   const SAME = ["text", "kind", "label", "decimals", "by_hand"];
 
   function startWorker() {
@@ -37,6 +38,7 @@
         clearTimeout(current.timer);
         const answer = JSON.parse(message.answer);
         if (answer.internal) console.error(answer.internal);
+        answered += 1;
         current.done(answer);
         current = null;
       }
