@@ -5,14 +5,17 @@ backward pass: the gradients of its parameters and, unless it is the first layer
 PyTorch's: a grid is (batch, C, L) or (batch, C, H, W); a convolution's kernel K is (O, C, *kernel).
 
 Convolution, as im2col: the input (zero-padded) is read through numpy.lib.stride_tricks.sliding_window_view, a
-view with one window per output position, and copied once into a matrix `cols` (batch x positions, C x kernel),
-kept for the backward pass; then z = cols @ K.T, dL/dK = delta.T @ cols and dL/dcols = delta @ K. The gradient of
-the input adds each window's gradient back onto the grid: one slice of the grid per kernel offset (kh x kw
-additions of a strided slice), never a Python loop over positions.
+view with one window per output position, and copied once into `cols`, sample by sample a (C x kernel, positions)
+matrix (each row one tap of the kernel read at every position, so the copy moves whole rows of positions), kept
+for the backward pass; then z = K cols for every sample in one batched product, written in z's own layout,
+dL/dK = the sum over samples of delta cols.T and dL/dcols = K.T delta. The gradient of the input adds each tap's
+row back onto the grid: one slice of the grid per kernel offset (kh x kw additions of a strided slice), never a
+Python loop over positions.
 
-Max-pooling passes each window's gradient to its first largest entry in reading order, ties included, as torch
-and the op `maxpool` (core/functions.py: first_largest, to_first); like the convolution's input gradient, it
-works one kernel offset at a time over every window.
+Max-pooling is the running maximum over the window's entries in reading order, one kernel offset at a time over
+every window (np.maximum keeps the first of equals). Its backward pass gives each window's gradient to its first
+largest entry in reading order, ties included, as torch and the op `maxpool` (core/functions.py: first_largest,
+to_first): scanning the offsets in that order, the first entry equal to the window's maximum takes the gradient.
 Average pooling divides the window's sum by its size, as the equations' div.
 """
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import math
 from itertools import product
+from types import SimpleNamespace
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -71,16 +75,23 @@ class Conv:
         self.dtype = dtype
         self.taps = layer.shape_in[0] * math.prod(self.kernel)  # C x kernel: one row of cols
         self.positions = math.prod(layer.shape_out[1:])
-        self._buffers: dict = {}  # batch size -> (padded input, cols, padded gradient)
+        dims = self.dims
+        # the windows' view (batch, C, *positions, *kernel) read as (batch, C, *kernel, *positions)
+        self._to_cols = (0, 1, *range(2 + dims, 2 + 2 * dims), *range(2, 2 + dims))
+        self._buffers: dict = {}  # batch size -> SimpleNamespace of its matrices
 
     def _made(self, batch: int):
         padded = tuple(n + 2 * p for n, p in zip(self.shape_in[1:], self.padding))
-        channels = self.shape_in[0]
+        channels, O = self.shape_in[0], len(self.K)
 
         def make():
-            grid = np.zeros((batch, channels, *padded), self.dtype) if any(self.padding) else None  # its rim stays 0
-            cols = np.empty((batch, *self.shape_out[1:], channels, *self.kernel), self.dtype)
-            return grid, cols, np.empty((batch, channels, *padded), self.dtype)
+            d = self.dtype
+            return SimpleNamespace(
+                grid=np.zeros((batch, channels, *padded), d) if any(self.padding) else None,  # its rim stays 0
+                cols=np.empty((batch, channels, *self.kernel, *self.shape_out[1:]), d),
+                per_sample=np.empty((batch, O, self.taps), d),  # each sample's share of dL/dK
+                d_cols=np.empty((batch, channels, *self.kernel, *self.shape_out[1:]), d),
+                d_grid=np.empty((batch, channels, *padded), d))
 
         return cached(self._buffers, batch, make)
 
@@ -91,44 +102,50 @@ class Conv:
     def forward(self, x: np.ndarray, z: np.ndarray) -> None:
         """z (batch, O, *positions) from x (batch, C, *sizes)."""
         batch = len(x)
-        grid, cols, _ = self._made(batch)
-        if grid is not None:
-            np.copyto(self._interior(grid), x)
-            x = grid
-        # cols (batch, *positions, C, *kernel): each window, channels first, as K's rows are laid out
-        dims = self.dims
-        np.copyto(cols, np.moveaxis(windows(x, self.kernel, self.stride), 1, 1 + dims))
-        matrix = cols.reshape(batch * self.positions, self.taps)
-        products = matrix @ self.K.reshape(len(self.K), self.taps).T  # (batch x positions, O)
-        np.copyto(z.reshape(batch, len(self.K), self.positions),
-                  products.reshape(batch, self.positions, len(self.K)).transpose(0, 2, 1))
+        u = self._made(batch)
+        if u.grid is not None:
+            np.copyto(self._interior(u.grid), x)
+            x = u.grid
+        # cols (batch, C, *kernel, *positions): sample by sample a (C x kernel, positions) matrix, each row one
+        # tap of K's rows read at every position (rows of positions copied whole)
+        np.copyto(u.cols, windows(x, self.kernel, self.stride).transpose(self._to_cols))
+        O = len(self.K)
+        z3 = z.reshape(batch, O, self.positions)
+        np.matmul(self.K.reshape(O, self.taps), u.cols.reshape(batch, self.taps, self.positions), out=z3)
         if self.b is not None:
-            z += self.b.reshape((-1,) + (1,) * dims)
+            z3 += self.b.reshape(O, 1)
 
     def backward(self, x: np.ndarray, delta: np.ndarray, dx) -> None:
         """dK, db from delta = dL/dz (batch, O, *positions), x read from the forward pass's cols; dx (batch, C,
         *sizes) = dL/dx unless None."""
-        batch, channels = len(delta), len(self.K)
-        _, cols, d_grid = self._made(batch)
-        matrix = cols.reshape(batch * self.positions, self.taps)
-        d_rows = delta.reshape(batch, channels, self.positions).transpose(0, 2, 1).reshape(-1, channels)
-        np.matmul(d_rows.T, matrix, out=self.dK.reshape(channels, self.taps))  # (O, C x kernel)
+        batch, O = len(delta), len(self.K)
+        u = self._made(batch)
+        cols = u.cols.reshape(batch, self.taps, self.positions)
+        d3 = delta.reshape(batch, O, self.positions)
+        np.matmul(d3, cols.transpose(0, 2, 1), out=u.per_sample)  # (batch, O, C x kernel)
+        np.sum(u.per_sample, axis=0, out=self.dK.reshape(O, self.taps))
         if self.db is not None:
-            np.sum(delta.reshape(batch, channels, self.positions), axis=(0, 2), out=self.db)
+            np.sum(d3, axis=(0, 2), out=self.db)
         if dx is None:
             return
-        d_cols = (d_rows @ self.K.reshape(channels, self.taps)).reshape(cols.shape)
+        np.matmul(self.K.reshape(O, self.taps).T, d3, out=u.d_cols.reshape(batch, self.taps, self.positions))
+        d_grid = u.d_grid
         d_grid.fill(0.0)
-        add_windows(d_grid, np.moveaxis(d_cols, 1 + self.dims, 1), self.kernel, self.stride)
+        # each kernel offset's gradient back at its place: one strided slice of the grid per offset
+        positions = self.shape_out[1:]
+        for offset in product(*(range(k) for k in self.kernel)):
+            place = tuple(slice(i, i + s * (p - 1) + 1, s) for i, s, p in zip(offset, self.stride, positions))
+            d_grid[(slice(None), slice(None)) + place] += u.d_cols[(slice(None), slice(None)) + offset]
         np.copyto(dx, self._interior(d_grid) if any(self.padding) else d_grid)
 
 
 class Pool:
     """maxpool1d/2d and avgpool1d/2d (nn.MaxPool2d, nn.AvgPool2d): no parameters, no padding.
 
-    Max-pooling scans each window's entries in reading order, one kernel offset at a time over every window at
-    once: a later entry must be larger to win, as first_largest, and the winner's offset is kept for the backward
-    pass, which adds each window's gradient at that offset only (to_first: ties go to the first).
+    Max-pooling takes each window's largest entry, the running maximum over the window's entries in reading order
+    (one kernel offset at a time over every window at once). The backward pass gives each window's gradient to its
+    first largest entry in reading order (to_first: ties go to the first): scanning the offsets in that order, an
+    entry equal to its window's maximum takes what is left of the window's gradient, and leaves 0 to the later ones.
     """
 
     def __init__(self, layer, how: str, dtype):
@@ -138,11 +155,16 @@ class Pool:
         self.size = math.prod(self.kernel)
         self.offsets = list(product(*(range(k) for k in self.kernel)))  # reading order
         self.dtype = dtype
-        self._buffers: dict = {}  # batch size -> (each window's first largest's offset, a mask, a gradient)
+        # the windows tile the grid: each entry is in one window at most, and in one exactly when the windows
+        # cover the grid
+        self.disjoint = all(s >= k for s, k in zip(self.stride, self.kernel))
+        self.covered = self.disjoint and all(s == k and n == k * p for s, k, n, p in zip(
+            self.stride, self.kernel, self.shape_in[1:], self.shape_out[1:]))
+        self._buffers: dict = {}  # batch size -> (a mask, what is left of each window's gradient, a share)
 
     def _made(self, batch: int):
         shape = (batch, *self.shape_out)
-        return cached(self._buffers, batch, lambda: (np.empty(shape, np.intp), np.empty(shape, bool),
+        return cached(self._buffers, batch, lambda: (np.empty(shape, bool), np.empty(shape, self.dtype),
                                                      np.empty(shape, self.dtype)))
 
     def _place(self, offset: tuple) -> tuple:
@@ -156,31 +178,39 @@ class Pool:
             np.sum(windows(x, self.kernel, self.stride), axis=tuple(range(-len(self.kernel), 0)), out=p)
             np.divide(p, float(self.size), out=p)  # the window's sum over its size, as the equations' div
             return
-        first, larger, _ = self._made(len(x))
+        self._largest = p  # kept for the backward pass (the engine's buffer of this layer's values)
         np.copyto(p, x[self._place(self.offsets[0])])
-        first.fill(0)
-        for k, offset in enumerate(self.offsets[1:], 1):
-            entry = x[self._place(offset)]
-            np.greater(entry, p, out=larger)  # strictly: a tie keeps the first
-            np.copyto(p, entry, where=larger)
-            np.copyto(first, k, where=larger)
+        for offset in self.offsets[1:]:
+            np.maximum(p, x[self._place(offset)], out=p)  # a tie keeps the first
 
     def backward(self, x: np.ndarray, delta: np.ndarray, dx) -> None:
         """dx (batch, C, *sizes) = dL/dx from delta = dL/dp (batch, C, *positions); nothing when dx is None."""
         if dx is None:
             return
-        dx.fill(0.0)
+        if not self.covered:
+            dx.fill(0.0)
         if self.how == "avg":
             # d (sum / size) / d x_i = 1/size, as the div's local partial
             share = delta * (1.0 / self.size)
             for offset in self.offsets:
                 dx[self._place(offset)] += share
             return
-        first, here, share = self._made(len(delta))
+        here, left, share = self._made(len(delta))
+        largest = self._largest
+        np.copyto(left, delta)
+        last = len(self.offsets) - 1
         for k, offset in enumerate(self.offsets):
-            np.equal(first, k, out=here)
-            np.multiply(delta, here, out=share)  # the adjoint times the local partial, 1 or 0
-            dx[self._place(offset)] += share  # overlapping windows (stride < kernel) accumulate
+            entry = x[self._place(offset)]
+            np.equal(entry, largest, out=here)  # the window's largest: the first such takes the gradient
+            if self.disjoint:
+                target = dx[self._place(offset)]
+                np.multiply(left, here, out=target)  # the adjoint times the local partial, 1 or 0
+            else:
+                np.multiply(left, here, out=share)
+                dx[self._place(offset)] += share  # overlapping windows (stride < kernel) accumulate
+                target = share
+            if k < last:
+                np.subtract(left, target, out=left)  # nothing is left of the window's gradient once taken
 
 
 class Dense:

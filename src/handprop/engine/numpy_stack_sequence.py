@@ -6,6 +6,8 @@ parameters and, unless it is the first layer, dL/d(its input). A sequence is (ba
 batch_first; a recurrent layer keeps its values time-major, (T, batch, units), so that one step is one contiguous
 matrix: the input side of every gate is one product over the batch and every step, the hidden side one product per
 step (the recurrence), and the gradients of the weights one product each after the backward loop over the steps.
+An LSTM keeps each step's values as contiguous (units, batch) matrices instead, its four gates' pre-activations one
+product per step and its weights' gradients one product per step (see LSTM).
 
 The gates' nonlinearities are the op table's kernels (numpy_kernels.ACTIVATIONS, by the names the kinds give them,
 recurrent.GATE_ACTIVATIONS), run on each step's view of the layer's matrices; attention's softmax is the same
@@ -181,61 +183,144 @@ class RNN(_Recurrent):
 
 
 class LSTM(_Recurrent):
-    """nn.LSTM: gates i, f, g, o; c[t] = f c[t-1] + i g; h[t] = o tanh(c[t])."""
+    """nn.LSTM: gates i, f, g, o; c[t] = f c[t-1] + i g; h[t] = o tanh(c[t]).
+
+    Inside, every step's values are (units, batch) matrices, contiguous, and the gates are kept in the order
+    o, i, f, g (torch's is i, f, g, o):
+    - one product per step gives every gate's pre-activation, [W_h W_i b_i+b_h] times [h[t-1]; x[t]; 1];
+    - the gates of one nonlinearity are adjacent rows (one call of the op table's kernel for o, i and f), and each
+      step's row block [o i f g c[t-1]] puts i and f next to g and c[t-1], which they multiply (one product);
+    - the backward pass first computes, over every step at once, what each gate multiplies times the gate's local
+      derivative (its kernel's backward applied to it), then each step down is a few products: i, f and g, whose
+      gradients all come from dL/dc, are adjacent rows;
+    - the weights' and biases' gradients are one product per step, [dL/d(pre-activations)] times
+      [h[t-1]; x[t]; 1], summed over the steps."""
 
     gates = 4
+    ORDER = (3, 0, 1, 2)  # o, i, f, g from the kind's i, f, g, o
+
+    def __init__(self, layer, tensors, dtype):
+        super().__init__(layer, tensors, dtype)
+        self.Wi, self.Wh = [self.Wi[q] for q in self.ORDER], [self.Wh[q] for q in self.ORDER]
+        if self.bi is not None:
+            self.bi, self.bh = [self.bi[q] for q in self.ORDER], [self.bh[q] for q in self.ORDER]
+        # runs of adjacent gates with the same nonlinearity: (first row, end row, its kernel)
+        H, names = self.hidden, [GATE_ACTIVATIONS["ifgo"[q]] for q in self.ORDER]
+        self.runs, start = [], 0
+        for q in range(1, 5):
+            if q == 4 or names[q] != names[start]:
+                self.runs.append((start * H, q * H, ACTIVATIONS[names[start]]))
+                start = q
+        self.cell = ACTIVATIONS[TANH]
+        self.width = H + self.features + (self.bi is not None)  # [h; x; 1]
+        self.W = np.empty((4 * H, self.width), dtype)  # [W_h W_i b_i+b_h], gate by gate
+        self.WhT = np.empty((H, 4 * H), dtype)
 
     def _made(self, batch: int):
-        T, H, d = self.steps, self.hidden, self.dtype
+        T, H, F, d = self.steps, self.hidden, self.features, self.dtype
 
         def make():
-            u = self._common(batch)
-            pre = np.empty((T, batch, 4 * H), d)
-            u.gate = [_Steps(T, batch, H, ACTIVATIONS[GATE_ACTIVATIONS[g]], d, h=pre[:, :, q * H:(q + 1) * H],
-                             delta=u.d_in[:, :, q * H:(q + 1) * H]) for q, g in enumerate("ifgo")]
-            u.cells = np.empty((T + 1, batch, H), d)  # c[0] ... c[T]
-            u.tanh_c = _Steps(T, batch, H, ACTIVATIONS[TANH], d, h=u.cells[1:])
-            u.pre = pre
-            u.d_c = np.empty((batch, H), d)  # dL/dc[t], carried down the steps
-            u.product = np.empty((batch, H), d)
+            u = SimpleNamespace()
+            u.z = np.empty((T + 1, self.width, batch), d)  # step t: [h[t-1]; x[t]; 1]; h[T] in the last
+            u.z[:, H + F:] = 1.0
+            u.pre = np.empty((T, 4 * H, batch), d)  # the gates' pre-activations
+            u.rows = np.empty((T + 1, 5 * H, batch), d)  # step t: o, i, f, g and c[t-1]; c[T] in the last
+            u.tanh_c = np.empty((T, H, batch), d)  # tanh(c[t])
+            scratch = [np.empty((T, 4 * H, batch), d) for _ in range(3)]
+            mask = np.empty((T, 4 * H, batch), bool)
+            u.local = np.empty((T, 4 * H, batch), d)  # each gate's local derivative times what it multiplies
+            u.through = np.empty((T, H, batch), d)  # o tanh'(c[t]): dh[t]/dc[t]
+            u.d_in = np.empty((T, 4 * H, batch), d)  # dL/d(pre-activation) of every gate, every step
+            u.d_h, u.d_c, u.share = (np.empty((H, batch), d) for _ in range(3))
+            u.product = np.empty((2 * H, batch), d)
+            u.per_step = np.empty((T, 4 * H, self.width), d)
+            u.dW = np.empty((4 * H, self.width), d)
+
+            def view(t, start, end, h, a, delta=None):
+                return SimpleNamespace(h=h, a=a, delta=delta, scratch=scratch[0][t, start:end],
+                                       scratch2=scratch[1][t, start:end], scratch3=scratch[2][t, start:end],
+                                       mask=mask[t, start:end])
+
+            every = slice(None)
+            u.steps = [[view(t, s, e, u.pre[t, s:e], u.rows[t, s:e]) for s, e, _ in self.runs] for t in range(T)]
+            u.cell_steps = [view(t, 0, H, u.rows[t + 1, 4 * H:], u.tanh_c[t]) for t in range(T)]
+            u.all_steps = [view(every, s, e, u.pre[:, s:e], u.rows[:T, s:e], u.local[:, s:e]) for s, e, _ in self.runs]
+            u.all_cells = view(every, 0, H, u.rows[1:, 4 * H:], u.tanh_c, u.through)
             return u
         return cached(self._buffers, batch, make)
 
     def forward(self, x, z) -> None:
-        u = self._made(len(x))
-        self._input_side(x, u)
-        np.copyto(u.cells[0], self.data[:, self.hidden:])
-        i, f, g, o = u.gate
-        for t in range(self.steps):
-            np.add(u.inputs[t], self._hidden_side(u, t), out=u.pre[t])
-            for gate in u.gate:
-                gate.forward(t)
-            np.multiply(f.a[t], u.cells[t], out=u.cells[t + 1])
-            np.multiply(i.a[t], g.a[t], out=u.product)
-            u.cells[t + 1] += u.product
-            u.tanh_c.forward(t)
-            np.multiply(o.a[t], u.tanh_c.a[t], out=u.states[t + 1])
-        self._output(u, z)
+        batch = len(x)
+        u = self._made(batch)
+        T, F, H = self.steps, self.features, self.hidden
+        for q in range(4):
+            block = self.W[q * H:(q + 1) * H]
+            np.copyto(block[:, :H], self.Wh[q][0])
+            np.copyto(block[:, H:H + F], self.Wi[q][0])
+            if self.bi is not None:
+                np.add(self.bi[q][0], self.bh[q][0], out=block[:, H + F])
+        np.copyto(u.z[:T, H:H + F], x.transpose(1, 2, 0))
+        np.copyto(u.z[0, :H], self.data[:, :H].T)
+        np.copyto(u.rows[0, 4 * H:], self.data[:, H:].T)
+        W, rows, states = self.W, u.rows, u.z
+        kernels = [kernel for _, _, kernel in self.runs]
+        for t in range(T):
+            np.dot(W, states[t], out=u.pre[t])
+            for kernel, view in zip(kernels, u.steps[t]):
+                kernel.forward(view)
+            row = rows[t]
+            np.multiply(row[H:3 * H], row[3 * H:], out=u.product)  # i g, f c[t-1]
+            np.add(u.product[H:], u.product[:H], out=rows[t + 1, 4 * H:])  # c[t] = f c[t-1] + i g
+            self.cell.forward(u.cell_steps[t])
+            np.multiply(row[:H], u.tanh_c[t], out=states[t + 1, :H])  # h[t] = o tanh(c[t])
+        if self.last:
+            np.copyto(z, states[T, :H].T)
+        else:
+            np.copyto(z, states[1:, :H].transpose(2, 0, 1))
 
     def backward(self, x, delta, dx) -> None:
-        u = self._made(len(delta))
-        i, f, g, o = u.gate
-        u.d_h.fill(0.0)
-        u.d_c.fill(0.0)
-        for t in range(self.steps - 1, -1, -1):
-            self._delta_at(delta, u, t)
-            np.multiply(u.d_h, u.tanh_c.a[t], out=o.delta[t])
-            np.multiply(u.d_h, o.a[t], out=u.tanh_c.delta[t])
-            u.tanh_c.backward(t)
-            u.d_c += u.tanh_c.delta[t]  # dL/dc[t]: through h[t], and through c[t+1]
-            np.multiply(u.d_c, g.a[t], out=i.delta[t])
-            np.multiply(u.d_c, i.a[t], out=g.delta[t])
-            np.multiply(u.d_c, u.cells[t], out=f.delta[t])
-            np.multiply(u.d_c, f.a[t], out=u.d_c)  # dL/dc[t-1] through c[t]
-            for gate in u.gate:
-                gate.backward(t)
-            np.matmul(u.d_in[t], self._Wh, out=u.d_h)
-        self._weights_gradients(u, u.d_in, dx)
+        batch = len(delta)
+        u = self._made(batch)
+        T, F, H = self.steps, self.features, self.hidden
+        rows = u.rows[:T]
+        # what each gate multiplies, then times the gate's local derivative (its kernel's backward, in place)
+        np.copyto(u.local[:, :H], u.tanh_c)  # o: h = o tanh(c)
+        np.copyto(u.local[:, H:3 * H], rows[:, 3 * H:])  # i: times g; f: times c[t-1]
+        np.copyto(u.local[:, 3 * H:], rows[:, H:2 * H])  # g: times i
+        for (_, _, kernel), view in zip(self.runs, u.all_steps):
+            kernel.backward(view)
+        np.copyto(u.through, rows[:, :H])
+        self.cell.backward(u.all_cells)  # dh[t]/dc[t] = o tanh'(c[t])
+        np.copyto(self.WhT, self.W[:, :H].T)
+        local3 = u.local.reshape(T, 4, H * batch)
+        d_in3 = u.d_in.reshape(T, 4, H * batch)
+        d_h, d_c = u.d_h, u.d_c
+        d_c_flat = d_c.reshape(-1)
+        d_h.fill(0.0)
+        d_c.fill(0.0)
+        for t in range(T - 1, -1, -1):
+            if not self.last:
+                d_h += delta[:, t].T
+            elif t == T - 1:
+                np.copyto(d_h, delta.T)
+            np.multiply(d_h, u.through[t], out=u.share)
+            d_c += u.share  # dL/dc[t]: through h[t], and through c[t+1]
+            np.multiply(local3[t, 1:], d_c_flat, out=d_in3[t, 1:])  # i, f, g
+            np.multiply(u.local[t, :H], d_h, out=u.d_in[t, :H])  # o
+            if t:
+                np.multiply(d_c, rows[t, 2 * H:3 * H], out=d_c)  # dL/dc[t-1] through c[t]
+                np.dot(self.WhT, u.d_in[t], out=d_h)
+        np.matmul(u.d_in, u.z[:T].transpose(0, 2, 1), out=u.per_step)
+        np.sum(u.per_step, axis=0, out=u.dW)
+        for q in range(4):
+            block = u.dW[q * H:(q + 1) * H]
+            np.copyto(self.Wh[q][1], block[:, :H])
+            np.copyto(self.Wi[q][1], block[:, H:H + F])
+            if self.bi is not None:
+                np.copyto(self.bi[q][1], block[:, H + F])
+                np.copyto(self.bh[q][1], block[:, H + F])
+        if dx is not None:
+            np.copyto(dx, np.matmul(self.W[:, H:H + F].T, u.d_in).transpose(2, 0, 1))
 
 
 class GRU(_Recurrent):
