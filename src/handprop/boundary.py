@@ -7,8 +7,7 @@ second implementation of the network. render/boundary_plot.py draws it.
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
+from .core.frozen import dataclass, replace
 
 from .core.errors import HandpropError
 
@@ -82,7 +81,7 @@ def decision_grid(problem, parameters: dict, *, resolution: int = RESOLUTION, ma
     xx, yy = np.meshgrid(x, y)  # (rows, columns): row i is y[i]
     data = {first: tuple(xx.ravel()), second: tuple(yy.ravel())}
     data.update({target: (0.0,) * xx.size for target in network.targets})  # unused: only the outputs are read
-    grid_problem = dataclasses.replace(problem, data=data, batch_size=xx.size)
+    grid_problem = replace(problem, data=data, batch_size=xx.size)
     engine = make_engine(grid_problem, engine="numpy", dtype=dtype)
     engine.set_parameters(parameters)
     outputs = np.asarray(engine.outputs(), float)  # (rows * columns, outputs)

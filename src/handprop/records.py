@@ -5,7 +5,7 @@ Numbers here are full precision; formatting is the renderers' business.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from .core.frozen import dataclass, field
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field
+from .core.frozen import dataclass, field
 
 from .engine.choice import make_engine
 from .core.errors import HandpropError, check_choice, check_problem, check_whole

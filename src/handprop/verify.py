@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import dataclass
+from .core.frozen import dataclass
 from itertools import pairwise
 
 from .core.errors import HandpropError, check_problem, check_whole

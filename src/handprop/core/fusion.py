@@ -15,7 +15,7 @@ respect to ln y_i becomes one with respect to y_i, divided by y_i, and so does a
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from .frozen import replace
 
 from .ops import OPS, apply
 from .program import Apply, Equation, Expr, Program, Ref

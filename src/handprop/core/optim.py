@@ -17,7 +17,7 @@ starts it: zeros, step 0; SGD's momentum buffer is the first gradient itself.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from .frozen import dataclass, field
 from fractions import Fraction
 
 

@@ -11,7 +11,7 @@ manner of JAX's jaxprs: nothing here computes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .frozen import dataclass
 
 
 @dataclass(frozen=True)

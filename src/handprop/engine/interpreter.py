@@ -19,7 +19,7 @@ the mean of the per-sample gradients.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from ..core.frozen import dataclass, field
 
 from ..core.errors import HandpropError
 from ..core.fusion import Fused, fuse, unfused_trace

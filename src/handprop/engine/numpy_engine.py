@@ -28,7 +28,7 @@ writes into buffers made once per batch size (numpy_batches.py picks the batch's
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from ..core.frozen import dataclass
 from functools import partial
 
 import numpy as np

@@ -14,7 +14,7 @@ the column of the same name.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from ..core.frozen import dataclass
 from functools import cached_property
 from pathlib import Path
 

@@ -19,7 +19,7 @@ that mean; the equations here are per sample).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..core.frozen import dataclass
 
 from ..core.ops import OPS
 from ..core.program import Apply, Const, Equation, Expr, Program, Ref

@@ -11,7 +11,7 @@ by a named scheme (initialisers.py).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from ..core.frozen import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING

@@ -5,7 +5,7 @@ tensors of the input's and the output's shapes, one sample or a list of them. Re
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from ..core.frozen import replace
 
 from ..core.errors import one_of
 from ..core.ops import ACTIVATIONS, OPS

@@ -103,7 +103,7 @@ def _with_data(problem, kind, layer, n: int, module):
     one per sample otherwise (the model then takes batches of that size); an argument that is None there is left
     None where the data is 0 throughout (torch's zero state)."""
     import re
-    from dataclasses import replace
+    from ..core.frozen import replace
 
     keys = kind.data_keys(layer, n)
     arguments = dict(module.arguments)

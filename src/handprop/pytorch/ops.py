@@ -11,7 +11,7 @@ activation no module.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ..core.frozen import dataclass, field
 
 
 @dataclass(frozen=True)

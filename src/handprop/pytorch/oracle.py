@@ -19,7 +19,7 @@ torch is imported by these functions only, never when handprop is imported.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from ..core.frozen import dataclass
 
 from ..core.fusion import fuse
 from ..core.ops import OPS

@@ -18,7 +18,7 @@ parameters other than dense and batch-norm, node by node. Every number is a reco
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from ..core.frozen import dataclass
 from itertools import product
 
 from ..problem.kinds import KINDS

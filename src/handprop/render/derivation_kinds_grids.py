@@ -10,7 +10,7 @@ found, `layers_of` says so (None) and the worked solution is the generic one, no
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from ..core.frozen import dataclass
 
 from ..core.functions import LONG_SUM
 from ..problem.kinds import KINDS

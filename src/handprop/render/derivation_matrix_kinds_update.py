@@ -8,7 +8,7 @@ A vector (a bias, gamma, beta) is a column, a weight matrix as it is stored (a r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..core.frozen import dataclass
 from itertools import product
 
 from .derivation_matrix_update import MatrixUpdate

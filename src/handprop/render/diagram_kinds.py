@@ -17,7 +17,7 @@ MAX_LAYERS layers are cut, with an ellipsis and a note, so that the drawing stay
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from ..core.frozen import dataclass, field, replace
 from itertools import product
 
 from ..core.ops import OPS

@@ -7,7 +7,7 @@ prose is plain text, escaped by each writer for its own format.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..core.frozen import dataclass
 
 
 @dataclass(frozen=True)

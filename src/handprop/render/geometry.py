@@ -7,7 +7,7 @@ a box computed here holds the text as any of the usual sans-serif fonts draws it
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from ..core.frozen import dataclass
 
 # Average advance widths, in em, of sans-serif faces (Helvetica, Arial, Liberation Sans, DejaVu Sans),
 # rounded up to the widest of them.

@@ -9,7 +9,7 @@ on a side's length, never on whether it is a row or a column), so W x still read
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..core.frozen import dataclass
 from typing import Callable
 
 from ..core.ops import OPS

@@ -7,7 +7,7 @@ drawing, and lets every writer of the diagram share one layout.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from ..core.frozen import dataclass
 
 from .geometry import Box, OrientedBox, text_width
 

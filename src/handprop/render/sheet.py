@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import math
-from dataclasses import replace
+from ..core.frozen import replace
 from itertools import product
 
 from ..core.ops import OPS

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass
+from ..core.frozen import dataclass
 
 from ..core.errors import HandpropError
 from ..problem.data_files import decimal_point, sniff_delimiter

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import os
 import re
-from dataclasses import dataclass
+from ..core.frozen import dataclass
 
 from ..core.errors import HandpropError
 from ..problem.data_files import sniff_delimiter

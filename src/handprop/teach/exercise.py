@@ -14,7 +14,7 @@ the same files, and fewer variants are the first ones of more.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from ..core.frozen import dataclass
 
 from ..problem import layered
 from ..core.errors import HandpropError, one_of

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import random
 import re
-from dataclasses import dataclass, replace
+from ..core.frozen import dataclass, replace
 
 from ..core.errors import HandpropError
 from ..core.ops import OPS

@@ -10,7 +10,7 @@ the same precision, is its most likely cause.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from ..core.frozen import dataclass, replace
 
 from ..core.errors import HandpropError
 from .answers import Answer, read_answers, read_answers_file

@@ -5,7 +5,7 @@ LmsEntry and a folder."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from ..core.frozen import dataclass
 
 from .names import label
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, replace
+from ..core.frozen import dataclass, replace
 
 from .names import Quantity, label
 from ..core.program import Apply, Ref, names_in

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from ..core.frozen import dataclass
 
 from ..core.errors import HandpropError
 from ..render.mathtex import GREEK  # the Greek letters a key writes for names spelled out

@@ -16,7 +16,7 @@ import csv
 import hashlib
 import io
 import random
-from dataclasses import dataclass
+from ..core.frozen import dataclass
 
 from ..core.errors import HandpropError
 

@@ -12,7 +12,7 @@ engine's traces, so it holds for any layered network and the equations form alik
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from ..core.frozen import replace
 
 from ..core.errors import HandpropError
 from .names import Quantity

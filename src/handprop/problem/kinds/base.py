@@ -8,7 +8,7 @@ PyTorch's layout (a convolution's kernel K1[o,c,i,j] is nn.Conv2d's weight[o-1, 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from ...core.frozen import dataclass
 from itertools import product
 
 from ...core.program import Apply, Const, Equation, Expr, Ref

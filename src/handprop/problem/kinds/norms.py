@@ -24,7 +24,7 @@ dropout (nn.Dropout in training mode) with the mask given in [data]: m[e] = x[e]
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from ...core.frozen import dataclass
 from itertools import product
 
 from ...core.program import Apply, Const, Ref

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from ...core.frozen import dataclass
 
 from ...core.program import Apply, Equation, Program, Ref
 from ..layered import LOSSES, NO_ACTIVATION
