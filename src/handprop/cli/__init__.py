@@ -14,14 +14,18 @@ import argparse
 import os
 import sys
 
-from ..core.errors import HandpropError
-from . import completion, diagram, examples, exercise, explain, export, grade, serve, site, solve, train, verify
+from importlib import import_module
 
+from ..core.errors import HandpropError
+
+# Each command is the module of its name here (cli/NAME.py, with add_parser and run), imported when asked for.
 COMMANDS = ("solve", "explain", "diagram", "train", "verify", "exercise", "grade", "export", "serve", "site",
             "examples", "completion")
-_MODULES = {"solve": solve, "explain": explain, "diagram": diagram, "train": train, "verify": verify,
-            "exercise": exercise, "grade": grade, "export": export, "serve": serve, "site": site,
-            "examples": examples, "completion": completion}
+
+
+def command_module(name: str):
+    """The module of the command `name`: a command's start-up imports its own module only."""
+    return import_module(f"{__name__}.{name}")
 
 
 class _Formatter(argparse.HelpFormatter):
@@ -58,7 +62,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole command line: every command's parser, in the order `handprop --help` lists them; with
-    `only`, the options of that command alone (the others' cost time at every start).
+    `only`, that command's parser alone (the others' modules and options cost time at every start).
 
     >>> sorted(build_parser().parse_args(["explain", "homework"]).__dict__)[:3]
     ['command', 'decimals', 'dtype']
@@ -70,10 +74,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                      epilog="With no command, `solve` is meant: `handprop` prints the homework's Result table.")
     parser.add_argument("--version", action="version", version=f"handprop {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMANDS:
-        _MODULES[name].add_parser(commands, arguments=only in (None, name))
-    # The completion script is generated from the whole parser, whichever command's options were built.
-    commands.choices["completion"].set_defaults(whole_parser=build_parser)
+    for name in COMMANDS if only is None else (only,):
+        command_module(name).add_parser(commands)
+    if "completion" in commands.choices:
+        # The completion script is generated from the whole parser, whichever command's was built.
+        commands.choices["completion"].set_defaults(whole_parser=build_parser)
     return parser
 
 
@@ -93,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             _refuse_unknown_command(argv[0] if argv else None)
             argv.insert(0, "solve")
         args = build_parser(argv[0] if argv[0] in COMMANDS else None).parse_args(argv)
-        return _MODULES[args.command].run(args)
+        return command_module(args.command).run(args)
     except HandpropError as exc:
         sys.stdout.flush()
         print(f"handprop: error: {exc.line()}", file=sys.stderr)

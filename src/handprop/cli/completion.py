@@ -17,8 +17,8 @@ SHELLS = ("bash", "zsh", "fish")
 DEFAULT_COMMAND = "solve"  # a first word that is no command is solve's FILE (cli.main)
 
 
-def add_parser(commands, *, arguments: bool = True) -> None:
-    """The command's parser, its help and example; with arguments, its options too."""
+def add_parser(commands) -> None:
+    """The command's parser: its help, example and options."""
     parser = commands.add_parser(
         "completion", help="print a shell completion script (bash, zsh or fish)",
         description="Print a completion script for bash, zsh or fish, generated from handprop's own parser: "
@@ -27,8 +27,6 @@ def add_parser(commands, *, arguments: bool = True) -> None:
                     "\"${fpath[1]}/_handprop\"; fish: handprop completion fish > "
                     "~/.config/fish/completions/handprop.fish.",
         epilog="example: handprop completion bash > ~/.local/share/bash-completion/completions/handprop")
-    if not arguments:
-        return
     parser.add_argument("shell", metavar="SHELL", choices=SHELLS, help="bash, zsh or fish")
 
 

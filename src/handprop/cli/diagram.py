@@ -9,16 +9,14 @@ from ..render import DIAGRAM_BIASES, DIAGRAM_SHOWS
 from . import options
 
 
-def add_parser(commands, *, arguments: bool = True) -> None:
-    """The command's parser, its help and example; with arguments, its options too."""
+def add_parser(commands) -> None:
+    """The command's parser: its help, example and options."""
     parser = commands.add_parser(
         "diagram", help="draw the network as SVG, with values or gradients on it",
         description="Draw the network as an SVG: a layered network's units and weights (each edge labelled "
                     "with its parameter), or an equation problem's computation graph, each node with its value "
                     "and gradient.",
         epilog="example: handprop diagram homework --show gradients -o homework.svg")
-    if not arguments:
-        return
     options.add_file_argument(parser)
     parser.add_argument("--show", choices=DIAGRAM_SHOWS, default="names",
                         help="what edge labels carry besides the name: names (default), values, gradients "

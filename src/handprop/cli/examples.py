@@ -8,14 +8,12 @@ import sys
 from ..core.errors import HandpropError
 
 
-def add_parser(commands, *, arguments: bool = True) -> None:
-    """The command's parser, its help and example; with arguments, its options too."""
+def add_parser(commands) -> None:
+    """The command's parser: its help, example and options."""
     parser = commands.add_parser(
         "examples", help="list the packaged examples, or print one",
         description="List the packaged example problems, or print one's file to start your own from.",
         epilog="example: handprop examples homework > my-problem.toml; handprop examples moons --to my-moons")
-    if not arguments:
-        return
     parser.add_argument("name", nargs="?", metavar="NAME", help="print this example's problem file")
     parser.add_argument("--to", metavar="DIR", help="copy the example's problem file, and its data file if it "
                                                     "has one, into DIR instead of printing it")

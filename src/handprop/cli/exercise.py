@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 
-def add_parser(commands, *, arguments: bool = True) -> None:
-    """The command's parser, its help and example; with arguments, its options too."""
+def add_parser(commands) -> None:
+    """The command's parser: its help, example and options."""
     parser = commands.add_parser(
         "exercise", help="draw exercise variants: problem files, problem sheets and answer keys",
         description="Draw random variants of a problem, in its style: weights, biases and inputs on a coarse "
@@ -14,8 +14,6 @@ def add_parser(commands, *, arguments: bool = True) -> None:
                     "variant-NN-sheet.tex and variant-NN-key.tex too (Figure 1 in TikZ), with --pdf, those and "
                     "their PDFs (pdflatex). The same seed gives the same files.",
         epilog="example: handprop exercise --count 5 --seed 7 --inactive some -o variants")
-    if not arguments:
-        return
     from ..core.ops import ACTIVATIONS, OPS  # the exercise module (and random) load only when the command runs
     from ..problem.layered import LOSSES
 

@@ -9,15 +9,13 @@ EXTENSIONS = {".md": "markdown", ".markdown": "markdown", ".tex": "latex", ".pdf
               ".htm": "html"}
 
 
-def add_parser(commands, *, arguments: bool = True) -> None:
-    """The command's parser, its help and example; with arguments, its options too."""
+def add_parser(commands) -> None:
+    """The command's parser: its help, example and options."""
     parser = commands.add_parser(
         "explain", help="write the worked solution: every step, by the chain rule",
         description="Write the worked solution: the forward pass, the loss, the chain rule for every node and "
                     "parameter, and the update, each in symbols, with the numbers, and as a value.",
         epilog="example: handprop explain homework --expand -o homework.html")
-    if not arguments:
-        return
     options.add_file_argument(parser)
     parser.add_argument("--format", choices=EXPLAIN_FORMATS,
                         help="markdown (default), latex, pdf (needs pdflatex) or html; or from -o's extension")

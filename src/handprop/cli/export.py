@@ -8,8 +8,8 @@ from . import options
 EXPORT_TARGETS = ("torch", "python")
 
 
-def add_parser(commands, *, arguments: bool = True) -> None:
-    """The command's parser, its help and example; with arguments, its options too."""
+def add_parser(commands) -> None:
+    """The command's parser: its help, example and options."""
     parser = commands.add_parser(
         "export", help="write a PyTorch script, or a plain-Python one, that reproduces the solution",
         description="Write a standalone script that reproduces the solution. --to torch: a PyTorch script for a "
@@ -23,8 +23,6 @@ def add_parser(commands, *, arguments: bool = True) -> None:
                     "of `handprop solve`, every number in full (--json: as JSON).",
         epilog="example: handprop export homework --to python -o homework.py && python homework.py "
                "(or --to torch)")
-    if not arguments:
-        return
     parser.add_argument("file", metavar="FILE", help="problem file (layered for torch; either form for python), an "
                                                      "example's name, or - for standard input")
     parser.add_argument("--to", required=True, choices=EXPORT_TARGETS,

@@ -6,8 +6,8 @@ from ..core.errors import HandpropError
 from . import options
 
 
-def add_parser(commands, *, arguments: bool = True) -> None:
-    """The command's parser, its help and example; with arguments, its options too."""
+def add_parser(commands) -> None:
+    """The command's parser: its help, example and options."""
     parser = commands.add_parser(
         "grade", help="grade a student's answers, and find the mistake behind each wrong one",
         description="Grade answers to a problem: each correct (to half a unit of its last written digit, or as "
@@ -17,8 +17,6 @@ def add_parser(commands, *, arguments: bool = True) -> None:
                     "is not correct.",
         epilog="example: handprop grade variant-01.toml variant-01-answers.md; for a class: "
                "handprop grade variants/ submissions/ --format html -o class.html")
-    if not arguments:
-        return
     parser.add_argument("problem", metavar="PROBLEM", help="the problem file, or an example's name; for a class, "
                         "also a folder of variants (handprop exercise --roster's, or variant-NN.toml files)")
     parser.add_argument("answers", metavar="ANSWERS", help="the answers: name,value CSV or the filled-in sheet; for a "

@@ -11,8 +11,8 @@ MIN_MEMORY_LIMIT = 100  # MB: a worker needs about 32 to start
 MAX_MEMORY_LIMIT = 1_048_576  # MB: 1 TB
 
 
-def add_parser(commands, *, arguments: bool = True) -> None:
-    """The command's parser, its help and example; with arguments, its options too."""
+def add_parser(commands) -> None:
+    """The command's parser: its help, example and options."""
     parser = commands.add_parser(
         "serve", help="a local web page: edit a problem, see its solution change as you type",
         description="Start a local web app for one problem: its text in an editor, and beside it the diagram, "
@@ -20,8 +20,6 @@ def add_parser(commands, *, arguments: bool = True) -> None:
                     "127.0.0.1 only unless --host says otherwise, and needs Flask and tomlkit "
                     "(pip install 'handprop[serve]').",
         epilog="example: handprop serve homework")
-    if not arguments:
-        return
     parser.add_argument("file", nargs="?", default="homework", metavar="FILE",
                         help="problem file (.toml, .json, .yaml) or an example's name (default: homework); "
                              "Save writes to a file given here")

@@ -8,15 +8,13 @@ from ..render import FORMATS
 from . import options
 
 
-def add_parser(commands, *, arguments: bool = True) -> None:
-    """The command's parser, its help and example; with arguments, its options too."""
+def add_parser(commands) -> None:
+    """The command's parser: its help, example and options."""
     parser = commands.add_parser(
         "solve", help="print the Result table (the default command)",
         description="Solve a problem: outputs, loss, every gradient and every updated parameter.",
         epilog="example: handprop solve homework --decimals 4 --nodes",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    if not arguments:
-        return
     options.add_file_argument(parser)
     parser.add_argument("--format", choices=FORMATS, help="output format (default: table, or from -o's extension)")
     parser.add_argument("--nodes", action="store_true",

@@ -11,15 +11,13 @@ from . import options
 FORMATS = {".txt": "table", ".json": "json", ".csv": "csv"}
 
 
-def add_parser(commands, *, arguments: bool = True) -> None:
-    """The command's parser, its help and example; with arguments, its options too."""
+def add_parser(commands) -> None:
+    """The command's parser: its help, example and options."""
     parser = commands.add_parser(
         "train", help="take many steps, on inline data or a data file, and plot the loss",
         description="Train the network: full-batch steps, or mini-batches over epochs; the loss (and accuracy "
                     "for classification) every K steps, the final parameters, and a loss curve.",
         epilog="example: handprop train moons --epochs 100 --plot loss.png --boundary boundary.png")
-    if not arguments:
-        return
     parser.add_argument("file", metavar="FILE", help="problem file or an example's name")
     amount = parser.add_mutually_exclusive_group()
     amount.add_argument("--steps", type=int, metavar="N", help="take N steps (default: the problem's)")

@@ -6,16 +6,14 @@ from ..core.errors import HandpropError
 from . import options
 
 
-def add_parser(commands, *, arguments: bool = True) -> None:
-    """The command's parser, its help and example; with arguments, its options too."""
+def add_parser(commands) -> None:
+    """The command's parser: its help, example and options."""
     parser = commands.add_parser(
         "verify", help="check every gradient against finite differences and PyTorch",
         description="Check the numbers against independent oracles: every gradient against central finite "
                     "differences of the loss and, when PyTorch is installed, against torch autograd in float64, "
                     "and the parameters after the steps against torch.optim's. Exit status 1 if a check fails.",
         epilog="example: handprop verify homework")
-    if not arguments:
-        return
     options.add_file_argument(parser)
     parser.add_argument("--tolerance", type=float, metavar="T",
                         help="relative tolerance against finite differences (default: 1e-6)")
