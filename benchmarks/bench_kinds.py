@@ -16,17 +16,21 @@ in float32:
     torch      the same modules (Conv2d, RNN, LSTM, MultiheadAttention, LayerNorm, Linear), F.cross_entropy,
                optim.SGD, autograd
 
-No target yet: the script prints each median and the ratio torch time / handprop time (above 1: handprop is
-faster), as bench_training.py does. It reuses bench_training.py's timing (interleaved blocks of about 50 ms, in a
-rotating order, medians) and its machine report, so it needs the same packages (numpy, torch==2.13.0, micrograd).
+The targets: every case, in both dtypes, at least as fast as PyTorch (the ratio torch time / handprop time of the
+medians >= 1.0), and handprop's resident size flat over 10,000 steps of each (its growth, measured in-process from
+/proc/self/statm after 1,000 steps of warm-up and after 10,000 more, under 2 MB). It reuses bench_training.py's
+timing (interleaved blocks of about 50 ms, in a rotating order, medians) and its machine report, so it needs the
+same packages (numpy, torch==2.13.0, micrograd).
 
 Usage (from the repository root):
 
     python benchmarks/bench_kinds.py                # table
     python benchmarks/bench_kinds.py --repeats 31 --json
     python benchmarks/bench_kinds.py --cases rnn lstm
+    python benchmarks/bench_kinds.py --memory-steps 0   # the speed only
 
-Exit status: 0 measured; 2 the benchmark could not run (a tool missing, or the two disagree on the loss).
+Exit status: 0 every target met; 1 a target missed; 2 the benchmark could not run (a tool missing, or the two
+disagree on the loss).
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ try:
     import numpy as np
     import torch
     import torch.nn.functional as F
-    from bench_training import BLOCK_SECONDS, check_agreement, machine, time_interleaved
+    from bench_training import BLOCK_SECONDS, check_agreement, machine, resident_mb, time_interleaved
 
     from handprop.engine.choice import make_engine
     from handprop.problem.spec import from_dict
@@ -58,6 +62,8 @@ torch.set_num_threads(1)
 
 SIDE, CHANNELS, KERNEL, POOL, CLASSES, BATCH = 28, 8, 3, 2, 10, 32
 LR = 0.01
+TARGET = 1.0  # torch time / handprop time, each case and dtype
+WARM_UP_STEPS, MEMORY_GROWTH_MB = 1_000, 2.0
 
 
 def weights(seed: int) -> dict:
@@ -236,10 +242,24 @@ CASES = {
 }
 
 
+def memory_growth(step, steps: int) -> dict:
+    """handprop's resident size (MB) after WARM_UP_STEPS steps and after `steps` more, in this process."""
+    for _ in range(WARM_UP_STEPS):
+        step()
+    before = resident_mb()
+    for _ in range(steps):
+        step()
+    after = resident_mb()
+    return {"rss_mb_warm": before, "rss_mb_after": after, "growth_mb": after - before,
+            "pass": after - before < MEMORY_GROWTH_MB}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=21, help="interleaved rounds per dtype (default 21)")
     parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES), help="the networks to time")
+    parser.add_argument("--memory-steps", type=int, default=10_000,
+                        help="steps of each case for the resident-size check, after 1,000 of warm-up (0: none)")
     parser.add_argument("--json", action="store_true", help="print the results, with every timing, as JSON")
     args = parser.parse_args()
     rows = []
@@ -252,15 +272,17 @@ def main() -> int:
             check_agreement(f"{case} {dtype}", steps, dtype)
             timings = time_interleaved(steps, args.repeats)
             mine, theirs = statistics.median(timings["handprop"]), statistics.median(timings["torch"])
+            memory = memory_growth(ours, args.memory_steps) if args.memory_steps else None
             rows.append({"case": case, "label": label, "dtype": dtype, "engine": engine, "handprop_us": mine,
-                         "torch_us": theirs, "ratio": theirs / mine,
-                         "min_ratio": min(timings["torch"]) / min(timings["handprop"]),
+                         "torch_us": theirs, "ratio": theirs / mine, "target": TARGET, "pass": theirs / mine >= TARGET,
+                         "min_ratio": min(timings["torch"]) / min(timings["handprop"]), "memory": memory,
                          "handprop_timings_us": timings["handprop"], "torch_timings_us": timings["torch"]})
     info = machine()
+    passed = all(r["pass"] and (r["memory"] is None or r["memory"]["pass"]) for r in rows)
     if args.json:
-        print(json.dumps({"machine": info, "repeats": args.repeats, "block_seconds": BLOCK_SECONDS, "speed": rows},
-                         indent=2))
-        return 0
+        print(json.dumps({"machine": info, "repeats": args.repeats, "block_seconds": BLOCK_SECONDS,
+                          "memory_steps": args.memory_steps, "speed": rows, "pass": passed}, indent=2))
+        return 0 if passed else 1
     print(f"{info['date']}; {info['cpus']} CPUs, {info['cpu']}; Python {info['python']}")
     print(f"NumPy {info['numpy']} (OpenBLAS kernel {info['numpy_blas_kernel']}); torch {info['torch']} "
           f"({info['torch_threads']} thread)")
@@ -268,13 +290,21 @@ def main() -> int:
           "one step each (forward, loss, backward, SGD update)\n")
     for case in args.cases:
         print(f"{case}: {CASES[case][0]}")
+    growth = f"RSS growth over {args.memory_steps:,} steps" if args.memory_steps else ""
     print(f"\n{'case':<10} {'dtype':<8} {'handprop us':>11} {'torch us':>9} {'torch / handprop':>16} "
-          f"{'(fastest blocks)':>17}")
-    print(f"{'-' * 10} {'-' * 8} {'-' * 11} {'-' * 9} {'-' * 16} {'-' * 17}")
+          f"{'(fastest blocks)':>17}  speed  {growth}")
+    print(f"{'-' * 10} {'-' * 8} {'-' * 11} {'-' * 9} {'-' * 16} {'-' * 17}  -----  {'-' * len(growth)}")
     for r in rows:
+        memory = r["memory"]
+        grew = (f"{memory['growth_mb']:+.2f} MB ({memory['rss_mb_warm']:.1f} -> {memory['rss_mb_after']:.1f})  "
+                f"{'PASS' if memory['pass'] else 'FAIL'}") if memory else ""
         print(f"{r['case']:<10} {r['dtype']:<8} {r['handprop_us']:>11.1f} {r['torch_us']:>9.1f} "
-              f"{r['ratio']:>15.2f}x {r['min_ratio']:>16.2f}x")
-    return 0
+              f"{r['ratio']:>15.2f}x {r['min_ratio']:>16.2f}x  {'PASS' if r['pass'] else 'FAIL'}   {grew}")
+    print(f"\ntargets: torch / handprop >= {TARGET:g}x for every case and dtype (medians)"
+          + (f"; resident-size growth under {MEMORY_GROWTH_MB:g} MB over {args.memory_steps:,} steps after "
+             f"{WARM_UP_STEPS:,} of warm-up" if args.memory_steps else ""))
+    print(f"all targets met: {'PASS' if passed else 'FAIL'}")
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":
