@@ -74,6 +74,7 @@
       for (const waiting of queue.filter((w) => w.task === "solve")) waiting.done({ ok: false, superseded: true });
       queue = queue.filter((w) => w.task !== "solve");
     }
+    if (!ready && page) page.say("starting Python in this browser (a few seconds, once)…");
     return new Promise((done) => {
       queue.push({ id: ++number, task, data, done });
       next();
@@ -177,6 +178,7 @@
     page = hooks;
     const $ = (id) => document.getElementById(id);
     $("download").hidden = true;  // Save downloads the problem file
+    $("example").options[0].textContent = "(as opened)";
     $("save").title = "Download the problem file";
     const buttons = $("save").parentElement;
     const picker = document.createElement("input");
