@@ -145,13 +145,46 @@ def test_module_and_version(tmp_path):
     assert version.out.strip() == f"handprop {handprop.__version__}"
 
 
-def test_small_problem_path_imports_no_numpy(tmp_path):
+def _modules_after(arguments: list[str]) -> set[str]:
+    """The modules a fresh interpreter has loaded after the command line ran `arguments`."""
     import subprocess
     import sys
 
-    code = "import sys; from handprop.cli import main; main([]); print('numpy' in sys.modules)"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert done.stdout.splitlines()[-1] == "False"
+    code = ("import sys; from handprop.cli import main; main(sys.argv[1:]); "
+            "print('MODULES', ' '.join(sorted(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", code, *arguments], capture_output=True, text=True, timeout=60)
+    return set(done.stdout.split("MODULES ")[-1].split())
+
+
+def test_small_problem_path_imports_no_numpy(tmp_path):
+    assert "numpy" not in _modules_after([])
+
+
+def test_the_homework_table_imports_only_what_it_uses():
+    """`handprop` alone: no parser (solve's defaults), no API layer, no dataclasses or pathlib machinery, and no
+    other command's module (benchmarks/bench_startup.py measures what this saves)."""
+    loaded = _modules_after([])
+    assert "handprop.solver" in loaded and "handprop.render.table" in loaded
+    for module in ("argparse", "dataclasses", "inspect", "pathlib", "handprop.api", "handprop.cli.parser",
+                   "handprop.cli.explain", "handprop.cli.serve", "handprop.cli.completion", "handprop.engine.numpy_engine"):
+        assert module not in loaded, module
+
+
+@pytest.mark.parametrize("command", ["explain", "diagram", "train", "verify", "exercise", "grade", "export",
+                                     "serve", "examples", "completion"])
+def test_each_command_imports_its_own_module_only(command):
+    loaded = _modules_after([command, "--no-such-option"])  # parsed, refused in one line: the parser's imports
+    commands = {m for m in loaded if m.startswith("handprop.cli.")}
+    assert f"handprop.cli.{command}" in commands
+    assert commands <= {"handprop.cli.options", "handprop.cli.parser", f"handprop.cli.{command}"}, commands
+    assert "handprop.api" not in loaded and "numpy" not in loaded
+
+
+def test_no_arguments_are_the_parsers_defaults_for_solve():
+    from handprop.cli import solve
+
+    assert vars(build_parser("solve").parse_args(["solve"])) == vars(solve.defaults())
+    assert vars(build_parser().parse_args(["solve"])) == vars(solve.defaults())
 
 
 def test_json_stays_strict_json_where_a_derivative_is_infinite(cli, tmp_path):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from .core.errors import HandpropError, check_choice, check_decimals, check_problem, check_whole
-from .engine.protocol import DTYPES, ENGINES
+from .engine import DTYPES, ENGINES
 from .problem.optimizer_form import MAX_STEPS
 from .core.ops import OPS
 from .core.optim import Optimizer, optimizer_step

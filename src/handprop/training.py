@@ -14,7 +14,7 @@ from .core.frozen import dataclass, field
 
 from .engine.choice import make_engine
 from .core.errors import HandpropError, check_choice, check_problem, check_whole
-from .engine.protocol import DTYPES, ENGINES
+from .engine import DTYPES, ENGINES
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,8 @@ exit status); options.py holds the options they share. Bad input is one line on 
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-
 from importlib import import_module
 
 from ..core.errors import HandpropError
@@ -28,58 +26,15 @@ def command_module(name: str):
     return import_module(f"{__name__}.{name}")
 
 
-class _Formatter(argparse.HelpFormatter):
-    """argparse's help layout at a set width: asking the terminal for its width costs an import of shutil,
-    and argparse builds a formatter for every option it is given, not only for --help."""
-
-    def __init__(self, prog: str, **options):
-        options.setdefault("width", _help_width())
-        super().__init__(prog, **options)
-
-
-class _RawFormatter(argparse.RawDescriptionHelpFormatter, _Formatter):
-    pass
-
-
-def _help_width() -> int:
-    columns = os.environ.get("COLUMNS", "")
-    return max(40, min(int(columns), 120)) - 2 if columns.isdigit() else 98
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, with usage errors as one line and exit status 2."""
-
-    def __init__(self, *args, **options):
-        if options.get("formatter_class") in (None, argparse.HelpFormatter):
-            options["formatter_class"] = _Formatter
-        elif options["formatter_class"] is argparse.RawDescriptionHelpFormatter:
-            options["formatter_class"] = _RawFormatter
-        super().__init__(*args, **options)
-
-    def error(self, message: str):
-        raise HandpropError(None, None, message, f"see `{self.prog} --help`")
-
-
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The whole command line: every command's parser, in the order `handprop --help` lists them; with
-    `only`, that command's parser alone (the others' modules and options cost time at every start).
+def build_parser(only: str | None = None):
+    """The whole command line's parser (parser.py); with `only`, that command's alone.
 
     >>> sorted(build_parser().parse_args(["explain", "homework"]).__dict__)[:3]
     ['command', 'decimals', 'dtype']
     """
-    from .. import __version__
+    from .parser import build_parser as build
 
-    parser = _Parser(prog="handprop", description="Work a small neural network out by hand: forward pass, loss, "
-                     "gradients by the chain rule, and the updated parameters.",
-                     epilog="With no command, `solve` is meant: `handprop` prints the homework's Result table.")
-    parser.add_argument("--version", action="version", version=f"handprop {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMANDS if only is None else (only,):
-        command_module(name).add_parser(commands)
-    if "completion" in commands.choices:
-        # The completion script is generated from the whole parser, whichever command's was built.
-        commands.choices["completion"].set_defaults(whole_parser=build_parser)
-    return parser
+    return build(only)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,8 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
-            _refuse_unknown_command(argv[0] if argv else None)
+        if not argv:  # `handprop`: the homework's Result table, by solve's defaults (argparse is not needed)
+            return command_module("solve").run(command_module("solve").defaults())
+        if argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version"):
+            _refuse_unknown_command(argv[0])
             argv.insert(0, "solve")
         args = build_parser(argv[0] if argv[0] in COMMANDS else None).parse_args(argv)
         return command_module(args.command).run(args)

@@ -3,13 +3,12 @@ checks, and writing a command's output: the command line's one vocabulary."""
 
 from __future__ import annotations
 
-import argparse
 import codecs
 import os
 import sys
 
 from ..core.errors import HandpropError
-from ..engine.protocol import DTYPES, ENGINES  # the options' names, without importing the engines at start-up
+from ..engine import DTYPES, ENGINES  # the options' names, without importing the engines at start-up
 
 DEFAULT_PROBLEM = "homework"
 STDOUT = "-"  # -o -: standard output, as if -o were not given
@@ -53,6 +52,8 @@ def step_number(text: str) -> int | str:
     if text == "all":
         return text
     if not (text.isascii() and text.isdecimal()) or len(text) > 9:
+        import argparse
+
         raise argparse.ArgumentTypeError(f"'{text[:20]}' is not a step (a number such as 2, or all)")
     return int(text)
 

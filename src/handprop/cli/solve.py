@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
-
 from ..render import FORMATS
 from . import options
 
 
 def add_parser(commands) -> None:
     """The command's parser: its help, example and options."""
+    import argparse  # here: `handprop` alone needs no parser (defaults)
+
     parser = commands.add_parser(
         "solve", help="print the Result table (the default command)",
         description="Solve a problem: outputs, loss, every gradient and every updated parameter.",
@@ -28,6 +28,20 @@ def add_parser(commands) -> None:
                           help="list the answers that rounding every intermediate value to K decimals changes")
     options.add_output_options(parser)
     options.add_engine_options(parser)
+
+
+def defaults():
+    """The arguments of `handprop` with none given, as the parser makes them of `handprop solve` (a test holds
+    the two equal), without loading argparse.
+
+    >>> defaults().file, defaults().engine
+    ('homework', 'auto')
+    """
+    from types import SimpleNamespace
+
+    return SimpleNamespace(command="solve", file=options.DEFAULT_PROBLEM, format=None, nodes=False, step=None,
+                           round_intermediate=None, compare_rounding=None, decimals=None, output=None,
+                           engine="auto", dtype="float64")
 
 
 def run(args) -> int:

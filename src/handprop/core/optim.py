@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 from .frozen import dataclass, field
-from fractions import Fraction
 
 
 # name -> its settings and their defaults, as torch.optim's (lr has none: it is always given).
@@ -86,6 +85,8 @@ def fused_multiply_add(a: float, b: float, c: float) -> float:
     """
     if math.isfinite(a) and math.isfinite(b) and math.isfinite(c):
         try:
+            from fractions import Fraction  # only for centred RMSprop's step
+
             return float(Fraction(a) * Fraction(b) + Fraction(c))
         except OverflowError:
             pass

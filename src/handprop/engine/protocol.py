@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 
-ENGINES = ("auto", "scalar", "numpy")  # who takes many steps: engine/choice.py
-DTYPES = ("float64", "float32")
+from . import DTYPES, ENGINES  # noqa: F401 - the names of both, kept here for the readers of this module
 
 
 class Engine(Protocol):

@@ -8,6 +8,7 @@ from ..core.errors import HandpropError, one_of
 from ..core.ops import settings_problem
 from .files import describe
 
+MAX_NAME_LENGTH = 100  # characters in a name: w12, hidden_1; a longer one is no name a derivation can show
 MAX_SEED = 2**64 - 1  # as torch.manual_seed; a larger integer is no seed anyone chose
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 from ..core.frozen import dataclass
 from functools import cached_property
-from pathlib import Path
 
 from .checks import Checker
 from ..core.errors import HandpropError, one_of
@@ -110,7 +109,7 @@ def decimal_point(cell: str) -> str:
     return cell
 
 
-def read_table(written: str, *, folder: Path | None = None) -> DataTable:
+def read_table(written: str, *, folder: str | None = None) -> DataTable:
     """Read a CSV file; a relative path is found in `folder` (default: the working directory).
 
     >>> from handprop.problem.files import EXAMPLES_DIR
@@ -118,10 +117,12 @@ def read_table(written: str, *, folder: Path | None = None) -> DataTable:
     >>> table.columns, len(table)
     (('x1', 'x2', 't'), 4)
     """
+    from pathlib import Path  # only for a data file
+
     path = Path(written)
     where_found = "a CSV file"
     if not path.is_absolute():
-        path = (folder or Path()) / path
+        path = Path(folder or "") / path
         relative_to = "the problem file's folder" if folder is not None else "the working directory"
         where_found = f"a CSV file, here {path}: a relative path is read from {relative_to}"
     try:
@@ -249,7 +250,7 @@ def _shown(classes) -> str:
     return ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
 
 
-def layered_data(check: Checker, network, table: dict, folder: Path | None) -> dict:
+def layered_data(check: Checker, network, table: dict, folder: str | None) -> dict:
     """[data] with `file` for a layered network: input names and t1..tm -> tuples of numbers."""
     data_table = read_table(check.text(table["file"], "data.file"), folder=folder)
     inputs = _column_names(check, table.get("inputs"), "data.inputs", network.inputs, "input")
@@ -297,7 +298,7 @@ def _column_names(check: Checker, value, where: str, default: tuple, what: str) 
     return names
 
 
-def equations_data(check: Checker, written, names: list[str], folder: Path | None) -> tuple[dict, int]:
+def equations_data(check: Checker, written, names: list[str], folder: str | None) -> tuple[dict, int]:
     """[data] with `file` for an equations problem: each name from its column; also the number of rows."""
     data_table = read_table(check.text(written, "data.file"), folder=folder)
     data = {}
@@ -333,7 +334,7 @@ def names_read(source: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def check_data_file(check: Checker, written, folder: Path | None) -> None:
+def check_data_file(check: Checker, written, folder: str | None) -> None:
     """A data file is read whole: a device or a pipe (/dev/zero) never ends, so only a regular file is read."""
     import stat
 
@@ -341,7 +342,9 @@ def check_data_file(check: Checker, written, folder: Path | None) -> None:
         return  # datafile says what it expected
     if "\x00" in written:
         raise check.fail("data.file", "contains a NUL character", "a path to a CSV file")
-    path = Path(written) if Path(written).is_absolute() else (folder or Path()) / written
+    from pathlib import Path  # only for a data file
+
+    path = Path(written) if Path(written).is_absolute() else Path(folder or "") / written
     try:
         mode = path.stat().st_mode
     except OSError:

@@ -20,6 +20,7 @@ import math
 import unicodedata
 
 from ..core.errors import HandpropError, one_of
+from .checks import MAX_NAME_LENGTH
 from ..core.ops import ALIASES, FUNCTIONS, OPS, settings_problem, usage
 from ..core.program import Apply, Const, Equation, Expr, Program, Ref, names_in
 
@@ -31,7 +32,6 @@ _SYMBOL = {ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.BitAnd: "&", 
            ast.LShift: "<<", ast.RShift: ">>", ast.Invert: "~", ast.Not: "not"}
 MAX_DEPTH = 60  # deeper expressions than a person writes by hand are refused, not recursed into
 MAX_EQUATIONS = 10_000  # lines of equations: far beyond a hand-worked network; keeps solve and explain in seconds
-MAX_NAME_LENGTH = 100  # characters in a name: w12, hidden_1; a longer one is no name a derivation can show
 PRIMED = 3  # versions of a name written with primes (c, c', c''); later ones count their primes, c^(3)
 
 # What the most likely non-arithmetic constructs are called in an error message.

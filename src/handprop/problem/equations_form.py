@@ -4,18 +4,17 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from . import data_files
 from .checks import Checker
-from .equations import MAX_NAME_LENGTH, parse_equations
+from .checks import MAX_NAME_LENGTH
 from .files import describe
 
 KEYS = ("equations", "loss", "outputs")
 
 
 def program(check: Checker, network: dict, parameters_table: dict, data_table: dict, text: str | None,
-            folder: Path | None):
+            folder: str | None):
     """The equations form's program, parameters and data: the equations parsed against the names given."""
     check.keys(network, "network", KEYS)
     source = check.text(network["equations"], "network.equations")
@@ -70,6 +69,8 @@ def program(check: Checker, network: dict, parameters_table: dict, data_table: d
             raise check.fail("network.outputs", f"is {describe(network['outputs'])}", "a list of node names")
         outputs = [check.text(v, f"network.outputs: entry {i}") for i, v in enumerate(network["outputs"], 1)]
     offset = equations_line(text)
+    from .equations import parse_equations  # with the ast module: only for equations
+
     program = parse_equations(source, parameters=list(parameters), data=list(data), loss=loss, outputs=outputs,
                               file=check.label, line_offset=offset)
     return program, parameters, data

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 from ..core.errors import HandpropError, one_of
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
+# The packaged examples' folder (EXAMPLES_DIR is the same as a Path): os.path, as pathlib costs time at start-up.
+EXAMPLES_FOLDER = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "examples")
 EXTENSIONS = {".toml": "toml", ".json": "json", ".yaml": "yaml", ".yml": "yaml"}
 MAX_FILE_BYTES = 1_000_000  # a hand-sized problem is a few kB; this stops a runaway file early
 MAX_NESTING = 20  # a problem needs 4 levels (parameters.W1: rows: numbers); more is no problem file
@@ -33,41 +33,67 @@ def example_names() -> list[str]:
     >>> "homework" in example_names()
     True
     """
-    return sorted(p.stem for p in EXAMPLES_DIR.iterdir() if p.suffix in EXTENSIONS)
+    return sorted(stem for stem, suffix in map(os.path.splitext, os.listdir(EXAMPLES_FOLDER)) if suffix in EXTENSIONS)
 
 
-def example_path(name: str) -> Path:
+def __getattr__(name: str):
+    if name == "EXAMPLES_DIR":
+        from pathlib import Path
+
+        return Path(EXAMPLES_FOLDER)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def example_path(name: str):
+    """The packaged example `name`'s file, as a Path; KeyError when there is none."""
+    from pathlib import Path
+
+    return Path(_example_file(name))
+
+
+def _example_file(name: str) -> str:
     for suffix in EXTENSIONS:
-        path = EXAMPLES_DIR / f"{name}{suffix}"
-        if path.is_file():
+        path = os.path.join(EXAMPLES_FOLDER, f"{name}{suffix}")
+        if os.path.isfile(path):
             return path
     raise KeyError(name)
 
 
-def read_source(spec: str) -> tuple[str, str, str, Path | None]:
-    """Find and read a problem: returns (label for messages, text, format, path or None)."""
+def read_source(spec: str):
+    """Find and read a problem: returns (label for messages, text, format, Path or None)."""
+    label, text, kind, path = read_file(spec)
+    if path is None:
+        return label, text, kind, None
+    from pathlib import Path
+
+    return label, text, kind, Path(path)
+
+
+def read_file(spec: str) -> tuple[str, str, str, str | None]:
+    """Find and read a problem: returns (label for messages, text, format, the file's path or None)."""
     if spec == "-":
         text = _read_stdin()
         kind = "json" if text.lstrip().startswith("{") else "toml"
         return "<stdin>", text, kind, None
-    path = Path(spec)
-    if not path.exists() and os.sep not in spec and "." not in spec:
+    path = spec
+    if not os.path.exists(path) and os.sep not in spec and "." not in spec:
         try:
-            path = example_path(spec)
+            path = _example_file(spec)
         except KeyError:
             raise HandpropError(spec, None, "no such file or example",
                                 "a path, - for standard input, or an example: " + one_of(example_names(), spec)) from None
         label = spec
     else:
         label = spec
-    kind = EXTENSIONS.get(path.suffix.lower())
+    suffix = _suffix(path)
+    kind = EXTENSIONS.get(suffix.lower())
     if kind is None:
-        raise HandpropError(label, None, f"unknown file type '{path.suffix or '(none)'}'",
+        raise HandpropError(label, None, f"unknown file type '{suffix or '(none)'}'",
                             "one of: " + ", ".join(EXTENSIONS))
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
+        if os.stat(path).st_size > MAX_FILE_BYTES:
             raise HandpropError(label, None, "file too large", f"at most {MAX_FILE_BYTES} bytes")
-        with path.open("rb") as stream:  # read no more than the limit, whatever stat said (a pipe, /dev/zero)
+        with open(path, "rb") as stream:  # read no more than the limit, whatever stat said (a pipe, /dev/zero)
             data = stream.read(MAX_FILE_BYTES + 1)
         if len(data) > MAX_FILE_BYTES:
             raise HandpropError(label, None, "file too large", f"at most {MAX_FILE_BYTES} bytes")
@@ -82,6 +108,13 @@ def read_source(spec: str) -> tuple[str, str, str, Path | None]:
     except UnicodeDecodeError as exc:
         raise HandpropError(label, f"byte {exc.start + 1}", "not UTF-8 text", "a text file in UTF-8") from None
     return label, text, kind, path
+
+
+def _suffix(path: str) -> str:
+    """The file name's extension, as Path.suffix gives it ('' for none, and for a name such as .toml)."""
+    name = os.path.basename(path.rstrip(os.sep))
+    stem, suffix = os.path.splitext(name)
+    return suffix if stem and not name.endswith(".") else ""
 
 
 def _read_stdin() -> str:

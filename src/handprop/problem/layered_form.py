@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from ..core.errors import one_of
 from ..core.ops import ACTIVATIONS, OPS
 from . import data_files, layered
 from .checks import Checker
-from .equations import MAX_NAME_LENGTH
+from .checks import MAX_NAME_LENGTH
 from .files import describe
 from .initialisers import SCHEMES, initial_values
 
@@ -186,7 +185,7 @@ def parameters(check: Checker, network: layered.LayeredNetwork, table: dict, see
     return {name: values[name] for name in order}
 
 
-def data(check: Checker, network: layered.LayeredNetwork, table: dict, folder: Path | None) -> dict:
+def data(check: Checker, network: layered.LayeredNetwork, table: dict, folder: str | None) -> dict:
     """[data]: inputs x and targets t inline (one sample or a list of them), or read from a CSV file."""
     check.keys(table, "data", DATA_KEYS)
     if "file" in table:

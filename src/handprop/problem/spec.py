@@ -10,22 +10,24 @@ by a named scheme (initialisers.py).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
-from ..core.frozen import dataclass, field
 from functools import cached_property
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..core.errors import MAX_DECIMALS, HandpropError, check_instance
 from ..core.ops import OPS
 from ..core.optim import OptimizerConfig
 from .optimizer_form import optimizer_config
+from ..core.frozen import dataclass, field
 from ..core.program import Program
 from . import data_files, equations_form, layered, layered_form
 from .checks import Checker
-from .files import describe, parse_text, read_source
+from .files import describe, parse_text, read_file
 
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from .kinds.stack import Stack
 
 SECTIONS = ("title", "network", "parameters", "data", "optimizer", "display")
@@ -64,9 +66,18 @@ class Problem:
     optimizer: OptimizerConfig
     decimals: int | None = None  # the problem's own display precision
     network: layered.LayeredNetwork | None = None  # the layered form, when given so
-    path: Path | None = field(default=None, compare=False)
+    file: str | None = field(default=None, compare=False)  # the problem file's path; Problem.path as a Path
     training: TrainingConfig = field(default_factory=TrainingConfig)
     stack: "Stack | None" = None  # a network of layer kinds (problem/kinds), lowered when first used; network is None
+
+    @property
+    def path(self) -> Path | None:
+        """The problem file's path, None for standard input and for a problem made in code."""
+        if self.file is None:
+            return None
+        from pathlib import Path
+
+        return Path(self.file)
 
     @cached_property
     def program(self) -> Program:
@@ -178,24 +189,27 @@ def load(spec: str) -> Problem:
     >>> load("homework").program.parameters[:3]
     ('w1', 'w2', 'w3')
     """
-    label, text, kind, path = read_source(spec)
+    label, text, kind, path = read_file(spec)
     return from_dict(parse_text(text, kind, label), label=label, text=text if kind == "toml" else None, path=path)
 
 
-def from_dict(raw: dict, *, label: str = "<problem>", text: str | None = None, path: Path | None = None) -> Problem:
-    """Validate a problem given as a dict (the parsed file) and build its Program."""
+def from_dict(raw: dict, *, label: str = "<problem>", text: str | None = None,
+              path: str | os.PathLike | None = None) -> Problem:
+    """Validate a problem given as a dict (the parsed file) and build its Program; `path` is the file's, whose
+    folder data files are read from."""
+    path = os.fspath(path) if path is not None else None
     check = Checker(label)
     check.keys(raw, "", SECTIONS)
     for section in ("network", "parameters"):
         if section not in raw:
             raise check.fail(section, f"missing section [{section}]", "see docs/problem-files.md")
-    title = check.text(raw.get("title", Path(label).stem), "title")
+    title = check.text(raw.get("title", os.path.splitext(os.path.basename(label))[0]), "title")
     network_table = check.table(raw["network"], "network")
     parameters_table = check.table(raw["parameters"], "parameters")
     data_table = check.table(raw.get("data", {}), "data")  # none: a function of the parameters alone
     if "equations" in network_table and "layers" in network_table:
         raise check.fail("network", "both equations and layers given", "one of the two")
-    folder = path.parent if path is not None else None  # standard input: the working directory
+    folder = os.path.dirname(path) if path is not None else None  # standard input: the working directory
     stack = None
     if "equations" in network_table:
         network = None
