@@ -4,12 +4,30 @@ inlines it), a font stack every system has, a viewBox so it scales, a white grou
 from __future__ import annotations
 
 import math
-from xml.sax.saxutils import escape, quoteattr
 
 from .diagram_layered import NEGATIVE, POSITIVE
 from .scene import Scene, Text
 
 FONT_STACK = "Helvetica, Arial, 'Liberation Sans', 'DejaVu Sans', sans-serif"
+
+
+def escape(text: str) -> str:
+    """&, < and > as entities (as xml.sax.saxutils.escape, which imports urllib and http at start-up)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def quoteattr(text: str) -> str:
+    """An attribute's value, escaped and quoted (as xml.sax.saxutils.quoteattr).
+
+    >>> print(quoteattr('a"b'), quoteattr("a'b"), quoteattr('a"b' + "'c<"))
+    'a"b' "a'b" "a&quot;b'c&lt;"
+    """
+    text = escape(text).replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
+    if '"' not in text:
+        return f'"{text}"'
+    if "'" not in text:
+        return f"'{text}'"
+    return '"' + text.replace('"', "&quot;") + '"'
 
 
 def _f(value: float) -> str:
