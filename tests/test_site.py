@@ -112,6 +112,34 @@ def test_output_that_is_not_a_site_is_refused_before_anything_is_written(cli, tm
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
 
 
+def test_a_rebuild_removes_no_file_outside_the_site_whatever_its_marker_says(cli, tmp_path):
+    out = tmp_path / "site"
+    assert cli(["site", "-o", str(out)]).status == 0
+    outside = write(tmp_path, "outside.txt", "mine\n")
+    marker = json.loads((out / MARKER).read_text())
+    marker["files"] += ["../outside.txt", outside]
+    (out / MARKER).write_text(json.dumps(marker))
+    assert cli(["site", "-o", str(out)]).status == 0
+    assert Path(outside).read_text() == "mine\n"
+
+
+def test_a_site_needs_the_packages_it_carries_installed(cli, tmp_path, monkeypatch):
+    from importlib import metadata
+
+    real = metadata.distribution
+
+    def distribution(name):
+        if name == "tomlkit":
+            raise metadata.PackageNotFoundError(name)
+        return real(name)
+
+    monkeypatch.setattr(metadata, "distribution", distribution)
+    result = cli(["site", "-o", str(tmp_path / "out")])
+    assert result.status == 2 and result.err == ("handprop: error: the site needs tomlkit installed, to put it in the "
+                                                 "site (pip install 'handprop[serve]')\n")
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_marker_that_is_not_handprops_does_not_make_a_site(cli, tmp_path):
     out = tmp_path / "mine"
     out.mkdir()

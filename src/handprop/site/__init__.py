@@ -64,7 +64,11 @@ def check_output(spec: str) -> Path:
     folder = Path(spec)
     if folder.exists() and not folder.is_dir():
         raise HandpropError(None, "-o", f"{spec} is a file", "a folder for the site: new, empty, or a site handprop built")
-    if folder.is_dir() and any(folder.iterdir()) and built_files(folder) is None:
+    try:
+        used = folder.is_dir() and any(folder.iterdir())
+    except OSError as exc:
+        raise HandpropError(None, "-o", f"{spec}: cannot read: {exc.strerror or exc}", "a folder you can write") from None
+    if used and built_files(folder) is None:
         raise HandpropError(None, "-o", f"{spec} is not empty and is not a handprop site (it has no {MARKER})",
                             "a new or empty folder, or a site handprop built before")
     return folder
@@ -187,12 +191,16 @@ def build_site(out: str, *, text: str, kind: str, label: str, pyodide: str | Non
         except OSError as exc:
             raise HandpropError(str(target.parent), None, f"cannot create: {exc.strerror or exc}", "a writable folder") from None
         write_file(str(target), files[name])
+    inside = folder.resolve()
     for name in before or ():
         stale = folder / name
-        if name not in files and ".." not in Path(name).parts and stale.is_file():
+        if name in files or not stale.resolve().is_relative_to(inside):  # a marker names only the site's own files
+            continue
+        if stale.is_file():
             stale.unlink()
-            try:
-                os.removedirs(stale.parent) if stale.parent != folder else None
-            except OSError:
-                pass
+            if stale.parent != folder:
+                try:
+                    os.removedirs(stale.parent)  # its folders, while empty (the site's is not: its marker)
+                except OSError:
+                    pass
     return sorted(files)

@@ -179,6 +179,8 @@
     const $ = (id) => document.getElementById(id);
     $("download").hidden = true;  // Save downloads the problem file
     $("example").options[0].textContent = "(as opened)";
+    // Another problem chosen: the address no longer names the shared one.
+    $("example").addEventListener("change", () => history.replaceState(null, "", location.href.split("#")[0]));
     $("save").title = "Download the problem file";
     const buttons = $("save").parentElement;
     const picker = document.createElement("input");
