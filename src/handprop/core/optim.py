@@ -17,6 +17,8 @@ starts it: zeros, step 0; SGD's momentum buffer is the first gradient itself.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
+
 from .frozen import dataclass, field
 
 
@@ -85,8 +87,6 @@ def fused_multiply_add(a: float, b: float, c: float) -> float:
     """
     if math.isfinite(a) and math.isfinite(b) and math.isfinite(c):
         try:
-            from fractions import Fraction  # only for centred RMSprop's step
-
             return float(Fraction(a) * Fraction(b) + Fraction(c))
         except OverflowError:
             pass
