@@ -41,16 +41,14 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """The site's URL: built with the bundled Pyodide and a short time limit, served by python -m http.server."""
+def served(tmp_path_factory, *options):
+    """A site built with these options, served by python -m http.server on 127.0.0.1: its URL (a generator)."""
     pytest.importorskip("playwright.sync_api")
     pytest.importorskip("tomlkit")
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}")
     folder = tmp_path_factory.mktemp("site") / "public"
-    built = run_process(["site", "-o", str(folder), "--pyodide", str(pyodide_folder()),
-                         "--time-limit", str(TIME_LIMIT)])
+    built = run_process(["site", "-o", str(folder), *options])
     assert built.status == 0, built.err
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
@@ -66,6 +64,12 @@ def site(tmp_path_factory):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The site's URL: built with the bundled Pyodide and a short time limit."""
+    yield from served(tmp_path_factory, "--pyodide", str(pyodide_folder()), "--time-limit", str(TIME_LIMIT))
 
 
 @pytest.fixture(scope="module")
@@ -277,3 +281,34 @@ def test_the_site_on_a_phone(visit):
     page.screenshot(path=str(ARTIFACTS / "site-phone.png"))
     page.screenshot(path=str(ARTIFACTS / "site-phone-full.png"), full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= 400
+
+
+def test_a_site_without_a_bundled_pyodide_loads_the_pinned_one_from_its_cdn(browser, tmp_path_factory):
+    """The CDN is played by the test, from the local package: the page asks it for the pinned version's files,
+    cross-origin, from its worker."""
+    import mimetypes
+    from contextlib import contextmanager
+
+    from handprop.site import PYODIDE_CDN
+
+    local = pyodide_folder()
+    with contextmanager(served)(tmp_path_factory) as url:
+        asked = []
+
+        def cdn(route):
+            name = route.request.url[len(PYODIDE_CDN):]
+            asked.append(name)
+            route.fulfill(status=200, body=(local / name).read_bytes(), headers={
+                "Access-Control-Allow-Origin": "*",
+                "Content-Type": "application/wasm" if name.endswith(".wasm") else
+                (mimetypes.guess_type(name)[0] or "application/octet-stream")})
+
+        context = browser.new_context()
+        context.route(PYODIDE_CDN + "**", cdn)
+        page = context.new_page()
+        page.goto(url)
+        page.fill('[data-field="parameter.w1"]', "0.3")
+        page.wait_for_function("window.handpropSiteState().answered > 0 && " + READY, timeout=60_000)
+        assert row(page, "w1")[0] == "0.30"
+        assert {"pyodide.js", "pyodide.asm.wasm", "python_stdlib.zip"} <= set(asked)
+        context.close()
