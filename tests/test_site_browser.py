@@ -41,12 +41,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def served(tmp_path_factory, *options):
-    """A site built with these options, served by python -m http.server on 127.0.0.1: its URL (a generator)."""
+def needs() -> None:
+    """Skip, saying why, without Playwright, tomlkit (the site carries it), Chromium or the Pyodide package."""
     pytest.importorskip("playwright.sync_api")
     pytest.importorskip("tomlkit")
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}")
+    pyodide_folder()
+
+
+def served(tmp_path_factory, *options):
+    """A site built with these options, served by python -m http.server on 127.0.0.1: its URL (a generator)."""
+    needs()
     folder = tmp_path_factory.mktemp("site") / "public"
     built = run_process(["site", "-o", str(folder), *options])
     assert built.status == 0, built.err
@@ -74,6 +80,7 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
+    needs()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
