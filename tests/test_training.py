@@ -73,6 +73,89 @@ def test_several_steps_agree_between_solve_and_train():
     assert [step.loss for step in solved.history] == pytest.approx(trained.losses, rel=1e-12)
 
 
+def _separately(problem, steps, batch=None):
+    """Parameters and losses of `steps` steps of loss_and_gradients then step: what sgd_step fuses."""
+    from handprop.engine.scalar import ScalarEngine
+
+    machine = ScalarEngine(problem)
+    optimizer = machine.make_optimizer(problem.optimizer)
+    losses = []
+    for k in range(steps):
+        rows = None if batch is None else [(k * batch + i) % problem.batch_size for i in range(batch)]
+        losses.append(machine.loss_and_gradients(rows))
+        machine.step(optimizer)
+    return machine, losses
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "mse", "binary_cross_entropy"])
+def test_a_fused_sgd_step_is_the_separate_steps_bit_for_bit(loss):
+    from handprop.engine.scalar import ScalarEngine
+
+    problem = from_dict(layered("tanh", loss, batch=4, seed=3))
+    fused = ScalarEngine(problem)
+    optimizer = fused.make_optimizer(problem.optimizer)
+    machine, losses = _separately(problem, 5, batch=3)
+    got = [fused.sgd_step([(k * 3 + i) % 4 for i in range(3)], optimizer) for k in range(5)]
+    assert got == losses and fused.values == machine.values
+    assert fused.grads == machine.grads  # the last step's gradients, worked out again when asked for
+    assert optimizer.t == 5
+
+
+def test_train_takes_the_fused_step_and_reports_every_loss_to_the_progress_bar(monkeypatch):
+    from handprop.engine.scalar import ScalarEngine
+
+    problem = handprop.load("homework")
+    machine, losses = _separately(problem, 50)
+    separate = []
+    original = ScalarEngine.loss_and_gradients
+    monkeypatch.setattr(ScalarEngine, "loss_and_gradients", lambda self, rows=None: separate.append(rows) or
+                        original(self, rows))
+    seen = []
+    result = train(problem, steps=50, every=10, progress=lambda step, total, loss: seen.append((step, loss)))
+    assert separate == [None] * 5  # the log's five whole-data losses only: every step was fused
+    assert result.losses == losses and seen == list(enumerate(losses, 1))
+    assert result.final == machine.parameters()
+    assert [entry.step for entry in result.log] == [10, 20, 30, 40, 50]
+
+
+def test_a_fused_step_that_is_not_finite_changes_nothing_and_the_run_names_the_step(cli, tmp_path):
+    from handprop.engine.scalar import ScalarEngine
+
+    problem = handprop.load(write(tmp_path, "diverge.toml", DIVERGES))
+    machine = ScalarEngine(problem)
+    optimizer = machine.make_optimizer(problem.optimizer)
+    machine.values = [1e200]
+    assert machine.sgd_step(None, optimizer) is None and machine.values == [1e200] and optimizer.t == 0
+
+
+@pytest.mark.parametrize("equation, start, lr, steps", [
+    ("L = (w*x - 1)**2", 2.0, 10.0, 1000),  # the square overflows after ~120 steps: a loss that is not finite
+    ("L = w*x", 2.0, 1e308, 5),  # step 1 sends w to -inf with a finite loss: parameters that are not finite
+    ("L = log(w*x)", 1.0, 2.0, 5),  # step 1 makes w -1, whose log fails: arithmetic that raises
+    ("L = (w*x - 1)**2", 2.0, 0.01, 250),  # nothing fails: chunks up to each log and each hundredth
+])
+def test_the_compiled_training_loop_ends_as_the_separate_calls_do(monkeypatch, tmp_path, equation, start, lr, steps):
+    from handprop.engine.scalar import ScalarEngine
+    from handprop.training import TrainingDiverged
+
+    text = f'[network]\nequations = "{equation}"\n[parameters]\nw = {start}\n[data]\nx = 1.0\n[optimizer]\nlr = {lr}\n'
+    problem = handprop.load(write(tmp_path, "p.toml", text))
+
+    def outcome():
+        seen = []
+        try:
+            result = train(problem, steps=steps, progress=lambda step, total, loss: seen.append(step))
+        except TrainingDiverged as error:
+            return error.line(), error.result.final, error.result.losses, [e.step for e in error.result.log], seen
+        return None, result.final, result.losses, [e.step for e in result.log], seen
+
+    fast = outcome()
+    monkeypatch.setattr(ScalarEngine, "sgd_steps", property(lambda self: None))  # no loop: one call per step
+    assert outcome() == fast
+    monkeypatch.setattr(ScalarEngine, "sgd_step", property(lambda self: None))  # no fused step: separate calls
+    assert outcome() == fast
+
+
 def test_schedule_is_deterministic_and_covers_every_sample():
     first = [list(r) for r in schedule(10, steps=None, epochs=3, batch_size=4, shuffle=True, seed=5)]
     again = [list(r) for r in schedule(10, steps=None, epochs=3, batch_size=4, shuffle=True, seed=5)]

@@ -116,8 +116,9 @@ class Optimizer:
         self.t = 0  # steps taken, as torch's state["step"]
         self.state: dict = {}  # slot -> {name: value}: the optimizer's own quantities after the last step
 
-    def begin_step(self) -> None:
-        self.t += 1
+    def begin_step(self, steps: int = 1) -> None:
+        """Count the step (or `steps` steps of plain SGD, which keeps no other state) about to be taken."""
+        self.t += steps
 
     def non_finite(self) -> tuple | None:
         """Why the last step's own quantities are not all numbers, as (slot, what, expected) for an error; None

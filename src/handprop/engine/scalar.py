@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from ..core.optim import Optimizer
-from .compiled import compile_program
+from .compiled import compile_program, compile_sgd_steps
 from .interpreter import run_batch
 
 
@@ -28,7 +28,18 @@ class ScalarEngine:
         # A problem without data (a pure function such as (w - 3)**2) is one sample of nothing.
         self.rows = list(zip(*columns)) if columns else [()] * problem.batch_size
         self.run = compile_program(self.program)
-        self.grads = [0.0] * len(self.names)
+        self._grads = [0.0] * len(self.names)
+        self._sgd = None  # (lr, the program compiled with its update): sgd_step's function, made when first used
+        self._sgd_steps = None  # (lr, the program compiled as a loop of such steps): sgd_steps's
+        self._stepped = None  # (the values before the last fused step, or a function giving them, and its rows)
+
+    @property
+    def grads(self) -> list:
+        """The gradients of the last loss_and_gradients, or of the last fused step (worked out when asked for)."""
+        if self._stepped is not None:
+            values, rows = self._stepped
+            self._stepped, self._grads = None, self.run(values() if callable(values) else values, rows)[1]
+        return self._grads
 
     def parameters(self) -> dict:
         return dict(zip(self.names, self.values))
@@ -47,7 +58,8 @@ class ScalarEngine:
 
     def loss_and_gradients(self, rows=None) -> float:
         try:
-            loss, self.grads = self.run(self.values, self._rows(rows))
+            self._stepped = None
+            loss, self._grads = self.run(self.values, self._rows(rows))
         except (ArithmeticError, ValueError):
             # The interpreter names the node and the sample where the arithmetic failed.
             self._explain_failure(rows)
@@ -76,6 +88,52 @@ class ScalarEngine:
 
     def make_optimizer(self, config) -> Optimizer:
         return Optimizer(config)
+
+    def sgd_step(self, rows, optimizer: Optimizer) -> float | None:
+        """One step of plain gradient descent as one compiled function (forward, loss, backward and the update,
+        the same arithmetic as loss_and_gradients then step): its loss, the parameters updated. None, with
+        nothing changed, where the loss or a parameter would not be a finite number (or the arithmetic fails):
+        loss_and_gradients and step then take the step and say where."""
+        lr = optimizer.config.lr
+        if self._sgd is None or self._sgd[0] != lr:
+            self._sgd = (lr, compile_program(self.program, sgd_lr=lr))
+        batch = self._rows(rows)
+        try:
+            loss, values = self._sgd[1](self.values, batch)
+        except (ArithmeticError, ValueError):
+            return None
+        if not (math.isfinite(loss) and math.isfinite(sum(values))):
+            return None
+        optimizer.begin_step()
+        self._stepped = (self.values, batch)
+        self.values = values
+        return loss
+
+    def sgd_steps(self, count: int, optimizer: Optimizer, losses: list) -> int:
+        """Up to `count` steps of plain gradient descent on all the data, one compiled loop (sgd_step's arithmetic
+        step after step): each step's loss appended to `losses`, the parameters updated. It stops before a step
+        whose loss or parameters would not be finite numbers, or whose arithmetic fails, for loss_and_gradients
+        and step to take and name; returns the steps taken."""
+        lr = optimizer.config.lr
+        if self._sgd_steps is None or self._sgd_steps[0] != lr:
+            self._sgd_steps = (lr, compile_sgd_steps(self.program, lr, one_sample=len(self.rows) == 1))
+        start, before = self.values, len(losses)
+        try:
+            values = self._sgd_steps[1](start, self.rows, count, losses)
+        except (ArithmeticError, ValueError):
+            values = None
+        taken = len(losses) - before
+        if values is None:
+            values = self.replay(start, taken)  # the steps before the one that failed, again
+        if taken:
+            optimizer.begin_step(taken)
+            self._stepped = (lambda: self.replay(start, taken - 1), self.rows)
+            self.values = values
+        return taken
+
+    def replay(self, start: list, count: int) -> list:
+        """The parameters after `count` of sgd_steps's steps from `start`: the same arithmetic again, nothing kept."""
+        return self._sgd_steps[1](start, self.rows, count, [])
 
     def step(self, optimizer: Optimizer) -> None:
         optimizer.begin_step()
