@@ -10,6 +10,11 @@ data, through each tool's ordinary public API. Cases and targets (reference time
        and in float32: >= 1.2x PyTorch in each
     d  memory: the resident size of handprop.training.train on case c does not grow from step 1,000 to
        step 10,000 (growth < 1 MB)
+    e  the homework through `handprop train`, whole processes: the marginal cost of a step (the time of
+       N2 steps minus that of N1 steps, over N2 - N1, so start-up cancels) at most 1.5x that of a
+       straight-line plain-Python step written like the homework's own code (run the same way), and at least
+       30x faster than PyTorch's leanest autograd loop (tensor ops, backward, an in-place update; float64);
+       with, in-process, where a step's time goes (the engine's step, train()'s loop, the progress bar)
 
 Every contender runs in this one process with one thread: OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and
 MKL_NUM_THREADS are set to 1 before NumPy or PyTorch is imported, and torch.set_num_threads(1). The
@@ -66,6 +71,72 @@ BLOCK_SECONDS = 0.05  # one timed block of steps: long against the clock, short 
 MEMORY_STEPS = (1_000, 10_000)
 MEMORY_GROWTH_MB = 1.0
 LOSS_AGREEMENT = {"float64": 1e-10, "float32": 1e-4}  # relative, first two steps' losses
+MARGINAL_STEPS = (1_000, 201_000)  # case e: the two step counts whose difference is timed
+MARGINAL_ROUNDS = 7  # case e: rounds of the four processes (at most --repeats)
+
+# Case e's reference: one step of the homework written as its own code writes it (Relu, Softmax and
+# CrossEntropy as lambdas, e**x, the chain rule spelled out per weight, GD per parameter), as a script
+# run the way `handprop train` is run: `python SCRIPT STEPS` prints the loss of its last step.
+HAND_WRITTEN = """
+import math, sys
+
+e = math.e
+Relu = lambda x: x if x > 0 else 0
+dRelu = lambda x: 1 if x > 0 else 0
+Softmax = lambda x1, x2: (e**x1 / (e**x1 + e**x2), e**x2 / (e**x1 + e**x2))
+CrossEntropy = lambda x1, x2, y1, y2: -y1*math.log(x1) - y2*math.log(x2)
+
+
+def GD(p, grad, lr=0.5):
+    return p - lr*grad
+
+
+def make_step(params, x1, x2, t1, t2):
+    def step():
+        w1, w2, w3, w4, w5, w6, w7, w8, w9, w10, w11, w12, b1, b2, b3, b4, b5 = params
+        h1 = w1*x1 + w2*x2 + b1
+        h2 = w3*x1 + w4*x2 + b2
+        h3 = w5*x1 + w6*x2 + b3
+        a1 = Relu(h1)
+        a2 = Relu(h2)
+        a3 = Relu(h3)
+        o1 = w7*a1 + w8*a2 + w9*a3 + b4
+        o2 = w10*a1 + w11*a2 + w12*a3 + b5
+        y1, y2 = Softmax(o1, o2)
+        loss = CrossEntropy(y1, y2, t1, t2)
+        dL_o1 = (-t1/y1) * (y1*(1-y1)) + (-t2/y2) * (-y1*y2)
+        dL_o2 = (-t1/y1) * (-y1*y2) + (-t2/y2) * (y2*(1-y2))
+        dL_w7 = dL_o1 * a1
+        dL_w8 = dL_o1 * a2
+        dL_w9 = dL_o1 * a3
+        dL_b4 = dL_o1 * 1
+        dL_w10 = dL_o2 * a1
+        dL_w11 = dL_o2 * a2
+        dL_w12 = dL_o2 * a3
+        dL_b5 = dL_o2 * 1
+        dL_w1 = (dL_o1 * w7 + dL_o2 * w10) * dRelu(h1) * x1
+        dL_w2 = (dL_o1 * w7 + dL_o2 * w10) * dRelu(h1) * x2
+        dL_b1 = (dL_o1 * w7 + dL_o2 * w10) * dRelu(h1) * 1
+        dL_w3 = (dL_o1 * w8 + dL_o2 * w11) * dRelu(h2) * x1
+        dL_w4 = (dL_o1 * w8 + dL_o2 * w11) * dRelu(h2) * x2
+        dL_b2 = (dL_o1 * w8 + dL_o2 * w11) * dRelu(h2) * 1
+        dL_w5 = (dL_o1 * w9 + dL_o2 * w12) * dRelu(h3) * x1
+        dL_w6 = (dL_o1 * w9 + dL_o2 * w12) * dRelu(h3) * x2
+        dL_b3 = (dL_o1 * w9 + dL_o2 * w12) * dRelu(h3) * 1
+        params[:] = [GD(w1, dL_w1), GD(w2, dL_w2), GD(w3, dL_w3), GD(w4, dL_w4), GD(w5, dL_w5), GD(w6, dL_w6),
+                     GD(w7, dL_w7), GD(w8, dL_w8), GD(w9, dL_w9), GD(w10, dL_w10), GD(w11, dL_w11),
+                     GD(w12, dL_w12), GD(b1, dL_b1), GD(b2, dL_b2), GD(b3, dL_b3), GD(b4, dL_b4), GD(b5, dL_b5)]
+        return loss
+    return step
+
+
+if __name__ == "__main__":
+    step = make_step([0.1, 0.5, 0.2, 0.4, 0.4, 0.1, 0.1, 0.5, 0.3, 0.2, 0.1, 0.4, 0.3, 0.3, 0.3, 0.7, 0.7],
+                     0.26, 0.33, 1, 0)
+    for _ in range(int(sys.argv[1])):
+        loss = step()
+    print(loss)
+"""
 
 
 # --- problems: a layered network as handprop reads it, and the same weights as matrices
@@ -204,6 +275,37 @@ def micrograd_stepper(problem):
     return step
 
 
+def torch_lean_stepper(problem):
+    """PyTorch's leanest autograd loop for a 2-layer network of one sample: tensors that require gradients,
+    matrix-vector products, relu, log_softmax, backward, and an in-place update under no_grad."""
+    weights, biases, x_rows, t_rows = matrices(problem)
+    params = [torch.tensor(v, dtype=torch.float64, requires_grad=True)
+              for pair in zip(weights, biases) for v in pair]
+    w1, b1, w2, b2 = params
+    x, t = torch.tensor(x_rows[0], dtype=torch.float64), torch.tensor(t_rows[0], dtype=torch.float64)
+    lr = problem.optimizer.lr
+
+    def step() -> float:
+        loss = -(t * torch.log_softmax(w2 @ torch.relu(w1 @ x + b1) + b2, 0)).sum()
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= lr * p.grad
+                p.grad = None
+        return loss.item()
+
+    return step
+
+
+def hand_written_stepper(problem):
+    """The hand-written step of HAND_WRITTEN, in this process (for the agreement check and the profile)."""
+    space: dict = {}
+    exec(compile(HAND_WRITTEN, "<hand-written homework step>", "exec"), space)  # noqa: S102 - our own text
+    weights, biases, x_rows, t_rows = matrices(problem)
+    params = [w for row in weights[0] for w in row] + [w for row in weights[1] for w in row] + biases[0] + biases[1]
+    return space["make_step"](params, *x_rows[0], *t_rows[0])
+
+
 # --- timing
 
 def calibrate(step) -> int:
@@ -283,6 +385,87 @@ def memory_case(problem) -> dict:
             "final_loss": result.log[-1].loss}
 
 
+def marginal_case(problem, repeats: int) -> list[dict]:
+    """Case e: `handprop train homework --steps N` and the hand-written script as whole processes, four runs a
+    round in a rotating order; a step's marginal cost is (time of N2 steps - time of N1 steps) / (N2 - N1)."""
+    import subprocess
+    import tempfile
+
+    check_agreement("e", {"handprop": handprop_stepper(problem, engine="auto")[0],
+                          "hand-written": hand_written_stepper(problem), "torch lean": torch_lean_stepper(problem)},
+                    "float64")
+    console = os.path.join(os.path.dirname(sys.executable), "handprop")
+    command = [console] if os.path.exists(console) else [sys.executable, "-m", "handprop"]
+    first, last = MARGINAL_STEPS
+    with tempfile.TemporaryDirectory() as folder:
+        script = os.path.join(folder, "homework_by_hand.py")
+        with open(script, "w", encoding="utf-8") as stream:
+            stream.write(HAND_WRITTEN)
+        runs = {("handprop", n): [*command, "train", "homework", "--steps", str(n)] for n in MARGINAL_STEPS}
+        runs.update({("hand-written", n): [sys.executable, script, str(n)] for n in MARGINAL_STEPS})
+        keys = list(runs)
+        seconds: dict = {key: [] for key in keys}
+        for round_ in range(min(repeats, MARGINAL_ROUNDS) + 1):
+            for key in keys[round_ % len(keys):] + keys[:round_ % len(keys)]:
+                start = time.perf_counter()
+                subprocess.run(runs[key], check=True, stdout=subprocess.DEVNULL, cwd=folder)
+                if round_:  # the first round warms the file cache
+                    seconds[key].append(time.perf_counter() - start)
+    marginal = {name: [(b - a) / (last - first) * 1e6 for a, b in zip(seconds[(name, first)], seconds[(name, last)])]
+                for name in ("handprop", "hand-written")}
+    ours, hand = statistics.median(marginal["handprop"]), statistics.median(marginal["hand-written"])
+    lean = time_interleaved({"torch lean": torch_lean_stepper(problem)}, repeats)["torch lean"]
+    theirs = statistics.median(lean)
+    label = f"homework through `handprop train` (marginal step, steps {first:,} -> {last:,})"
+    return [{"case": "e", "label": f"{label}, vs hand-written Python", "short": "train vs hand-written",
+             "handprop_us": ours, "reference": "hand-written", "reference_us": hand, "ratio": hand / ours,
+             "target": 1 / 1.5, "pass": ours <= 1.5 * hand, "min_ratio": min(marginal["hand-written"]) / min(
+                 marginal["handprop"]), "handprop_timings_us": marginal["handprop"],
+             "reference_timings_us": marginal["hand-written"]},
+            {"case": "e", "label": f"{label}, vs torch lean loop", "short": "train vs torch lean",
+             "handprop_us": ours, "reference": "torch lean", "reference_us": theirs, "ratio": theirs / ours,
+             "target": 30.0, "pass": theirs / ours >= 30.0, "min_ratio": min(lean) / min(marginal["handprop"]),
+             "handprop_timings_us": marginal["handprop"], "reference_timings_us": lean}]
+
+
+def where_the_time_goes(problem, repeats: int) -> dict:
+    """Case e, in this process: µs per homework step of the engine's step alone, of train()'s loop, and of
+    train() with the command line's progress bar (to a string), each the marginal cost between two step
+    counts; and the hand-written step's, timed the same way."""
+    import io
+
+    from handprop.cli.train import Progress
+
+    machine = make_engine(problem, engine="auto")
+    optimizer = machine.make_optimizer(problem.optimizer)
+    hand = hand_written_stepper(problem)
+    first, last = 1_000, 51_000
+
+    def engine_steps(n):
+        for _ in range(n):
+            machine.sgd_step(None, optimizer)
+
+    def hand_steps(n):
+        for _ in range(n):
+            hand()
+
+    contenders = {"hand-written step": hand_steps, "engine step (sgd_step)": engine_steps,
+                  "train()": lambda n: train(problem, steps=n),
+                  "train() with the progress bar": lambda n: train(problem, steps=n,
+                                                                   progress=Progress(stream=io.StringIO()))}
+    marginal: dict = {name: [] for name in contenders}
+    for round_ in range(min(repeats, MARGINAL_ROUNDS)):
+        names = list(contenders)
+        for name in names[round_ % len(names):] + names[:round_ % len(names)]:
+            times = []
+            for n in (first, last):
+                start = time.perf_counter()
+                contenders[name](n)
+                times.append(time.perf_counter() - start)
+            marginal[name].append((times[1] - times[0]) / (last - first) * 1e6)
+    return {name: statistics.median(values) for name, values in marginal.items()}
+
+
 # --- the report
 
 def openblas_kernel() -> str:
@@ -321,6 +504,13 @@ def machine() -> dict:
             "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE", "(unset)")}
 
 
+def print_profile(profile: dict | None) -> None:
+    if profile:
+        print("\ne  where a homework step's time goes, in this process (marginal us per step):")
+        for name, us in profile.items():
+            print(f"   {name:<32} {us:6.2f}")
+
+
 def print_table(info: dict, rows: list[dict], memory: dict | None, repeats: int) -> None:
     print(f"{info['date']}; {info['cpus']} CPUs, {info['cpu']}; Python {info['python']}")
     print(f"NumPy {info['numpy']} (OpenBLAS kernel {info['numpy_blas_kernel']}, OPENBLAS_CORETYPE "
@@ -332,8 +522,9 @@ def print_table(info: dict, rows: list[dict], memory: dict | None, repeats: int)
     print(f"{'case':<{width + 3}} {'handprop us':>11} {'reference us':>12} {'ratio':>8} {'target':>8}  result")
     print(f"{'-' * (width + 3)} {'-' * 11} {'-' * 12} {'-' * 8} {'-' * 8}  ------")
     for r in rows:
-        print(f"{r['case']}  {r['label']:<{width}} {r['handprop_us']:>11.1f} {r['reference_us']:>12.1f} "
-              f"{r['ratio']:>7.2f}x {'>= ' + format(r['target'], 'g') + 'x':>8}  {'PASS' if r['pass'] else 'FAIL'}")
+        target = ">= " + format(r["target"], ".3g") + "x"
+        print(f"{r['case']}  {r['label']:<{width}} {r['handprop_us']:>11.2f} {r['reference_us']:>12.2f} "
+              f"{r['ratio']:>7.2f}x {target:>8}  {'PASS' if r['pass'] else 'FAIL'}")
     if memory is not None:
         first, last = (memory["rss_mb"][s] for s in MEMORY_STEPS)
         print(f"d  {memory['label']}: {first:.1f} MB -> {last:.1f} MB, growth {memory['growth_mb']:+.2f} MB "
@@ -349,7 +540,7 @@ def print_table(info: dict, rows: list[dict], memory: dict | None, repeats: int)
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=21, help="interleaved rounds per case (default 21)")
-    parser.add_argument("--cases", default="a,b,c,d", help="which cases, comma-separated (default a,b,c,d)")
+    parser.add_argument("--cases", default="a,b,c,d,e", help="which cases, comma-separated (default a,b,c,d,e)")
     parser.add_argument("--json", action="store_true", help="print the results, with every timing, as JSON")
     args = parser.parse_args()
     cases = set(args.cases.split(","))
@@ -374,13 +565,19 @@ def main() -> int:
                                {"handprop": ours, "torch": torch_stepper(wide, dtype=dtype, batch=64)},
                                {"torch": 1.2}, args.repeats, dtype)
     memory = memory_case(wide) if "d" in cases else None
+    profile = None
+    if "e" in cases:
+        homework = handprop.load("homework")
+        rows += marginal_case(homework, args.repeats)
+        profile = where_the_time_goes(homework, args.repeats)
     info = machine()
     passed = all(r["pass"] for r in rows) and (memory is None or memory["pass"])
     if args.json:
         print(json.dumps({"machine": info, "repeats": args.repeats, "block_seconds": BLOCK_SECONDS, "speed": rows,
-                          "memory": memory, "pass": passed}, indent=2))
+                          "memory": memory, "profile_us": profile, "pass": passed}, indent=2))
     else:
         print_table(info, rows, memory, args.repeats)
+        print_profile(profile)
         print(f"\nall targets met: {'PASS' if passed else 'FAIL'}")
     return 0 if passed else 1
 
