@@ -17,7 +17,6 @@ starts it: zeros, step 0; SGD's momentum buffer is the first gradient itself.
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 
 from .frozen import dataclass, field
 
@@ -80,14 +79,16 @@ def sqrt_or_nan(x: float) -> float:
 
 
 def fused_multiply_add(a: float, b: float, c: float) -> float:
-    """a b + c rounded once, as the fused multiply-add of torch's CPU kernels (exactly, through fractions).
+    """a b + c rounded once, as the fused multiply-add of torch's CPU kernels: exactly, as the ratio of two
+    integers, whose division Python rounds correctly (as fractions.Fraction's float() does).
 
     >>> fused_multiply_add(0.1, 0.1, -0.01), 0.1 * 0.1 - 0.01
     (9.020562075079397e-19, 1.734723475976807e-18)
     """
     if math.isfinite(a) and math.isfinite(b) and math.isfinite(c):
+        (na, da), (nb, db), (nc, dc) = a.as_integer_ratio(), b.as_integer_ratio(), c.as_integer_ratio()
         try:
-            return float(Fraction(a) * Fraction(b) + Fraction(c))
+            return (na * nb * dc + nc * da * db) / (da * db * dc)
         except OverflowError:
             pass
     return a * b + c
