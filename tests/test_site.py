@@ -38,11 +38,14 @@ def test_a_site_holds_the_page_the_wheels_the_examples_and_its_marker(cli, tmp_p
     assert config["pyodide"] == PYODIDE_CDN and PYODIDE_VERSION in PYODIDE_CDN
     assert config["timeLimit"] == 10 and config["extensions"][".toml"] == "toml"
     assert "{{initial}}" not in page and '"/assets/' not in page and "Machine Learning Homework 1" in page
-    # The page's scripts: the site's transport before serve's page code.
-    assert page.index("assets/site.js") < page.index("assets/app.js")
+    # The page's scripts: the site's transport first in the head (the worker starts before the page is read),
+    # and before serve's page code.
+    assert page.index("assets/site.js") < page.index("</head>") and page.index("assets/site.js") < page.index("assets/app.js")
+    # The worker's start unpacks what the first task needs; PyYAML is fetched when Python first imports yaml.
     names = {Path(wheel).name.split("-")[0] for wheel in config["wheels"]}
-    assert names == {"handprop", "latex2mathml", "pyyaml", "tomlkit"}
-    for wheel in config["wheels"]:
+    assert names == {"handprop", "latex2mathml", "tomlkit"}
+    assert list(config["onDemand"]) == ["yaml"] and Path(config["onDemand"]["yaml"]).name.startswith("pyyaml-")
+    for wheel in config["wheels"] + list(config["onDemand"].values()):
         with zipfile.ZipFile(out / wheel) as archive:
             files = archive.namelist()
             assert any(f.endswith(".dist-info/METADATA") for f in files) and any(f.endswith("/RECORD") for f in files)

@@ -169,6 +169,7 @@ def test_the_homework_table_appears_and_edits_are_worked_out_in_the_browser(visi
     assert row(page, "w1")[0] == "0.10" or row(page, "w1")[0] == "0.30"
     assert any(url.endswith("pyodide.asm.wasm") for url in shown.urls)  # the worker's requests are recorded too
     assert any("/wheels/handprop-" in url for url in shown.urls)
+    assert not any("/wheels/pyyaml-" in url for url in shown.urls)  # fetched only when a YAML file is opened
 
 
 def test_the_learning_modes_run_in_the_browser(visit):
@@ -256,12 +257,15 @@ def test_a_runaway_problem_is_stopped_and_the_page_goes_on(visit):
 
 
 def test_a_problem_file_opened_or_dropped_is_worked_out_and_a_bad_one_is_the_command_lines_line(visit, tmp_path):
-    page = visit().ready()
+    shown = visit()
+    page = shown.ready()
     good = write(tmp_path, "mine.yaml", example_path("regression_batch").read_text())
     page.set_input_files("#open-file", good)
     page.wait_for_function("document.getElementById('text').value.includes('network')")
     page.wait_for_function(READY, timeout=60_000)
     assert page.input_value("#text") == Path(good).read_text() and page.is_hidden("#error")
+    # PyYAML, left out of the worker's start, was fetched for it, once.
+    assert sum("/wheels/pyyaml-" in url for url in shown.urls) == 1
 
     bad = write(tmp_path, "bad.toml", HOMEWORK.replace("loss = ", "loss = 'mse2' #"))
     cli = run_process(["solve", "bad.toml"], cwd=tmp_path)

@@ -23,6 +23,7 @@ PYODIDE_FILES = ("pyodide.js", "pyodide.asm.js", "pyodide.asm.wasm", "python_std
 PYODIDE_EXTRA = ("pyodide.mjs", "package.json")  # copied when present: the ES module and the version it says
 MARKER = "handprop-site.json"
 WHEEL_PROJECTS = ("latex2mathml", "PyYAML", "tomlkit")  # the worked solution's MathML, YAML files, TOML field edits
+ON_DEMAND = ("PyYAML",)  # fetched the first time Python imports it (a YAML file), not at the worker's start
 PAGE_ASSETS = ("app.js", "fields.js", "answers.js", "boundary.js", "steps.js", "style.css")
 SITE_ASSETS = ("site.js", "python-worker.js")
 
@@ -109,9 +110,13 @@ def site_files(*, text: str, kind: str, label: str, pyodide: Path | None, time_l
 
     files: dict[str, bytes] = {}
     wheels = [handprop_wheel()]
+    on_demand = {}  # top-level name: the wheel's path, for the projects in ON_DEMAND
     for project in WHEEL_PROJECTS:
         try:
-            wheels.append(installed_wheel(project))
+            name, content = installed_wheel(project)
+            if project in ON_DEMAND:
+                on_demand.update(dict.fromkeys(top_level(content), f"wheels/{name}"))
+            wheels.append((name, content))
         except Exception:  # importlib.metadata.PackageNotFoundError, or a distribution without its files listed
             raise HandpropError(None, None, f"the site needs {project} installed, to put it in the site",
                                 "pip install 'handprop[serve]'") from None
@@ -133,7 +138,9 @@ def site_files(*, text: str, kind: str, label: str, pyodide: Path | None, time_l
             if (pyodide / name).is_file():
                 files[f"pyodide/{name}"] = (pyodide / name).read_bytes()
     config = {"version": __version__, "pyodide": "pyodide/" if pyodide is not None else PYODIDE_CDN,
-              "pyodideVersion": PYODIDE_VERSION, "wheels": [f"wheels/{name}" for name, _ in wheels],
+              "pyodideVersion": PYODIDE_VERSION,
+              "wheels": [f"wheels/{name}" for name, _ in wheels if f"wheels/{name}" not in on_demand.values()],
+              "onDemand": on_demand,
               "timeLimit": time_limit, "extensions": EXTENSIONS}
     start = {"text": text, "kind": kind, "label": label, "can_save": True}
     files["start.json"] = json.dumps(first_answer(text, kind, label)).encode("utf-8")
@@ -142,6 +149,15 @@ def site_files(*, text: str, kind: str, label: str, pyodide: Path | None, time_l
               "pyodide_bundled": pyodide is not None, "files": sorted(files) + [MARKER]}
     files[MARKER] = (json.dumps(marker, indent=1) + "\n").encode("utf-8")
     return files
+
+
+def top_level(wheel: bytes) -> list[str]:
+    """The top-level packages and modules a wheel installs."""
+    import io
+    import zipfile
+
+    names = {entry.split("/")[0] for entry in zipfile.ZipFile(io.BytesIO(wheel)).namelist()}
+    return sorted(n.removesuffix(".py") for n in names if not n.endswith((".dist-info", ".data")))
 
 
 def first_answer(text: str, kind: str, label: str) -> dict:
@@ -158,15 +174,16 @@ def first_answer(text: str, kind: str, label: str) -> dict:
 
 
 def page(start: dict, config: dict) -> str:
-    """The site's index.html: serve's page, with the problem it opens on and the site's transport (site.js)."""
+    """The site's index.html: serve's page, with the problem it opens on and the site's transport (site.js), which
+    goes first in the head so that the browser's Python and the first answer start loading before anything else."""
     template = (resources.files("handprop.serve") / "assets" / "index.html").read_text(encoding="utf-8")
     said = json.dumps(start).replace("<", "\\u003c")
     configured = json.dumps(config).replace("<", "\\u003c")
     site = (f'<script id="site" type="application/json">{configured}</script>\n'
             '<script src="assets/site.js"></script>\n')
-    marked = '<script id="initial"'
-    if marked not in template:
-        raise RuntimeError("serve's index.html has no initial script to put the site's transport before")
+    marked = "<link "
+    if "<head>" not in template or marked not in template.split("</head>")[0]:
+        raise RuntimeError("serve's index.html has no link in its head to put the site's transport before")
     html = template.replace("{{initial}}", said).replace(marked, site + marked, 1)
     return html.replace("<title>handprop serve</title>", "<title>handprop</title>")
 

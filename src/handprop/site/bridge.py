@@ -1,11 +1,16 @@
 """The static site's Python side: what the page's Web Worker (assets/python-worker.js) calls in the browser's
 Python. It answers a task of the page (serve/tasks.py's TASKS, the same functions `handprop serve` runs) as
-`handprop serve` answers it: JSON in, JSON out, bad input as the command line's one line.
+`handprop serve` answers it: JSON in, JSON out, bad input as the command line's one line. A package only some
+problems need (PyYAML) is left out of the worker's start and installed the first time Python imports it
+(on_demand).
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.machinery
 import json
+import sys
 import traceback
 
 from ..core.errors import HandpropError
@@ -38,3 +43,41 @@ def answer(task: str, data: str) -> str:
     except Exception:
         return json.dumps({"ok": False, "error": "internal error", "internal": traceback.format_exc()})
 
+
+
+class OnDemand:
+    """A finder for sys.meta_path: the first import of a top-level name in `wheels` ({name: wheel's URL}) has
+    `load(url)` install that wheel into site-packages (the worker fetches and unpacks it), then imports it as any
+    installed package; every other name is left to the finders after it.
+
+    >>> installed = []
+    >>> finder = OnDemand({"nosuchpackage_ondemand": "wheels/x.whl"}, installed.append)
+    >>> finder.find_spec("json", None) is None, finder.find_spec("nosuchpackage_ondemand.sub", None), installed
+    (True, None, [])
+    >>> finder.find_spec("nosuchpackage_ondemand", None), installed   # installed, yet nothing there: not found
+    (None, ['wheels/x.whl'])
+    >>> finder.find_spec("nosuchpackage_ondemand", None), installed   # once only
+    (None, ['wheels/x.whl'])
+    """
+
+    def __init__(self, wheels: dict, load) -> None:
+        self.wheels = dict(wheels)
+        self.load = load
+
+    def find_spec(self, name, path, target=None):
+        url = self.wheels.pop(name, None) if path is None else None  # a top-level name, the first time
+        if url is None:
+            return None
+        try:
+            self.load(url)
+        except Exception as exc:
+            raise ImportError(f"{name}: could not fetch {url}: {exc}", name=name) from None
+        importlib.invalidate_caches()
+        return importlib.machinery.PathFinder.find_spec(name)
+
+
+def on_demand(wheels, load) -> None:
+    """Install `wheels` ({top-level name: wheel's URL}) the first time Python imports one (OnDemand)."""
+    wheels = dict(wheels)
+    if wheels:
+        sys.meta_path.append(OnDemand(wheels, load))

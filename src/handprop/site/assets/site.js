@@ -14,8 +14,10 @@
   // Python starts. Only that very request is answered from it; once Python is up, it works that problem out
   // once, unseen, so that its imports are done and its caches filled before the first edit.
   const prepared = fetch(absolute("start.json")).then((r) => r.json()).catch(() => null);
-  let started = false, answered = 0;
-  window.handpropSiteState = () => ({ ready, answered, waiting: queue.length, running: Boolean(current) });  // for the tests
+  let started = false, answered = 0, timings = null;
+  // For the tests and the benchmark: the worker's start (seconds: Pyodide's, the wheels', the bridge's import)
+  // and how long the worker took over the last answer.
+  window.handpropSiteState = () => ({ ready, answered, waiting: queue.length, running: Boolean(current), timings });
   const SAME = ["text", "kind", "label", "decimals", "by_hand"];
 
   function startWorker() {
@@ -25,6 +27,7 @@
       const message = event.data;
       if (message.ready) {
         ready = true;
+        timings = { ...message.timings };
         if (!queue.length) {
           prepared.then((first) => {
             if (first && !queue.length && !current) queue.push({ id: ++number, task: "solve", data: first.request, done: () => {} });
@@ -39,12 +42,14 @@
         const answer = JSON.parse(message.answer);
         if (answer.internal) console.error(answer.internal);
         answered += 1;
+        timings = { ...timings, task: message.seconds };
         current.done(answer);
         current = null;
       }
       next();
     };
-    worker.postMessage({ start: { pyodide: absolute(config.pyodide), wheels: config.wheels.map(absolute) } });
+    const onDemand = Object.fromEntries(Object.entries(config.onDemand || {}).map(([name, url]) => [name, absolute(url)]));
+    worker.postMessage({ start: { pyodide: absolute(config.pyodide), wheels: config.wheels.map(absolute), onDemand } });
   }
 
   function next() {  // the next task to the worker, once it is free
