@@ -54,6 +54,9 @@ class Kernel:
     backward: Callable
     in_place: bool = False  # the identity: a is h itself
     scratches: int = 1  # scratch matrices the kernels need
+    # f(x) = (1 + tanh(x / 2)) / 2, an identity (the sigmoid's): a caller whose rounding allows it (float32) may
+    # compute f with the tanh kernel of a neighbouring block, its input halved
+    half_tanh: bool = False
 
 
 def _sigmoid(x, out, scratch, mask) -> None:
@@ -359,7 +362,7 @@ ACTIVATIONS = {
     "identity": Kernel(_nothing, _nothing, in_place=True),
     "relu": Kernel(_relu_forward, _relu_backward),
     "leaky_relu": Kernel(_leaky_relu_forward, _leaky_relu_backward),
-    "sigmoid": Kernel(_sigmoid_forward, _sigmoid_backward),
+    "sigmoid": Kernel(_sigmoid_forward, _sigmoid_backward, half_tanh=True),
     "tanh": Kernel(_tanh_forward, _tanh_backward),
     "softplus": Kernel(_softplus_forward, _softplus_backward, scratches=2),
     "elu": Kernel(_elu_forward, _elu_backward),

@@ -191,8 +191,10 @@ class LSTM(_Recurrent):
     - the gates of one nonlinearity are adjacent rows (one call of the op table's kernel for o, i and f), and each
       step's row block [o i f g c[t-1]] puts i and f next to g and c[t-1], which they multiply (one product);
     - the backward pass first computes, over every step at once, what each gate multiplies times the gate's local
-      derivative (its kernel's backward applied to it), then each step down is a few products: i, f and g, whose
-      gradients all come from dL/dc, are adjacent rows;
+      derivative (its kernel's backward applied to it), on the gates copied gate by gate, (gate, T, H, batch), so
+      that it runs over contiguous blocks; then each step down is a few products: o's gradient and dL/dc[t]
+      through h[t] both come from dL/dh[t], and i, f and g's all from dL/dc[t], adjacent blocks;
+    - in float32, the sigmoid gates o, i, f and the tanh gate g are one call of tanh (see Kernel.half_tanh);
     - the weights' and biases' gradients are one product per step, [dL/d(pre-activations)] times
       [h[t-1]; x[t]; 1], summed over the steps."""
 
@@ -214,6 +216,12 @@ class LSTM(_Recurrent):
         self.cell = ACTIVATIONS[TANH]
         self.width = H + self.features + (self.bi is not None)  # [h; x; 1]
         self.W = np.empty((4 * H, self.width), dtype)  # [W_h W_i b_i+b_h], gate by gate
+        # In float32, the gates o, i, f of a kernel that is (1 + tanh(x/2))/2 (the sigmoid) and g of tanh take one
+        # call of tanh over all four gates: their rows of W halved (exact, a power of 2), then o, i, f's values
+        # halved and 1/2 added. float64 keeps each gate's own kernel, as the op table's equations.
+        self.half_tanh = (dtype == np.float32 and len(self.runs) == 2 and self.runs[0][2].half_tanh
+                          and self.runs[1][2] is self.cell and self.runs[1][:2] == (3 * H, 4 * H))
+        self.W_forward = np.empty((4 * H, self.width), dtype) if self.half_tanh else self.W
         self.WhT = np.empty((H, 4 * H), dtype)
 
     def _made(self, batch: int):
@@ -226,26 +234,49 @@ class LSTM(_Recurrent):
             u.pre = np.empty((T, 4 * H, batch), d)  # the gates' pre-activations
             u.rows = np.empty((T + 1, 5 * H, batch), d)  # step t: o, i, f, g and c[t-1]; c[T] in the last
             u.tanh_c = np.empty((T, H, batch), d)  # tanh(c[t])
-            scratch = [np.empty((T, 4 * H, batch), d) for _ in range(3)]
-            mask = np.empty((T, 4 * H, batch), bool)
-            u.local = np.empty((T, 4 * H, batch), d)  # each gate's local derivative times what it multiplies
-            u.through = np.empty((T, H, batch), d)  # o tanh'(c[t]): dh[t]/dc[t]
-            u.d_in = np.empty((T, 4 * H, batch), d)  # dL/d(pre-activation) of every gate, every step
-            u.d_h, u.d_c, u.share = (np.empty((H, batch), d) for _ in range(3))
             u.product = np.empty((2 * H, batch), d)
+            # The backward pass's values over every step, gate by gate, (gate, T, H, batch), so that what is done
+            # to every step at once runs over contiguous blocks: the gates o, i, f, g and c[t-1] copied from rows;
+            # then o tanh'(c[t]) (dh[t]/dc[t]) and each gate's local derivative times what it multiplies
+            u.gates = np.empty((5, T, H, batch), d)
+            u.local = np.empty((5, T, H, batch), d)
+            scratch = [np.empty((4, T, H, batch), d) for _ in range(3)]
+            mask = np.empty((4, T, H, batch), bool)
+            # step t: dL/dc[t] through h[t], then dL/d(pre-activation) of o, i, f, g
+            u.shares = np.empty((T, 5 * H, batch), d)
+            u.d_in = u.shares[:, H:]  # (T, 4H, batch), each step's block contiguous
+            u.d_h, u.d_c = np.empty((H, batch), d), np.empty((H, batch), d)
             u.per_step = np.empty((T, 4 * H, self.width), d)
             u.dW = np.empty((4 * H, self.width), d)
 
-            def view(t, start, end, h, a, delta=None):
-                return SimpleNamespace(h=h, a=a, delta=delta, scratch=scratch[0][t, start:end],
-                                       scratch2=scratch[1][t, start:end], scratch3=scratch[2][t, start:end],
-                                       mask=mask[t, start:end])
+            step_scratch = [np.empty((4 * H, batch), d) for _ in range(3)]  # a forward step's, reused
+            step_mask = np.empty((4 * H, batch), bool)
 
-            every = slice(None)
-            u.steps = [[view(t, s, e, u.pre[t, s:e], u.rows[t, s:e]) for s, e, _ in self.runs] for t in range(T)]
-            u.cell_steps = [view(t, 0, H, u.rows[t + 1, 4 * H:], u.tanh_c[t]) for t in range(T)]
-            u.all_steps = [view(every, s, e, u.pre[:, s:e], u.rows[:T, s:e], u.local[:, s:e]) for s, e, _ in self.runs]
-            u.all_cells = view(every, 0, H, u.rows[1:, 4 * H:], u.tanh_c, u.through)
+            def view(start, end, h, a):  # rows start to end of one step
+                return SimpleNamespace(h=h, a=a, delta=None, scratch=step_scratch[0][start:end],
+                                       scratch2=step_scratch[1][start:end], scratch3=step_scratch[2][start:end],
+                                       mask=step_mask[start:end])
+
+            def every(start, end, a, delta):  # gates start to end (in units of H) over every step
+                shape = a.shape
+                return SimpleNamespace(h=None, a=a, delta=delta, scratch=scratch[0][start:end].reshape(shape),
+                                       scratch2=scratch[1][start:end].reshape(shape),
+                                       scratch3=scratch[2][start:end].reshape(shape),
+                                       mask=mask[start:end].reshape(shape))
+
+            rows, z, product = u.rows, u.z, u.product
+            # each step's views, made once: slicing is a good part of a step's time
+            u.forward_steps = [(u.pre[t], z[t], [view(s, e, u.pre[t, s:e], rows[t, s:e]) for s, e, _ in self.runs],
+                                view(0, 4 * H, u.pre[t], rows[t, :4 * H]), rows[t, :3 * H], rows[t, H:3 * H],
+                                rows[t, 3 * H:], rows[t + 1, 4 * H:], view(0, H, rows[t + 1, 4 * H:], u.tanh_c[t]),
+                                rows[t, :H], u.tanh_c[t], z[t + 1, :H]) for t in range(T)]
+            u.halves = product[H:], product[:H]
+            u.all_gates = [every(s // H, e // H, u.gates[s // H:e // H], u.local[1 + s // H:1 + e // H])
+                           for s, e, _ in self.runs]
+            u.all_cells = every(0, 1, u.tanh_c, u.local[0])
+            u.backward_steps = [(u.local[:2, t], u.shares[t, :2 * H].reshape(2, H, batch), u.shares[t, :H],
+                                 u.local[2:, t], u.shares[t, 2 * H:].reshape(3, H, batch), u.gates[2, t], u.d_in[t])
+                                for t in range(T)]
             return u
         return cached(self._buffers, batch, make)
 
@@ -262,54 +293,61 @@ class LSTM(_Recurrent):
         np.copyto(u.z[:T, H:H + F], x.transpose(1, 2, 0))
         np.copyto(u.z[0, :H], self.data[:, :H].T)
         np.copyto(u.rows[0, 4 * H:], self.data[:, H:].T)
-        W, rows, states = self.W, u.rows, u.z
+        W, half_tanh, cell, product = self.W_forward, self.half_tanh, self.cell, u.product
         kernels = [kernel for _, _, kernel in self.runs]
-        for t in range(T):
-            np.dot(W, states[t], out=u.pre[t])
-            for kernel, view in zip(kernels, u.steps[t]):
-                kernel.forward(view)
-            row = rows[t]
-            np.multiply(row[H:3 * H], row[3 * H:], out=u.product)  # i g, f c[t-1]
-            np.add(u.product[H:], u.product[:H], out=rows[t + 1, 4 * H:])  # c[t] = f c[t-1] + i g
-            self.cell.forward(u.cell_steps[t])
-            np.multiply(row[:H], u.tanh_c[t], out=states[t + 1, :H])  # h[t] = o tanh(c[t])
+        if half_tanh:
+            np.multiply(self.W[:3 * H], 0.5, out=W[:3 * H])
+            np.copyto(W[3 * H:], self.W[3 * H:])
+        low, high = u.halves
+        for pre, state, gates, every_gate, oif, i_f, g_c, c, cell_view, o, tanh_c, h in u.forward_steps:
+            np.dot(W, state, out=pre)
+            if half_tanh:
+                cell.forward(every_gate)
+                np.multiply(oif, 0.5, out=oif)
+                oif += 0.5  # (1 + tanh(x/2)) / 2
+            else:
+                for kernel, view in zip(kernels, gates):
+                    kernel.forward(view)
+            np.multiply(i_f, g_c, out=product)  # i g, f c[t-1]
+            np.add(low, high, out=c)  # c[t] = f c[t-1] + i g
+            cell.forward(cell_view)
+            np.multiply(o, tanh_c, out=h)  # h[t] = o tanh(c[t])
         if self.last:
-            np.copyto(z, states[T, :H].T)
+            np.copyto(z, u.z[T, :H].T)
         else:
-            np.copyto(z, states[1:, :H].transpose(2, 0, 1))
+            np.copyto(z, u.z[1:, :H].transpose(2, 0, 1))
 
     def backward(self, x, delta, dx) -> None:
         batch = len(delta)
         u = self._made(batch)
         T, F, H = self.steps, self.features, self.hidden
-        rows = u.rows[:T]
+        gates, local = u.gates, u.local
+        np.copyto(gates, u.rows[:T].reshape(T, 5, H, batch).transpose(1, 0, 2, 3))  # o, i, f, g, c[t-1]
         # what each gate multiplies, then times the gate's local derivative (its kernel's backward, in place)
-        np.copyto(u.local[:, :H], u.tanh_c)  # o: h = o tanh(c)
-        np.copyto(u.local[:, H:3 * H], rows[:, 3 * H:])  # i: times g; f: times c[t-1]
-        np.copyto(u.local[:, 3 * H:], rows[:, H:2 * H])  # g: times i
-        for (_, _, kernel), view in zip(self.runs, u.all_steps):
+        np.copyto(local[0], gates[0])  # o, for dh[t]/dc[t] = o tanh'(c[t])
+        np.copyto(local[1], u.tanh_c)  # o: h = o tanh(c)
+        np.copyto(local[2:4], gates[3:])  # i: times g; f: times c[t-1]
+        np.copyto(local[4], gates[1])  # g: times i
+        for (_, _, kernel), view in zip(self.runs, u.all_gates):
             kernel.backward(view)
-        np.copyto(u.through, rows[:, :H])
-        self.cell.backward(u.all_cells)  # dh[t]/dc[t] = o tanh'(c[t])
+        self.cell.backward(u.all_cells)
         np.copyto(self.WhT, self.W[:, :H].T)
-        local3 = u.local.reshape(T, 4, H * batch)
-        d_in3 = u.d_in.reshape(T, 4, H * batch)
         d_h, d_c = u.d_h, u.d_c
-        d_c_flat = d_c.reshape(-1)
         d_h.fill(0.0)
         d_c.fill(0.0)
+        WhT, last = self.WhT, self.last
         for t in range(T - 1, -1, -1):
-            if not self.last:
+            by_h, d_by_h, share, by_c, d_by_c, f, d_in = u.backward_steps[t]
+            if not last:
                 d_h += delta[:, t].T
             elif t == T - 1:
                 np.copyto(d_h, delta.T)
-            np.multiply(d_h, u.through[t], out=u.share)
-            d_c += u.share  # dL/dc[t]: through h[t], and through c[t+1]
-            np.multiply(local3[t, 1:], d_c_flat, out=d_in3[t, 1:])  # i, f, g
-            np.multiply(u.local[t, :H], d_h, out=u.d_in[t, :H])  # o
+            np.multiply(by_h, d_h, out=d_by_h)  # dL/dc[t] through h[t], and o's dL/d(pre-activation)
+            d_c += share  # dL/dc[t]: through h[t], and through c[t+1]
+            np.multiply(by_c, d_c, out=d_by_c)  # i, f, g
             if t:
-                np.multiply(d_c, rows[t, 2 * H:3 * H], out=d_c)  # dL/dc[t-1] through c[t]
-                np.dot(self.WhT, u.d_in[t], out=d_h)
+                np.multiply(d_c, f, out=d_c)  # dL/dc[t-1] through c[t]
+                np.dot(WhT, d_in, out=d_h)
         np.matmul(u.d_in, u.z[:T].transpose(0, 2, 1), out=u.per_step)
         np.sum(u.per_step, axis=0, out=u.dW)
         for q in range(4):
