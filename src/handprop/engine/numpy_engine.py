@@ -15,9 +15,11 @@ Backward, per layer n from the last: given delta = dL/dh[n]  (batch, units)
     dL/da[n-1] = delta @ W[n]        dL/dh[n-1] = dL/da[n-1] * f'(h[n-1])   (softmax: its Jacobian-vector product)
 and no gradient with respect to the inputs. The (batch, units) matrices are stored unit by unit, so the
 products are written as h.T = W @ a_prev.T and dL/da[n-1].T = W.T @ delta.T into C-contiguous
-(units, batch) arrays. With OpenBLAS on one thread, a step took 7-8% less time this way than with
-row-major matrices for a 784-128-10 network at batch 64, and about 10% more for ten layers of 32 units
-at batch 16, where NumPy's per-call overhead dominates (benchmarks/bench_training.py).
+(units, batch) arrays, and the sum over the batch of dL/db[n] as delta.T times a vector of ones (a product is
+cheaper than a sum for small layers). With OpenBLAS on one thread, a step took 7-8% less time this way
+(unit by unit) than with row-major matrices for a 784-128-10 network at batch 64, and about 10% more for ten
+layers of 32 units at batch 16, where NumPy's per-call overhead dominates (benchmarks/bench_training.py). What
+each layer reads and writes is looked up once per batch size (the plan), not at every step.
 
 Memory: every parameter lives in one flat vector `theta`, and W[n], b[n] are views into it; the
 gradients likewise in one flat vector. An elementwise optimizer step is then a few whole-vector
@@ -30,6 +32,7 @@ from __future__ import annotations
 import math
 from ..core.frozen import dataclass
 from functools import partial
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -41,6 +44,13 @@ from .numpy_batches import Samples, cached
 from .numpy_kernels import ACTIVATIONS, LOSSES, LayerBuffers, softmax_cross_entropy
 
 _SGD_CHUNK = 32_768  # parameters per pass of plain SGD: lr*g stays in cache for the subtraction that follows
+_PER_UNIT, _SHARED, _NONE = "per_unit", "shared", "none"  # a layer's bias, as layered.Layer.bias says it
+_BIAS_GRADIENT = {"per_unit": _PER_UNIT, "shared": _SHARED, "none": _NONE}
+
+
+def _bound(kernel, settings: dict):
+    """An activation's kernel with the op's settings given: called with the layer's buffers alone."""
+    return partial(kernel, **settings) if settings else kernel
 
 
 @dataclass(frozen=True)
@@ -117,7 +127,7 @@ class NumpyEngine:
         self._fused = set(fused_logs(head)) == set(head.outputs)
         unit_targets = bool(np.all(self.T.sum(axis=1) == 1.0))  # one-hot rows: dL/do = y - t
         self._loss = partial(softmax_cross_entropy, unit_targets=unit_targets) if self._fused else LOSSES[network.loss]
-        self._buffers: dict[int, list[LayerBuffers]] = {}  # batch size -> each layer's matrices
+        self._buffers: dict[int, SimpleNamespace] = {}  # batch size -> each layer's matrices, and the plan
 
     def hold_parameters(self, problem, order: tuple, flat_names: list, data_names: tuple) -> None:
         """The flat parameter and gradient vectors, laid out as flat_names, with what the methods below use: the
@@ -233,21 +243,39 @@ class NumpyEngine:
     # --- forward, loss, backward
 
     def _layer_buffers(self, batch: int) -> list[LayerBuffers]:
-        last = len(self.network.layers) - 1
-        return cached(self._buffers, batch, lambda: [
-            LayerBuffers(batch, layer.units, ACTIVATIONS[layer.activation], self.dtype, output=i == last)
-            for i, layer in enumerate(self.network.layers)])
+        return self._plan(batch).buffers
+
+    def _plan(self, batch: int) -> SimpleNamespace:
+        """The batch size's buffers, and what each layer's forward and backward pass reads and writes, looked up
+        once: with ten layers of 32 units at batch 16, a step is mostly NumPy's per-call overhead and Python's."""
+        def make():
+            last = len(self.network.layers) - 1
+            buffers = [LayerBuffers(batch, layer.units, ACTIVATIONS[layer.activation], self.dtype, output=i == last)
+                       for i, layer in enumerate(self.network.layers)]
+            forward, backward = [], []
+            for n, (layer, u) in enumerate(zip(self._layers, buffers)):
+                below = buffers[n - 1] if n else None
+                forward.append((layer.W, below.a.T if n else None, u.h.T, u.h,
+                                None if layer.bias == "none" else layer.b, _bound(layer.forward, layer.settings), u))
+            for n in range(len(buffers) - 1, -1, -1):
+                layer, u = self._layers[n], buffers[n]
+                below = buffers[n - 1] if n else None
+                backward.append((u.delta, u.delta.T, below.a if n else None, layer.dL_dW,
+                                 _BIAS_GRADIENT[layer.bias], layer.dL_db, layer.W.T, below.delta.T if n else None,
+                                 _bound(self._layers[n - 1].backward, self._layers[n - 1].settings) if n else None,
+                                 below))
+            return SimpleNamespace(buffers=buffers, forward=forward, backward=backward, ones=np.ones(batch, self.dtype))
+        return cached(self._buffers, batch, make)
 
     def _forward(self, x) -> list[LayerBuffers]:
-        buffers = self._layer_buffers(len(x))
-        a_prev = x  # (batch, fan_in)
-        for layer, u in zip(self._layers, buffers):
-            np.matmul(layer.W, a_prev.T, out=u.h.T)  # (units, batch): h transposed
-            if layer.bias != "none":
-                np.add(u.h, layer.b, out=u.h)  # a shared bias, shape (1,), is added to every unit
-            layer.forward(u, **layer.settings)
-            a_prev = u.a
-        return buffers
+        plan = self._plan(len(x))
+        x_t = x.T  # (fan_in, batch)
+        for W, a_prev_t, h_t, h, b, activation, u in plan.forward:
+            np.matmul(W, x_t if a_prev_t is None else a_prev_t, out=h_t)  # (units, batch): h transposed
+            if b is not None:
+                np.add(h, b, out=h)  # a shared bias, shape (1,), is added to every unit
+            activation(u)
+        return plan.buffers
 
     def loss_and_gradients(self, rows=None) -> float:
         """Mean loss over the rows (None: every sample); keeps dL/dW[n] and dL/db[n].
@@ -278,18 +306,17 @@ class NumpyEngine:
         layers = self._layers
         if not self._fused:
             layers[-1].backward(output, **layers[-1].settings)
-        for n in range(len(layers) - 1, -1, -1):
-            layer, u = layers[n], buffers[n]
-            a_prev = buffers[n - 1].a if n else x  # (batch, fan_in)
-            np.matmul(u.delta.T, a_prev, out=layer.dL_dW)  # (units, fan_in)
-            if layer.bias == "per_unit":
-                np.add.reduce(u.delta, axis=0, out=layer.dL_db)  # (units,)
-            elif layer.bias == "shared":
-                layer.dL_db[0] = u.delta.sum()  # one bias, read by every unit: the sum of their deltas
-            if n:
-                below = buffers[n - 1]
-                np.matmul(layer.W.T, u.delta.T, out=below.delta.T)  # (fan_in, batch): dL/da[n-1] transposed
-                layers[n - 1].backward(below, **layers[n - 1].settings)
+        plan = self._plan(len(x))
+        ones = plan.ones
+        for delta, delta_t, a_prev, dL_dW, bias, dL_db, W_t, below_delta_t, activation, below in plan.backward:
+            np.matmul(delta_t, x if a_prev is None else a_prev, out=dL_dW)  # (units, fan_in)
+            if bias is _PER_UNIT:
+                np.dot(delta_t, ones, out=dL_db)  # (units,): the sum over the batch, one product (faster than a sum)
+            elif bias is _SHARED:
+                dL_db[0] = delta.sum()  # one bias, read by every unit: the sum of their deltas
+            if below is not None:
+                np.matmul(W_t, delta_t, out=below_delta_t)  # (fan_in, batch): dL/da[n-1] transposed
+                activation(below)
         return loss
 
     def outputs(self, rows=None) -> np.ndarray:
