@@ -270,10 +270,11 @@ class NumpyEngine:
     def _forward(self, x) -> list[LayerBuffers]:
         plan = self._plan(len(x))
         x_t = x.T  # (fan_in, batch)
+        matmul, add = np.matmul, np.add  # out given by position: less overhead per call
         for W, a_prev_t, h_t, h, b, activation, u in plan.forward:
-            np.matmul(W, x_t if a_prev_t is None else a_prev_t, out=h_t)  # (units, batch): h transposed
+            matmul(W, x_t if a_prev_t is None else a_prev_t, h_t)  # (units, batch): h transposed
             if b is not None:
-                np.add(h, b, out=h)  # a shared bias, shape (1,), is added to every unit
+                add(h, b, h)  # a shared bias, shape (1,), is added to every unit
             activation(u)
         return plan.buffers
 
@@ -308,14 +309,15 @@ class NumpyEngine:
             layers[-1].backward(output, **layers[-1].settings)
         plan = self._plan(len(x))
         ones = plan.ones
+        matmul, dot = np.matmul, np.dot  # out given by position: less overhead per call
         for delta, delta_t, a_prev, dL_dW, bias, dL_db, W_t, below_delta_t, activation, below in plan.backward:
-            np.matmul(delta_t, x if a_prev is None else a_prev, out=dL_dW)  # (units, fan_in)
+            matmul(delta_t, x if a_prev is None else a_prev, dL_dW)  # (units, fan_in)
             if bias is _PER_UNIT:
-                np.dot(delta_t, ones, out=dL_db)  # (units,): the sum over the batch, one product (faster than a sum)
+                dot(delta_t, ones, dL_db)  # (units,): the sum over the batch, one product (faster than a sum)
             elif bias is _SHARED:
                 dL_db[0] = delta.sum()  # one bias, read by every unit: the sum of their deltas
             if below is not None:
-                np.matmul(W_t, delta_t, out=below_delta_t)  # (fan_in, batch): dL/da[n-1] transposed
+                matmul(W_t, delta_t, below_delta_t)  # (fan_in, batch): dL/da[n-1] transposed
                 activation(below)
         return loss
 

@@ -81,8 +81,8 @@ def _relu_forward(u: LayerBuffers) -> None:
 def _relu_backward(u: LayerBuffers) -> None:
     # relu'(h) = 1 where h > 0, else 0 (relu'(0) = 0, as the homework's u(0) = 0): the sign of a = max(h, 0),
     # a float, which multiplies the delta without the cast of a boolean mask (half the time of h > 0 at 32 x 16)
-    np.sign(u.a, out=u.scratch)
-    np.multiply(u.delta, u.scratch, out=u.delta)
+    np.sign(u.a, u.scratch)  # out given by position (less overhead per call), here and in tanh's forward
+    np.multiply(u.delta, u.scratch, u.delta)
 
 
 def _leaky_relu_forward(u: LayerBuffers, alpha: float) -> None:
@@ -107,7 +107,7 @@ def _sigmoid_backward(u: LayerBuffers) -> None:
 
 
 def _tanh_forward(u: LayerBuffers) -> None:
-    np.tanh(u.h, out=u.a)
+    np.tanh(u.h, u.a)
 
 
 def _tanh_backward(u: LayerBuffers) -> None:

@@ -237,14 +237,16 @@ class LSTM(_Recurrent):
             u.product = np.empty((2 * H, batch), d)
             # The backward pass's values over every step, gate by gate, (gate, T, H, batch), so that what is done
             # to every step at once runs over contiguous blocks: the gates o, i, f, g and c[t-1] copied from rows;
-            # then o tanh'(c[t]) (dh[t]/dc[t]) and each gate's local derivative times what it multiplies
+            # then o tanh'(c[t]) (dh[t]/dc[t]), each gate's local derivative times what it multiplies, and f
+            # (dc[t]/dc[t-1])
             u.gates = np.empty((5, T, H, batch), d)
-            u.local = np.empty((5, T, H, batch), d)
+            u.local = np.empty((6, T, H, batch), d)
             scratch = [np.empty((4, T, H, batch), d) for _ in range(3)]
             mask = np.empty((4, T, H, batch), bool)
-            # step t: dL/dc[t] through h[t], then dL/d(pre-activation) of o, i, f, g
-            u.shares = np.empty((T, 5 * H, batch), d)
-            u.d_in = u.shares[:, H:]  # (T, 4H, batch), each step's block contiguous
+            # step t: dL/dc[t] through h[t], dL/d(pre-activation) of o, i, f, g, and dL/dc[t-1] through c[t]
+            u.shares = np.empty((T, 6 * H, batch), d)
+            u.d_in = u.shares[:, H:5 * H]  # (T, 4H, batch), each step's block contiguous
+            u.nothing = np.zeros((H, batch), d)  # what c[T] gives dL/dc[T-1]
             u.d_h, u.d_c = np.empty((H, batch), d), np.empty((H, batch), d)
             u.per_step = np.empty((T, 4 * H, self.width), d)
             u.dW = np.empty((4 * H, self.width), d)
@@ -275,8 +277,8 @@ class LSTM(_Recurrent):
                            for s, e, _ in self.runs]
             u.all_cells = every(0, 1, u.tanh_c, u.local[0])
             u.backward_steps = [(u.local[:2, t], u.shares[t, :2 * H].reshape(2, H, batch), u.shares[t, :H],
-                                 u.local[2:, t], u.shares[t, 2 * H:].reshape(3, H, batch), u.gates[2, t], u.d_in[t])
-                                for t in range(T)]
+                                 u.shares[t + 1, 5 * H:] if t < T - 1 else u.nothing, u.local[2:, t],
+                                 u.shares[t, 2 * H:].reshape(4, H, batch), u.d_in[t]) for t in range(T)]
             return u
         return cached(self._buffers, batch, make)
 
@@ -299,19 +301,20 @@ class LSTM(_Recurrent):
             np.multiply(self.W[:3 * H], 0.5, out=W[:3 * H])
             np.copyto(W[3 * H:], self.W[3 * H:])
         low, high = u.halves
+        dot, multiply, add, tanh_gates = np.dot, np.multiply, np.add, cell.forward  # out given by position: faster
         for pre, state, gates, every_gate, oif, i_f, g_c, c, cell_view, o, tanh_c, h in u.forward_steps:
-            np.dot(W, state, out=pre)
+            dot(W, state, pre)
             if half_tanh:
-                cell.forward(every_gate)
-                np.multiply(oif, 0.5, out=oif)
-                oif += 0.5  # (1 + tanh(x/2)) / 2
+                tanh_gates(every_gate)
+                multiply(oif, 0.5, oif)
+                add(oif, 0.5, oif)  # (1 + tanh(x/2)) / 2
             else:
                 for kernel, view in zip(kernels, gates):
                     kernel.forward(view)
-            np.multiply(i_f, g_c, out=product)  # i g, f c[t-1]
-            np.add(low, high, out=c)  # c[t] = f c[t-1] + i g
-            cell.forward(cell_view)
-            np.multiply(o, tanh_c, out=h)  # h[t] = o tanh(c[t])
+            multiply(i_f, g_c, product)  # i g, f c[t-1]
+            add(low, high, c)  # c[t] = f c[t-1] + i g
+            tanh_gates(cell_view)
+            multiply(o, tanh_c, h)  # h[t] = o tanh(c[t])
         if self.last:
             np.copyto(z, u.z[T, :H].T)
         else:
@@ -328,26 +331,26 @@ class LSTM(_Recurrent):
         np.copyto(local[1], u.tanh_c)  # o: h = o tanh(c)
         np.copyto(local[2:4], gates[3:])  # i: times g; f: times c[t-1]
         np.copyto(local[4], gates[1])  # g: times i
+        np.copyto(local[5], gates[2])  # f: dc[t]/dc[t-1]
         for (_, _, kernel), view in zip(self.runs, u.all_gates):
             kernel.backward(view)
         self.cell.backward(u.all_cells)
         np.copyto(self.WhT, self.W[:, :H].T)
         d_h, d_c = u.d_h, u.d_c
         d_h.fill(0.0)
-        d_c.fill(0.0)
         WhT, last = self.WhT, self.last
+        dot, multiply, add = np.dot, np.multiply, np.add  # out given by position: faster
         for t in range(T - 1, -1, -1):
-            by_h, d_by_h, share, by_c, d_by_c, f, d_in = u.backward_steps[t]
+            by_h, d_by_h, share, carried, by_c, d_by_c, d_in = u.backward_steps[t]
             if not last:
-                d_h += delta[:, t].T
+                add(d_h, delta[:, t].T, d_h)
             elif t == T - 1:
                 np.copyto(d_h, delta.T)
-            np.multiply(by_h, d_h, out=d_by_h)  # dL/dc[t] through h[t], and o's dL/d(pre-activation)
-            d_c += share  # dL/dc[t]: through h[t], and through c[t+1]
-            np.multiply(by_c, d_c, out=d_by_c)  # i, f, g
+            multiply(by_h, d_h, d_by_h)  # dL/dc[t] through h[t], and o's dL/d(pre-activation)
+            add(carried, share, d_c)  # dL/dc[t]: through c[t+1], and through h[t]
+            multiply(by_c, d_c, d_by_c)  # i, f, g, and dL/dc[t-1] through c[t] (times f)
             if t:
-                np.multiply(d_c, f, out=d_c)  # dL/dc[t-1] through c[t]
-                np.dot(WhT, d_in, out=d_h)
+                dot(WhT, d_in, d_h)
         np.matmul(u.d_in, u.z[:T].transpose(0, 2, 1), out=u.per_step)
         np.sum(u.per_step, axis=0, out=u.dW)
         for q in range(4):
