@@ -261,8 +261,9 @@ def test_a_problem_file_opened_or_dropped_is_worked_out_and_a_bad_one_is_the_com
     page = shown.ready()
     good = write(tmp_path, "mine.yaml", example_path("regression_batch").read_text())
     page.set_input_files("#open-file", good)
-    page.wait_for_function("document.getElementById('text').value.includes('network')")
-    page.wait_for_function(READY, timeout=60_000)
+    page.wait_for_function("(text) => document.getElementById('text').value === text", arg=Path(good).read_text())
+    page.wait_for_function("document.getElementById('title').textContent === 'Regression on a batch of three' && "
+                           + READY, timeout=60_000)
     assert page.input_value("#text") == Path(good).read_text() and page.is_hidden("#error")
     # PyYAML, left out of the worker's start, was fetched for it, once.
     assert sum("/wheels/pyyaml-" in url for url in shown.urls) == 1
