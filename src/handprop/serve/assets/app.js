@@ -312,7 +312,7 @@
   });
   // The static site opens on a shared link's problem, and opens files and saves them in the browser.
   if (transport.attach) {
-    transport.attach({ load, showError, current: () => ({ text: text.value, kind: source.kind, label: source.label }),
+    transport.attach({ load, showError, download, current: () => ({ text: text.value, kind: source.kind, label: source.label }),
                        say: (message) => { status.textContent = message; } });
   }
   Promise.resolve(transport.start ? transport.start(source) : source).then(load);

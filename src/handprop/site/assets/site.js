@@ -169,16 +169,6 @@
     });
   }
 
-  function save(name, blob) {
-    const link = document.createElement("a");
-    link.href = URL.createObjectURL(blob);
-    link.download = name;
-    document.body.appendChild(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
-  }
-
   function attach(hooks) {
     page = hooks;
     const $ = (id) => document.getElementById(id);
@@ -238,7 +228,7 @@
     start,
     attach,
     save: async (body, name) => {
-      save(name, new Blob([body.text], { type: "text/plain" }));
+      page.download(name, new Blob([body.text], { type: "text/plain" }));  // the page's own download
       return { ok: true, said: `downloaded ${name}` };
     },
     examples: () => fetch("examples/index.json").then((r) => r.json()).catch(() => []),
