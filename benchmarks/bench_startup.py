@@ -122,7 +122,8 @@ def own_imports(handprop: str, job: list[str], cwd: str) -> dict:
     names = [row["module"] for row in parse_importtime(completed.stderr)]
     command = job[0]
     others = sorted(name for name in names if name.startswith("handprop.cli.")
-                    and name not in ("handprop.cli.options", "handprop.cli.parser", f"handprop.cli.{command}"))
+                    and name not in ("handprop.cli.commands", "handprop.cli.options", "handprop.cli.parser",
+                                     f"handprop.cli.{command}"))
     return {"modules": len(names), "handprop_modules": sum(1 for n in names if n.startswith("handprop")),
             "other_commands": others, "api": "handprop.api" in names,
             "numpy": any(n == "numpy" or n.startswith("numpy.") for n in names),

@@ -176,7 +176,8 @@ def test_each_command_imports_its_own_module_only(command):
     loaded = _modules_after([command, "--no-such-option"])  # parsed, refused in one line: the parser's imports
     commands = {m for m in loaded if m.startswith("handprop.cli.")}
     assert f"handprop.cli.{command}" in commands
-    assert commands <= {"handprop.cli.options", "handprop.cli.parser", f"handprop.cli.{command}"}, commands
+    assert commands <= {"handprop.cli.commands", "handprop.cli.options", "handprop.cli.parser",
+                        f"handprop.cli.{command}"}, commands
     assert "handprop.api" not in loaded and "numpy" not in loaded
 
 

@@ -12,18 +12,9 @@ from __future__ import annotations
 
 import os
 import sys
-from importlib import import_module
 
 from ..core.errors import HandpropError
-
-# Each command is the module of its name here (cli/NAME.py, with add_parser and run), imported when asked for.
-COMMANDS = ("solve", "explain", "diagram", "train", "verify", "exercise", "grade", "export", "serve", "site",
-            "examples", "completion")
-
-
-def command_module(name: str):
-    """The module of the command `name`: a command's start-up imports its own module only."""
-    return import_module(f"{__name__}.{name}")
+from .commands import COMMANDS, command_module
 
 
 def build_parser(only: str | None = None):

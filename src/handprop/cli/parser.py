@@ -7,7 +7,7 @@ import argparse
 import os
 
 from ..core.errors import HandpropError
-from . import COMMANDS, command_module
+from .commands import COMMANDS, command_module
 
 
 class _Formatter(argparse.HelpFormatter):
