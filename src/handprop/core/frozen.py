@@ -2,7 +2,7 @@
 
 handprop's records, specs and program are frozen data classes. The standard `dataclasses` module costs
 about a sixth of `handprop`'s start-up on the homework (it imports `inspect`, and writes five to seven
-methods per class with `exec`); this module writes one method per class (`__init__`) and shares the rest.
+methods per class with `exec`); this module writes none: every method is shared, reading the class's fields.
 Classes decorated here behave as data classes do in everything handprop and its users rely on: the same
 `__init__` (defaults, `field(default_factory=...)`, `__post_init__`), `__repr__`, `__eq__`, `__hash__` for
 frozen ones, ordering with `order=True`, assignment refused when frozen, `__match_args__`; and
@@ -111,86 +111,118 @@ def _process(cls, frozen: bool, order: bool, eq: bool):
             raise TypeError(f"non-default argument '{f.name}' follows default argument")
         seen_default = seen_default or has_default
     setattr(cls, _FIELDS, all_fields)
-    cls.__init__ = _make_init(cls, all_fields, frozen)
+    if "__init__" not in cls.__dict__:  # a class may write its own, as with dataclasses
+        cls.__init__ = _make_init(cls, all_fields, frozen)
     cls.__match_args__ = tuple(f.name for f in all_fields)
     cls.__dataclass_fields__ = _StandardFields()
     if "__repr__" not in cls.__dict__:
         cls.__repr__ = _repr
+    values = _values_of(all_fields)
     if eq and "__eq__" not in cls.__dict__:
-        cls.__eq__ = _eq
+        cls.__eq__ = _comparison(values, tuple.__eq__, "__eq__")
     explicit_hash = cls.__dict__.get("__hash__", MISSING)
     has_explicit_hash = not (explicit_hash is MISSING or (explicit_hash is None and "__eq__" in cls.__dict__))
     if eq and not has_explicit_hash:
-        cls.__hash__ = _hash if frozen else None
+        cls.__hash__ = _hasher(all_fields, values) if frozen else None
     if order:
-        for name, method in _ORDER.items():
+        for name, operator in (("__lt__", tuple.__lt__), ("__le__", tuple.__le__), ("__gt__", tuple.__gt__),
+                               ("__ge__", tuple.__ge__)):
             if name in cls.__dict__:
                 raise TypeError(f"cannot overwrite attribute {name} in class {cls.__name__}")
-            setattr(cls, name, method)
+            setattr(cls, name, _comparison(values, operator, name))
     if frozen:
         cls.__setattr__, cls.__delattr__ = _frozen_setattr, _frozen_delattr
     return cls
 
 
 def _make_init(cls, all_fields: tuple[Field, ...], frozen: bool):
-    """The class's `__init__`, written as source once (as dataclasses does): the one method that cannot be
-    shared without costing every record made a loop."""
-    names = {"MISSING": MISSING, "__object_setattr": object.__setattr__}
-    parameters, lines = ["self"], []
-    for k, f in enumerate(all_fields):
-        if f.default_factory is not MISSING:
-            names[f"_factory{k}"] = f.default_factory
-            parameters.append(f"{f.name}=MISSING")
-            value = f"_factory{k}() if {f.name} is MISSING else {f.name}"
+    """The class's `__init__`: the arguments bound to the fields by name or position, defaults and default
+    factories for the rest, written into the record's __dict__ at once (a frozen record's assignment is refused
+    only from outside), then `__post_init__` when the class has one."""
+    names = tuple(f.name for f in all_fields)
+    count = len(names)
+    post_init = hasattr(cls, "__post_init__")
+    # The fields from `plain` on all have a plain default: positional arguments that reach it need no more.
+    tail = tuple(f.default for f in all_fields)
+    plain = count
+    while plain and all_fields[plain - 1].default is not MISSING:
+        plain -= 1
+
+    def __init__(self, *args, **kwargs):
+        if kwargs or not plain <= len(args) <= count:
+            self.__dict__.update(_bound(cls, all_fields, args, kwargs))
+        elif len(args) == count:  # every field given in order: the common case, one call
+            self.__dict__.update(zip(names, args))
         else:
-            if f.default is not MISSING:
-                names[f"_default{k}"] = f.default
-                parameters.append(f"{f.name}=_default{k}")
-            else:
-                parameters.append(f.name)
-            value = f.name
-        lines.append(f"__object_setattr(self, {f.name!r}, {value})" if frozen else f"self.{f.name} = {value}")
-    if hasattr(cls, "__post_init__"):
-        lines.append("self.__post_init__()")
-    source = f"def __init__({', '.join(parameters)}):\n    " + ("\n    ".join(lines) or "pass") + "\n"
-    exec(source, names)  # noqa: S102 - the source is made here from the class's own field names
-    init = names["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    return init
+            self.__dict__.update(zip(names, args + tail[len(args):]))
+        if post_init:
+            self.__post_init__()
+
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    return __init__
 
 
-def _values(record) -> tuple:
-    """The compared fields' values."""
-    return tuple(getattr(record, f.name) for f in getattr(record, _FIELDS) if f.compare)
+def _bound(cls, all_fields: tuple[Field, ...], args: tuple, kwargs: dict) -> dict:
+    """The fields' values from positional and keyword arguments, as a function's parameters bind them."""
+    if len(args) > len(all_fields):
+        raise TypeError(f"{cls.__name__}() takes {len(all_fields)} arguments but {len(args)} were given")
+    values = dict(zip((f.name for f in all_fields), args))
+    for name in kwargs:
+        if name in values:
+            raise TypeError(f"{cls.__name__}() got multiple values for argument '{name}'")
+    values.update(kwargs)
+    for f in all_fields[len(args):]:
+        if f.name in values:
+            continue
+        if f.default_factory is not MISSING:
+            values[f.name] = f.default_factory()
+        elif f.default is not MISSING:
+            values[f.name] = f.default
+        else:
+            raise TypeError(f"{cls.__name__}() missing required argument: '{f.name}'")
+    if len(values) > len(all_fields):
+        unknown = next(name for name in kwargs if name not in {f.name for f in all_fields})
+        raise TypeError(f"{cls.__name__}() got an unexpected keyword argument '{unknown}'")
+    return values
+
+
+def _values_of(all_fields: tuple[Field, ...]):
+    """A function of a record: the tuple of its compared fields' values (operator.attrgetter, in C)."""
+    from operator import attrgetter
+
+    compared = [f.name for f in all_fields if f.compare]
+    if len(compared) > 1:
+        return attrgetter(*compared)
+    if compared:
+        name = compared[0]
+        return lambda record: (record.__dict__[name],)
+    return lambda record: ()
+
+
+def _hasher(all_fields: tuple[Field, ...], values):
+    """A frozen record's __hash__: of its compared fields' values as a tuple (one call of Python either way)."""
+    compared = [f.name for f in all_fields if f.compare]
+    if len(compared) == 1:
+        name = compared[0]
+        return lambda self: hash((self.__dict__[name],))
+    return lambda self: hash(values(self))
+
+
+def _comparison(values, operator, name: str):
+    """A comparison of two records of the same class by their compared fields' values, as tuples compare."""
+
+    def method(self, other):
+        if other.__class__ is self.__class__:
+            return operator(values(self), values(other))
+        return NotImplemented
+
+    method.__name__ = name
+    return method
 
 
 def _repr(self) -> str:
     shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in getattr(self, _FIELDS) if f.repr)
     return f"{type(self).__qualname__}({shown})"
-
-
-def _eq(self, other):
-    if other.__class__ is self.__class__:
-        return _values(self) == _values(other)
-    return NotImplemented
-
-
-def _hash(self) -> int:
-    return hash(_values(self))
-
-
-def _compare(operator):
-    def method(self, other):
-        if other.__class__ is self.__class__:
-            return operator(_values(self), _values(other))
-        return NotImplemented
-
-    method.__name__ = operator.__name__
-    return method
-
-
-_ORDER = {"__lt__": _compare(tuple.__lt__), "__le__": _compare(tuple.__le__),
-          "__gt__": _compare(tuple.__gt__), "__ge__": _compare(tuple.__ge__)}
 
 
 def _frozen_setattr(self, name, value):

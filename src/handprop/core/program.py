@@ -14,14 +14,23 @@ from __future__ import annotations
 from .frozen import dataclass
 
 
+# The expression nodes write their own __init__ (frozen.py's shared one binds any arguments, at twice the cost):
+# a program of a large network makes hundreds of thousands of them.
+
 @dataclass(frozen=True)
 class Const:
     value: float
+
+    def __init__(self, value: float):
+        self.__dict__["value"] = value
 
 
 @dataclass(frozen=True)
 class Ref:
     name: str
+
+    def __init__(self, name: str):
+        self.__dict__["name"] = name
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,9 @@ class Apply:
     op: str
     args: tuple  # of Expr
     params: tuple = ()  # the op's settings, ((name, value), ...) in the op table's order: (('alpha', 0.5),)
+
+    def __init__(self, op: str, args: tuple, params: tuple = ()):
+        self.__dict__.update(op=op, args=args, params=params)
 
 
 Expr = Const | Ref | Apply
